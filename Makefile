@@ -1,0 +1,51 @@
+# The commands people type. `make run` and `make test` are all a newcomer needs.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PORT ?= 8000
+FER_DATA ?= ../shared/datasets/fer2013
+
+.PHONY: setup run test test-fast test-browser lint format check migrate superuser bench eda train evaluate compare clean
+
+$(STAMP): requirements.txt requirements-dev.txt
+	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is needed ($(PYTHON) not found; set PYTHON=...)"; exit 1; }
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --upgrade pip
+	$(BIN)/python -m pip install -r requirements-dev.txt
+	touch $(STAMP)
+
+setup: $(STAMP)  ## Make .venv and install the pinned requirements
+
+run: $(STAMP)  ## Migrate, seed the catalog, start Redis + worker + beat + web on 127.0.0.1:$(PORT)
+	PORT=$(PORT) $(BIN)/python -m emomusic_site.run
+
+test: $(STAMP)  ## The whole suite (browser journeys too when chromium is installed)
+	$(BIN)/python -m pytest
+
+test-fast: $(STAMP)  ## Everything but the browser and worker integration tests
+	$(BIN)/python -m pytest -m "not browser and not integration"
+
+test-browser: $(STAMP)
+	$(BIN)/python -m pytest -m browser
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+check: $(STAMP)
+	$(BIN)/python manage.py check
+	$(BIN)/python manage.py makemigrations --check --dry-run
+
+migrate: $(STAMP)
+	$(BIN)/python manage.py migrate
+
+superuser: $(STAMP)
+	$(BIN)/python manage.py createsuperuser
+
+clean:
+	rm -rf var staticfiles .pytest_cache .ruff_cache

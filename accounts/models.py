@@ -1,0 +1,36 @@
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+
+
+class Strategy(models.TextChoices):
+    MATCH = "match", "Match my mood"
+    UPLIFT = "uplift", "Lift my mood"
+    CALM = "calm", "Calm me down"
+
+
+class PhotoRetention(models.TextChoices):
+    DELETE_AFTER_ANALYSIS = "delete", "Delete the photo as soon as it is analysed"
+    KEEP_24_HOURS = "24h", "Keep it for 24 hours"
+    KEEP = "keep", "Keep it until I delete it"
+
+
+class User(AbstractUser):
+    strategy = models.CharField(max_length=10, choices=Strategy.choices, default=Strategy.MATCH)
+    photo_retention = models.CharField(
+        max_length=10, choices=PhotoRetention.choices, default=PhotoRetention.KEEP_24_HOURS
+    )
+    share_photos_for_training = models.BooleanField(
+        default=False,
+        help_text="Allow the face crops of detections you corrected to be used to improve the model.",
+    )
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(strategy__in=Strategy.values), name="user_strategy_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(photo_retention__in=PhotoRetention.values),
+                name="user_photo_retention_valid",
+            ),
+        ]

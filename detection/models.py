@@ -1,0 +1,81 @@
+import uuid
+
+from django.db import models
+
+from ml.labels import LABELS
+
+EMOTION_CHOICES = [(label, label.capitalize()) for label in LABELS]
+
+
+class DetectionStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    PROCESSING = "processing", "Processing"
+    DONE = "done", "Done"
+    NO_FACE = "no_face", "No face found"
+    FAILED = "failed", "Failed"
+
+
+PENDING_STATUSES = (DetectionStatus.QUEUED, DetectionStatus.PROCESSING)
+
+
+def photo_upload_path(instance: "Detection", filename: str) -> str:
+    # The user's file name never reaches the filesystem: a random name that
+    # cannot be guessed, under a folder per user.
+    return f"photos/{instance.user_id}/{uuid.uuid4().hex}.jpg"
+
+
+class Detection(models.Model):
+    user = models.ForeignKey("accounts.User", on_delete=models.CASCADE, related_name="detections")
+    image = models.FileField(upload_to=photo_upload_path, blank=True)
+    status = models.CharField(max_length=12, choices=DetectionStatus.choices, default=DetectionStatus.QUEUED)
+    probabilities = models.JSONField(null=True, blank=True)
+    faces = models.JSONField(default=list, blank=True)
+    emotion = models.CharField(max_length=10, choices=EMOTION_CHOICES, blank=True)
+    confidence = models.FloatField(null=True, blank=True)
+    corrected_emotion = models.CharField(max_length=10, choices=EMOTION_CHOICES, blank=True)
+    mood = models.ForeignKey(
+        "catalog.Mood", null=True, blank=True, on_delete=models.SET_NULL, related_name="detections"
+    )
+    error = models.CharField(max_length=300, blank=True)
+    model_version = models.CharField(max_length=64, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    created = models.DateTimeField(auto_now_add=True, db_index=True)
+    started = models.DateTimeField(null=True, blank=True)
+    finished = models.DateTimeField(null=True, blank=True)
+    photo_deleted = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(status__in=DetectionStatus.values), name="detection_status_valid"),
+            models.CheckConstraint(
+                condition=models.Q(confidence__isnull=True) | models.Q(confidence__gte=0, confidence__lte=1),
+                name="detection_confidence_range",
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "created"], name="detection_status_created")]
+
+    def __str__(self) -> str:
+        return f"Detection {self.pk} ({self.status})"
+
+    @property
+    def effective_emotion(self) -> str:
+        """The emotion that drives the mood: the user's correction wins."""
+        return self.corrected_emotion or self.emotion
+
+
+class Outcome(models.Model):
+    """How the user felt before and after listening to a detection's songs."""
+
+    detection = models.OneToOneField(Detection, on_delete=models.CASCADE, related_name="outcome")
+    strategy = models.CharField(max_length=10)
+    mood_before = models.PositiveSmallIntegerField()
+    mood_after = models.PositiveSmallIntegerField()
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=models.Q(mood_before__gte=1, mood_before__lte=5), name="outcome_before_range"),
+            models.CheckConstraint(condition=models.Q(mood_after__gte=1, mood_after__lte=5), name="outcome_after_range"),
+        ]
