@@ -1,0 +1,86 @@
+"""Settings behave per DJANGO_ENV; each case runs in a fresh interpreter."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parents[2]
+
+
+def run_manage(*args: str, **env_overrides: str) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "ALLOWED_HOSTS", "DJANGO_ENV"}}
+    env.update(env_overrides)
+    return subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=BASE_DIR, env=env, capture_output=True, text=True, timeout=120
+    )
+
+
+def test_production_refuses_to_start_without_a_secret_key():
+    result = run_manage("check", DJANGO_ENV="production", ALLOWED_HOSTS="emomusic.example.com")
+
+    assert result.returncode != 0
+    assert "SECRET_KEY" in result.stderr
+
+
+def test_production_refuses_to_start_without_allowed_hosts():
+    result = run_manage("check", DJANGO_ENV="production", SECRET_KEY="x" * 60)
+
+    assert result.returncode != 0
+    assert "ALLOWED_HOSTS" in result.stderr
+
+
+def test_production_settings_pass_the_deploy_checklist():
+    result = run_manage(
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
+        DJANGO_ENV="production",
+        SECRET_KEY="a-production-secret-" + "k" * 50,
+        ALLOWED_HOSTS="emomusic.example.com",
+    )
+
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_an_unknown_environment_name_is_refused():
+    result = run_manage("check", DJANGO_ENV="prod")
+
+    assert result.returncode != 0
+    assert "DJANGO_ENV" in result.stderr
+
+
+def test_the_web_process_never_imports_tensorflow():
+    """Loading every URL, view, admin and API module must leave TensorFlow out."""
+    code = (
+        "import sys, django; django.setup();"
+        "from django.urls import get_resolver; get_resolver().url_patterns;"
+        "from django.contrib import admin; admin.autodiscover();"
+        "from django.test import Client; Client().get('/healthz');"
+        "import emomusic_site.wsgi;"
+        "bad = sorted(m for m in sys.modules if m.split('.')[0] in {'tensorflow', 'keras', 'jax', 'cv2'});"
+        "print(bad); sys.exit(1 if bad else 0)"
+    )
+    env = dict(os.environ, DJANGO_SETTINGS_MODULE="emomusic_site.settings")
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=BASE_DIR, env=env, capture_output=True, text=True, timeout=120
+    )
+
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_manage_check_and_migrate_plan_do_not_import_tensorflow():
+    code = (
+        "import sys; from django.core.management import execute_from_command_line;"
+        "execute_from_command_line(['manage.py', 'check']);"
+        "execute_from_command_line(['manage.py', 'showmigrations', '--plan']);"
+        "bad = sorted(m for m in sys.modules if m.split('.')[0] in {'tensorflow', 'keras'});"
+        "sys.exit(1 if bad else 0)"
+    )
+    env = dict(os.environ, DJANGO_SETTINGS_MODULE="emomusic_site.settings")
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=BASE_DIR, env=env, capture_output=True, text=True, timeout=120
+    )
+
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
