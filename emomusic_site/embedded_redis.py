@@ -68,7 +68,8 @@ def main() -> None:
     args.dir.mkdir(parents=True, exist_ok=True)
     args.socket.unlink(missing_ok=True)
     command = server_command(socket_path=args.socket, data_dir=args.dir)
-    os.execv(command[0], command)
+    # Replace this process so that honcho signals redis-server itself.
+    os.execv(command[0], command)  # noqa: S606
 
 
 if __name__ == "__main__":
