@@ -1,3 +1,7 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from recommendations import views
+
+urlpatterns = [
+    path("history/", views.history, name="history"),
+]
