@@ -1,6 +1,11 @@
 """Fixtures every test package shares: users, API clients, media, Redis."""
 
+import contextlib
 import os
+import signal
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -77,3 +82,117 @@ def other_client(other_user) -> APIClient:
 @pytest.fixture
 def staff_client(staff_user) -> APIClient:
     return _token_client(staff_user)
+
+
+def _database_url_for_other_processes() -> str:
+    """A DATABASE_URL naming the test database, for a worker in another process."""
+    from django.db import connection
+
+    settings_dict = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{settings_dict['NAME']}"
+    if connection.vendor == "postgresql":
+        user = settings_dict.get("USER") or ""
+        password = f":{settings_dict['PASSWORD']}" if settings_dict.get("PASSWORD") else ""
+        auth = f"{user}{password}@" if user else ""
+        host = settings_dict.get("HOST") or "127.0.0.1"
+        port = settings_dict.get("PORT") or 5432
+        return f"postgres://{auth}{host}:{port}/{settings_dict['NAME']}"
+    raise RuntimeError(f"no worker support for the {connection.vendor} backend")
+
+
+class CeleryWorker:
+    """A real `celery worker` process on the test database and the test Redis."""
+
+    def __init__(self, *, env: dict[str, str], log_path: Path) -> None:
+        self.env = env
+        self.log_path = log_path
+        self.process: subprocess.Popen | None = None
+
+    def start(self, *, timeout_seconds: float = 120.0) -> None:
+
+        log = open(self.log_path, "ab")  # noqa: SIM115 - closed with the process
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "emomusic_site",
+                "worker",
+                "--loglevel",
+                "INFO",
+                "--concurrency",
+                "1",
+                "--pool",
+                "prefork",
+                "--without-gossip",
+                "--without-mingle",
+                "--hostname",
+                f"test-{time.monotonic_ns()}@%h",
+            ],
+            cwd=Path(__file__).resolve().parents[1],
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + timeout_seconds
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"the worker exited early:\n{self.log()}")
+            if " ready." in self.log():
+                return
+            time.sleep(0.2)
+        raise RuntimeError(f"the worker did not get ready:\n{self.log()}")
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def kill(self) -> None:
+        """SIGKILL the worker and its pool children, as a crash would."""
+
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=30)
+
+    def stop(self) -> None:
+
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+@pytest.fixture
+def celery_worker_factory(transactional_db, redis_server, settings, tmp_path):
+    """Start real Celery workers that see this test's database, Redis and media."""
+    import redis as redis_lib
+
+    from emomusic_site.health import redis_client
+
+    # Leftover messages from an earlier run would otherwise reach this worker.
+    with contextlib.suppress(redis_lib.RedisError):
+        redis_client(timeout_seconds=2).flushdb()
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "emomusic_site.settings",
+        "DJANGO_ENV": "test",
+        "DATABASE_URL": _database_url_for_other_processes(),
+        "REDIS_URL": settings.REDIS_URL,
+        "MEDIA_ROOT": str(settings.MEDIA_ROOT),
+        "PYTHONUNBUFFERED": "1",
+    }
+    workers: list[CeleryWorker] = []
+
+    def start(**env_overrides: str) -> CeleryWorker:
+        worker = CeleryWorker(env={**env, **env_overrides}, log_path=tmp_path / f"worker-{len(workers)}.log")
+        workers.append(worker)
+        worker.start()
+        return worker
+
+    yield start
+    for worker in workers:
+        worker.stop()
