@@ -51,6 +51,7 @@ def main() -> int:
     print(f"Using the database at {env.get('DATABASE_URL') or VAR_DIR / 'db.sqlite3'}")
 
     manage("migrate", "--noinput", env=env)
+    manage("createcachetable", env=env)
     manage("seed_catalog", env=env)
     if env.get("DJANGO_SUPERUSER_USERNAME") and env.get("DJANGO_SUPERUSER_PASSWORD"):
         manage("ensure_superuser", env=env)

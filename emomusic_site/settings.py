@@ -172,7 +172,20 @@ EMAIL_BACKEND = env.str(
 )
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="EmoMusic <noreply@localhost>")
 
-CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://emomusic")}
+CACHES = {
+    "default": env.cache_url("CACHE_URL", default="locmemcache://emomusic"),
+    # Shared by every web process, and alive while Redis is down (see emomusic_site.ratelimit).
+    "ratelimit": env.cache_url("RATELIMIT_CACHE_URL", default="dbcache://emomusic_ratelimit"),
+}
+
+# (attempts, window in seconds) per scope; 429 past them.
+RATE_LIMITS_ENABLED = env.bool("RATE_LIMITS_ENABLED", default=True)
+RATE_LIMITS = {
+    "login_account": (env.int("RATE_LIMIT_LOGIN_PER_ACCOUNT", default=10), 15 * 60),
+    "login_address": (env.int("RATE_LIMIT_LOGIN_PER_ADDRESS", default=30), 15 * 60),
+    "signup_address": (env.int("RATE_LIMIT_SIGNUP_PER_ADDRESS", default=10), 60 * 60),
+    "upload_user": (env.int("RATE_LIMIT_UPLOADS_PER_MINUTE", default=10), 60),
+}
 
 # --- Redis and Celery -------------------------------------------------------
 # Without REDIS_URL the project talks to the embedded redis-server that
@@ -204,7 +217,10 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "max_retries": 1,
 }
 CELERY_TASK_PUBLISH_RETRY = False
-CELERY_BEAT_SCHEDULE: dict = {}
+CELERY_BEAT_SCHEDULE: dict = {
+    # Fails detections stuck past the time limit and deletes photos past their retention.
+    "detection-sweep": {"task": "detection.sweep", "schedule": 60.0},
+}
 CELERY_TASK_ALWAYS_EAGER = False
 
 # --- REST API ---------------------------------------------------------------
