@@ -1,3 +1,8 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from detection import api
+
+urlpatterns = [
+    path("detections/", api.DetectionListCreateApi.as_view(), name="api_detections"),
+    path("detections/<int:detection_id>/", api.DetectionDetailApi.as_view(), name="api_detection"),
+]

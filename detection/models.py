@@ -27,6 +27,9 @@ def photo_upload_path(instance: "Detection", filename: str) -> str:
 class Detection(models.Model):
     user = models.ForeignKey("accounts.User", on_delete=models.CASCADE, related_name="detections")
     image = models.FileField(upload_to=photo_upload_path, blank=True)
+    # The stored (normalised) photo's size: face boxes are in its pixels.
+    image_width = models.PositiveIntegerField(null=True, blank=True)
+    image_height = models.PositiveIntegerField(null=True, blank=True)
     status = models.CharField(max_length=12, choices=DetectionStatus.choices, default=DetectionStatus.QUEUED)
     probabilities = models.JSONField(null=True, blank=True)
     faces = models.JSONField(default=list, blank=True)
@@ -47,7 +50,9 @@ class Detection(models.Model):
     class Meta:
         ordering = ["-created", "-id"]
         constraints = [
-            models.CheckConstraint(condition=models.Q(status__in=DetectionStatus.values), name="detection_status_valid"),
+            models.CheckConstraint(
+                condition=models.Q(status__in=DetectionStatus.values), name="detection_status_valid"
+            ),
             models.CheckConstraint(
                 condition=models.Q(confidence__isnull=True) | models.Q(confidence__gte=0, confidence__lte=1),
                 name="detection_confidence_range",
@@ -76,6 +81,13 @@ class Outcome(models.Model):
 
     class Meta:
         constraints = [
-            models.CheckConstraint(condition=models.Q(mood_before__gte=1, mood_before__lte=5), name="outcome_before_range"),
-            models.CheckConstraint(condition=models.Q(mood_after__gte=1, mood_after__lte=5), name="outcome_after_range"),
+            models.CheckConstraint(
+                condition=models.Q(mood_before__gte=1, mood_before__lte=5), name="outcome_before_range"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(mood_after__gte=1, mood_after__lte=5), name="outcome_after_range"
+            ),
         ]
+
+    def __str__(self) -> str:
+        return f"Outcome of detection {self.detection_id}: {self.mood_before} -> {self.mood_after}"

@@ -4,4 +4,9 @@ from detection import views
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("detections/new", views.detection_upload, name="detection_upload"),
+    path("detections/<int:detection_id>/", views.detection_detail, name="detection_detail"),
+    path("detections/<int:detection_id>/result", views.detection_result, name="detection_result"),
+    path("detections/<int:detection_id>/photo", views.detection_photo, name="detection_photo"),
+    path("detections/<int:detection_id>/delete", views.detection_delete, name="detection_delete"),
 ]

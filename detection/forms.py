@@ -1,0 +1,13 @@
+from django import forms
+
+
+class PhotoUploadForm(forms.Form):
+    # Optional and empty files allowed here on purpose: the service gives
+    # every refusal its own sentence, the same as the API's.
+    image = forms.FileField(
+        label="Your photo",
+        required=False,
+        allow_empty_file=True,
+        help_text="JPEG, PNG or WebP, up to 10 MB and 40 megapixels.",
+        widget=forms.ClearableFileInput(attrs={"accept": "image/jpeg,image/png,image/webp"}),
+    )

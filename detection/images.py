@@ -1,0 +1,132 @@
+"""Turning an uploaded file into a photo the worker can trust.
+
+Every check here runs in the web request, before anything is stored or
+queued, so that a bad upload costs the user one clear sentence and costs the
+worker nothing. Content is judged by decoding it with Pillow, never by the
+file name or the browser's content type.
+"""
+
+import io
+import logging
+import warnings
+from dataclasses import dataclass
+from typing import IO
+
+import numpy as np
+from django.core.exceptions import ValidationError
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+logger = logging.getLogger(__name__)
+
+MAX_UPLOAD_BYTES = 10 * 1024 * 1024
+MAX_PIXELS = 40_000_000
+MIN_SIDE = 48
+# The stored copy is scaled down to this longest side: plenty for finding
+# faces (the classifier sees 48x48 crops) and it keeps a 40 MP upload from
+# costing the worker seconds of decoding on every retry.
+STORED_MAX_SIDE = 2048
+ACCEPTED_FORMATS = {"JPEG": "JPEG", "PNG": "PNG", "WEBP": "WebP", "MPO": "JPEG"}
+
+NOT_AN_IMAGE = "This file is not a photo we can read. Please upload a JPEG, PNG or WebP image."
+DAMAGED = "This image file is damaged or incomplete. Please upload it again or choose another photo."
+
+
+@dataclass(frozen=True)
+class NormalisedPhoto:
+    jpeg: bytes
+    width: int
+    height: int
+
+
+def _refuse(message: str, code: str) -> ValidationError:
+    return ValidationError({"image": [ValidationError(message, code=code)]})
+
+
+def photo_normalise(upload: IO[bytes] | None, *, size: int | None) -> NormalisedPhoto:
+    """Validate an uploaded photo and return it upright, in RGB, as a JPEG.
+
+    Raises ValidationError (keyed on "image") with a sentence the user can act
+    on for anything that is not a usable JPEG, PNG or WebP photo. EXIF
+    metadata (which may hold the place a photo was taken) is not kept.
+    """
+    if upload is None:
+        raise _refuse("Choose a photo to upload.", "required")
+    if size is None:
+        upload.seek(0, io.SEEK_END)
+        size = upload.tell()
+    if size == 0:
+        raise _refuse("This file is empty. Please choose a photo.", "empty")
+    if size > MAX_UPLOAD_BYTES:
+        megabytes = size / (1024 * 1024)
+        raise _refuse(
+            f"This file is {megabytes:.1f} MB, larger than the 10 MB limit. Please choose a smaller photo.", "too_large"
+        )
+    upload.seek(0)
+
+    with warnings.catch_warnings():
+        # Pillow only warns between MAX_IMAGE_PIXELS and twice that; treat the
+        # warning as the error it is for us.
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        try:
+            image = Image.open(upload)  # lazy: reads the header only
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+            raise _refuse(
+                "This image has far too many pixels. Please upload a photo under 40 megapixels.", "too_many_pixels"
+            ) from None
+        except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
+            raise _refuse(NOT_AN_IMAGE, "not_an_image") from None
+
+        with image:
+            return _normalise_opened(image)
+
+
+def _normalise_opened(image: Image.Image) -> NormalisedPhoto:
+    if image.format not in ACCEPTED_FORMATS:
+        kind = image.format or "this kind of image"
+        raise _refuse(f"{kind} files are not accepted. Please upload a JPEG, PNG or WebP photo.", "unsupported_format")
+    width, height = image.size
+    if width * height > MAX_PIXELS:
+        raise _refuse(
+            f"This photo is {width}x{height} pixels ({width * height / 1e6:.0f} megapixels); the limit is 40 "
+            "megapixels. Please upload a smaller photo.",
+            "too_many_pixels",
+        )
+    if width < MIN_SIDE or height < MIN_SIDE:
+        raise _refuse(
+            f"This image is only {width}x{height} pixels. Please upload a photo at least {MIN_SIDE}x{MIN_SIDE} "
+            "pixels, where your face is clearly visible.",
+            "too_small",
+        )
+    # Animated PNG and WebP: the first frame is the photo (Image.open starts there).
+    try:
+        image.load()
+        upright = ImageOps.exif_transpose(image) or image
+        rgb = _to_rgb(upright)
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise _refuse(
+            "This image has far too many pixels. Please upload a photo under 40 megapixels.", "too_many_pixels"
+        ) from None
+    except (OSError, SyntaxError, ValueError, EOFError, IndexError, TypeError, KeyError):
+        # Pillow's decoders report truncated or corrupt data with any of these.
+        raise _refuse(DAMAGED, "damaged") from None
+
+    if max(rgb.size) > STORED_MAX_SIDE:
+        rgb.thumbnail((STORED_MAX_SIDE, STORED_MAX_SIDE), Image.Resampling.LANCZOS)
+    buffer = io.BytesIO()
+    rgb.save(buffer, format="JPEG", quality=90)
+    return NormalisedPhoto(jpeg=buffer.getvalue(), width=rgb.width, height=rgb.height)
+
+
+def _to_rgb(image: Image.Image) -> Image.Image:
+    """Any Pillow mode to 8-bit RGB: 16-bit scaled down, transparency over white."""
+    if image.mode in {"I;16", "I;16L", "I;16B", "I;16N", "I", "F"}:
+        values = np.asarray(image, dtype=np.float64)
+        # 16-bit samples span 0..65535 (Pillow reads 16-bit PNGs as "I" too).
+        if values.max(initial=0) > 255:
+            values = values / 257.0
+        image = Image.fromarray(np.clip(values, 0, 255).astype(np.uint8), mode="L")
+    if image.mode == "P" or image.mode in {"RGBA", "LA", "PA", "La", "RGBa"} or "transparency" in image.info:
+        rgba = image.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        image = Image.alpha_composite(background, rgba)
+    return image.convert("RGB")

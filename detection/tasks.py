@@ -1,0 +1,60 @@
+"""Celery tasks for detections: thin wrappers that own retries and the final failure state."""
+
+import logging
+
+from celery import shared_task
+from celery.exceptions import SoftTimeLimitExceeded
+from django.db import InterfaceError, OperationalError
+
+from detection import services, worker_models
+
+logger = logging.getLogger(__name__)
+
+# Errors that a later attempt may not meet: the database busy or restarting,
+# the storage briefly unreachable.
+TRANSIENT_ERRORS = (OperationalError, InterfaceError, ConnectionError, TimeoutError)
+MAX_RETRIES = 3
+
+TOO_SLOW_MESSAGE = "Analysing this photo took too long. Please try again, ideally with a smaller photo."
+FAILED_MESSAGE = "Something went wrong on our side while analysing this photo. Please try again in a minute."
+
+
+def retry_countdown(retries: int) -> int:
+    """Seconds before the next attempt: 5, 10, 20 (all well inside services.STUCK_AFTER)."""
+    return 5 * 2**retries
+
+
+@shared_task(bind=True, name="detection.process", max_retries=MAX_RETRIES)
+def process_detection(self, detection_id: int) -> str:
+    try:
+        detection = services.detection_start(detection_id=detection_id, max_attempts=MAX_RETRIES + 1)
+        if detection is None:
+            return "skipped"
+        detection = services.detection_analyse(
+            detection=detection, classifier=worker_models.classifier(), face_finder=worker_models.face_finder()
+        )
+        return detection.status
+    except SoftTimeLimitExceeded:
+        logger.warning("Detection %s hit the soft time limit", detection_id)
+        services.detection_fail(detection_id=detection_id, error=TOO_SLOW_MESSAGE)
+        return "failed"
+    except TRANSIENT_ERRORS as exc:
+        if self.request.retries < self.max_retries:
+            logger.warning("Detection %s: transient error, retrying: %r", detection_id, exc)
+            raise self.retry(exc=exc, countdown=retry_countdown(self.request.retries)) from exc
+        logger.exception("Detection %s: giving up after %d retries", detection_id, self.request.retries)
+        services.detection_fail(detection_id=detection_id, error=FAILED_MESSAGE)
+        return "failed"
+    except Exception:
+        logger.exception("Detection %s failed", detection_id)
+        services.detection_fail(detection_id=detection_id, error=FAILED_MESSAGE)
+        return "failed"
+
+
+@shared_task(name="detection.sweep")
+def sweep() -> dict[str, int]:
+    """Every minute (Celery beat): fail stuck detections, delete photos past their retention."""
+    return {
+        "failed_stuck": services.detections_fail_stuck(),
+        "photos_deleted": services.photos_expire(),
+    }

@@ -1,0 +1,60 @@
+// The result page: while the photo is queued or being analysed, ask the API
+// for its status and, once it is finished, swap in the rendered result.
+(function () {
+  "use strict";
+  var container = document.getElementById("detection-result");
+  if (!container) return;
+  var PENDING = ["queued", "processing"];
+  var status = container.dataset.status;
+  if (PENDING.indexOf(status) === -1) return;
+
+  var delay = 1000;
+  var MAX_DELAY = 5000;
+
+  function showResult(finished) {
+    return fetch(container.dataset.resultUrl, { credentials: "same-origin", headers: { "Accept": "text/html" } })
+      .then(function (response) {
+        if (!response.ok) throw new Error("HTTP " + response.status);
+        return response.text();
+      })
+      .then(function (html) {
+        container.innerHTML = html;
+        var heading = container.querySelector("h2");
+        if (finished && heading) {
+          heading.setAttribute("tabindex", "-1");
+          heading.focus();
+        }
+      });
+  }
+
+  function poll() {
+    fetch(container.dataset.apiUrl, { credentials: "same-origin", headers: { "Accept": "application/json" } })
+      .then(function (response) {
+        if (!response.ok) throw new Error("HTTP " + response.status);
+        return response.json();
+      })
+      .then(function (detection) {
+        if (detection.status !== status) {
+          status = detection.status;
+          container.dataset.status = status;
+          var finished = PENDING.indexOf(status) === -1;
+          return showResult(finished).then(function () {
+            if (!finished) schedule();
+          });
+        }
+        schedule();
+      })
+      .catch(function () {
+        // A dropped connection or a restarting server: keep trying, more slowly.
+        delay = Math.min(delay * 2, MAX_DELAY);
+        schedule();
+      });
+  }
+
+  function schedule() {
+    window.setTimeout(poll, delay);
+    delay = Math.min(delay * 1.5, MAX_DELAY);
+  }
+
+  schedule();
+})();

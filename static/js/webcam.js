@@ -1,0 +1,101 @@
+// "Use my camera": a live preview with getUserMedia, then one frame captured
+// to a JPEG in the browser and handed to the upload script. Nothing leaves
+// the browser until the user presses Analyse.
+(function () {
+  "use strict";
+  var section = document.getElementById("camera");
+  if (!section) return;
+  var startButton = document.getElementById("camera-start");
+  var live = document.getElementById("camera-live");
+  var video = document.getElementById("camera-video");
+  var captureButton = document.getElementById("camera-capture");
+  var stopButton = document.getElementById("camera-stop");
+  var stream = null;
+  section.hidden = false;
+
+  function say(message, isError) {
+    if (window.EmoUpload) window.EmoUpload.say(message, isError);
+  }
+
+  function unavailableReason() {
+    if (!window.isSecureContext) {
+      return "The camera only works on a secure page (https or localhost). Upload a photo instead.";
+    }
+    if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
+      return "This browser can't use a camera here. Upload a photo instead.";
+    }
+    return null;
+  }
+
+  function explain(error) {
+    switch (error && error.name) {
+      case "NotAllowedError":
+      case "SecurityError":
+        return "Camera access was refused. Allow the camera for this site in your browser's settings, or upload a photo instead.";
+      case "NotFoundError":
+      case "OverconstrainedError":
+        return "No camera was found. Connect one, or upload a photo instead.";
+      case "NotReadableError":
+      case "AbortError":
+        return "The camera is busy (another app may be using it). Close that app and try again, or upload a photo.";
+      default:
+        return "The camera could not be started. Upload a photo instead.";
+    }
+  }
+
+  function stop() {
+    if (stream) stream.getTracks().forEach(function (track) { track.stop(); });
+    stream = null;
+    video.srcObject = null;
+    live.hidden = true;
+    startButton.hidden = false;
+  }
+
+  startButton.addEventListener("click", function () {
+    var reason = unavailableReason();
+    if (reason) {
+      say(reason, true);
+      return;
+    }
+    say("Asking for your camera…", false);
+    navigator.mediaDevices
+      .getUserMedia({ video: { facingMode: "user", width: { ideal: 1280 }, height: { ideal: 720 } }, audio: false })
+      .then(function (mediaStream) {
+        stream = mediaStream;
+        video.srcObject = mediaStream;
+        live.hidden = false;
+        startButton.hidden = true;
+        say("Camera on. Look at the camera and press \"Take the photo\".", false);
+        captureButton.focus();
+      })
+      .catch(function (error) {
+        stop();
+        say(explain(error), true);
+      });
+  });
+
+  captureButton.addEventListener("click", function () {
+    if (!stream || !video.videoWidth) {
+      say("The camera is not ready yet; wait a moment and try again.", true);
+      return;
+    }
+    var canvas = document.createElement("canvas");
+    canvas.width = video.videoWidth;
+    canvas.height = video.videoHeight;
+    canvas.getContext("2d").drawImage(video, 0, 0, canvas.width, canvas.height);
+    canvas.toBlob(function (blob) {
+      if (!blob) {
+        say("The photo could not be captured. Try again, or upload a photo.", true);
+        return;
+      }
+      stop();
+      window.EmoUpload.useBlob(blob);
+    }, "image/jpeg", 0.92);
+  });
+
+  stopButton.addEventListener("click", function () {
+    stop();
+    say("Camera off.", false);
+  });
+  window.addEventListener("pagehide", stop);
+})();
