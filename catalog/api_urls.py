@@ -1,3 +1,8 @@
-from django.urls import path  # noqa: F401
+from rest_framework.routers import SimpleRouter
 
-urlpatterns: list = []
+from catalog.api import SongViewSet
+
+router = SimpleRouter()
+router.register("songs", SongViewSet, basename="song")
+
+urlpatterns = router.urls

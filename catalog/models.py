@@ -1,5 +1,11 @@
+import math
+import re
+from datetime import date
+
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.db.models.functions import Lower
 
 AUDIO_FEATURES = (
     "danceability",
@@ -18,13 +24,51 @@ class Mood(models.Model):
 
     class Meta:
         ordering = ["name"]
+        constraints = [
+            # Songs and API clients name moods in any case ("happy", "Happy").
+            models.UniqueConstraint(
+                Lower("name"),
+                name="mood_name_case_insensitive_unique",
+                violation_error_message="That mood already exists.",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.name
 
 
+def validate_finite(value: float) -> None:
+    # NaN slips past the range validators (every comparison with it is False).
+    if not math.isfinite(value):
+        raise ValidationError("Enter a finite number.", code="not_finite")
+
+
+_RELEASE_DATE = re.compile(r"^(?P<year>\d{4})(?:-(?P<month>\d{2})(?:-(?P<day>\d{2}))?)?$")
+
+
+def release_year_of(release_date: str) -> int | None:
+    """The year of a Spotify release date ("1982-10-27", "1966-03" or "1993"), None if it is not one."""
+    match = _RELEASE_DATE.match(release_date)
+    if match is None:
+        return None
+    year = int(match["year"])
+    try:
+        date(year, int(match["month"] or 1), int(match["day"] or 1))
+    except ValueError:
+        return None
+    return year
+
+
+def validate_release_date(value: str) -> None:
+    if release_year_of(value) is None:
+        raise ValidationError(
+            "Enter the release date as YYYY-MM-DD, YYYY-MM or YYYY (for example 1982-10-27, 1966-03 or 1993).",
+            code="invalid_release_date",
+        )
+
+
 def _unit_interval() -> list:
-    return [MinValueValidator(0.0), MaxValueValidator(1.0)]
+    return [validate_finite, MinValueValidator(0.0), MaxValueValidator(1.0)]
 
 
 class Song(models.Model):
@@ -35,19 +79,19 @@ class Song(models.Model):
     # Spotify gives dates at day, month or year precision ("1982-10-27",
     # "1966-03", "1993"); the text is kept as given and the year is derived
     # for filters and display.
-    release_date = models.CharField(max_length=10, blank=True)
+    release_date = models.CharField(max_length=10, blank=True, validators=[validate_release_date])
     release_year = models.PositiveSmallIntegerField(null=True, blank=True, db_index=True)
     popularity = models.PositiveSmallIntegerField(validators=[MaxValueValidator(100)])
-    length_ms = models.PositiveIntegerField()
+    length_ms = models.PositiveIntegerField(validators=[MinValueValidator(1)])
     danceability = models.FloatField(validators=_unit_interval())
     acousticness = models.FloatField(validators=_unit_interval())
     energy = models.FloatField(validators=_unit_interval())
     instrumentalness = models.FloatField(validators=_unit_interval())
     liveness = models.FloatField(validators=_unit_interval())
     valence = models.FloatField(validators=_unit_interval())
-    loudness = models.FloatField()
+    loudness = models.FloatField(validators=[validate_finite])
     speechiness = models.FloatField(validators=_unit_interval())
-    tempo = models.FloatField(validators=[MinValueValidator(0.001)])
+    tempo = models.FloatField(validators=[validate_finite, MinValueValidator(0.001)])
     key = models.SmallIntegerField(validators=[MinValueValidator(-1), MaxValueValidator(11)])
     time_signature = models.PositiveSmallIntegerField(validators=[MinValueValidator(1), MaxValueValidator(7)])
     mood = models.ForeignKey(Mood, null=True, blank=True, on_delete=models.SET_NULL, related_name="songs")
@@ -65,6 +109,13 @@ class Song(models.Model):
                 condition=models.Q(time_signature__gte=1, time_signature__lte=7), name="song_time_signature_range"
             ),
             models.CheckConstraint(condition=models.Q(tempo__gt=0), name="song_tempo_positive"),
+            models.CheckConstraint(condition=models.Q(length_ms__gte=1), name="song_length_positive"),
+            *(
+                models.CheckConstraint(
+                    condition=models.Q(**{f"{feature}__gte": 0, f"{feature}__lte": 1}), name=f"song_{feature}_range"
+                )
+                for feature in AUDIO_FEATURES
+            ),
         ]
 
     def __str__(self) -> str:

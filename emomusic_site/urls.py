@@ -16,4 +16,5 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("", include("detection.urls")),
     path("", include("recommendations.urls")),
+    path("", include("catalog.urls")),
 ]

@@ -1,0 +1,209 @@
+import io
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html
+
+from catalog import selectors, services
+from catalog.models import Mood, Song
+
+
+class DecadeListFilter(admin.SimpleListFilter):
+    title = "decade"
+    parameter_name = "decade"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
+        years = Song.objects.exclude(release_year=None).values_list("release_year", flat=True).distinct()
+        decades = sorted({year - year % 10 for year in years})
+        return [*((str(decade), f"{decade}s") for decade in decades), ("unknown", "Unknown year")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Song]) -> QuerySet[Song]:
+        value = self.value()
+        if value == "unknown":
+            return queryset.filter(release_year=None)
+        if value and value.isdigit():
+            decade = int(value)
+            return queryset.filter(release_year__gte=decade, release_year__lt=decade + 10)
+        return queryset
+
+
+class SetMoodForm(forms.Form):
+    mood = forms.ModelChoiceField(
+        queryset=Mood.objects.all(),
+        required=False,
+        empty_label="No mood (clear it)",
+        help_text="Replaces the mood of every selected song, including moods the classifier predicted.",
+    )
+
+
+class SongImportForm(forms.Form):
+    csv_file = forms.FileField(
+        label="Songs CSV",
+        help_text=(
+            "The Kaggle format: name, album, artist, id, release_date, popularity, length, danceability, "
+            "acousticness, energy, instrumentalness, liveness, valence, loudness, speechiness, tempo, key, "
+            "time_signature and optionally mood and genre. Songs already in the catalog (same Spotify id) are updated."
+        ),
+    )
+    genres_file = forms.FileField(
+        label="Genres CSV (optional)",
+        required=False,
+        help_text="Two columns, id and genre, that fill each song's genre.",
+    )
+
+
+@admin.register(Mood)
+class MoodAdmin(admin.ModelAdmin):
+    list_display = ("name", "description", "song_count")
+    search_fields = ("name", "description")
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Mood]:
+        return selectors.moods_with_counts()
+
+    @admin.display(description="songs", ordering="song_count")
+    def song_count(self, mood: Mood) -> int:
+        return mood.song_count
+
+
+@admin.register(Song)
+class SongAdmin(admin.ModelAdmin):
+    change_list_template = "admin/catalog/song/change_list.html"
+    list_display = (
+        "name",
+        "artist",
+        "album",
+        "release_year",
+        "mood",
+        "genre",
+        "popularity",
+        "danceability",
+        "energy",
+        "valence",
+        "acousticness",
+        "instrumentalness",
+        "liveness",
+        "speechiness",
+        "loudness",
+        "tempo",
+    )
+    list_select_related = ("mood",)
+    list_filter = ("mood", "mood_predicted", "genre", DecadeListFilter)
+    search_fields = ("name", "artist", "album", "spotify_id")
+    readonly_fields = ("release_year", "spotify_link", "updated")
+    actions = ("set_mood", "export_csv")
+    list_per_page = 50
+    fieldsets = (
+        (None, {"fields": ("name", "artist", "album", "spotify_id", "spotify_link", "release_date", "release_year")}),
+        ("Labels", {"fields": ("mood", "mood_predicted", "genre")}),
+        (
+            "Audio features",
+            {
+                "fields": (
+                    "popularity",
+                    "length_ms",
+                    "danceability",
+                    "acousticness",
+                    "energy",
+                    "instrumentalness",
+                    "liveness",
+                    "valence",
+                    "loudness",
+                    "speechiness",
+                    "tempo",
+                    "key",
+                    "time_signature",
+                )
+            },
+        ),
+        (None, {"fields": ("updated",)}),
+    )
+
+    @admin.display(description="Spotify")
+    def spotify_link(self, song: Song) -> str:
+        if not song.spotify_id:
+            return "—"
+        return format_html(
+            '<a href="{}" rel="noopener noreferrer" target="_blank">{}</a>', song.spotify_url, song.spotify_url
+        )
+
+    def save_model(self, request: HttpRequest, song: Song, form: forms.ModelForm, change: bool) -> None:
+        services.song_save(song=song)
+
+    def delete_model(self, request: HttpRequest, song: Song) -> None:
+        services.song_delete(song=song)
+
+    def get_urls(self) -> list:
+        return [
+            path("import/", self.admin_site.admin_view(self.import_view), name="catalog_song_import"),
+            *super().get_urls(),
+        ]
+
+    def import_view(self, request: HttpRequest) -> HttpResponse:
+        if not (self.has_add_permission(request) and self.has_change_permission(request)):
+            raise PermissionDenied
+        report = None
+        if request.method == "POST":
+            form = SongImportForm(request.POST, request.FILES)
+            if form.is_valid():
+                try:
+                    report = services.songs_import(
+                        csv_file=form.cleaned_data["csv_file"], genres_file=form.cleaned_data["genres_file"]
+                    )
+                except ValidationError as error:
+                    form.add_error(None, error)
+                else:
+                    level = messages.SUCCESS if report.imported else messages.ERROR
+                    self.message_user(request, f"Import finished: {report.summary()}", level)
+        else:
+            form = SongImportForm()
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Import songs from CSV",
+            "opts": self.model._meta,
+            "form": form,
+            "report": report,
+            "changelist_url": reverse("admin:catalog_song_changelist"),
+        }
+        return TemplateResponse(request, "admin/catalog/song/import.html", context)
+
+    @admin.action(description="Set the mood of the selected songs…", permissions=["change"])
+    def set_mood(self, request: HttpRequest, queryset: QuerySet[Song]) -> TemplateResponse | None:
+        if "apply" in request.POST:
+            form = SetMoodForm(request.POST)
+            if form.is_valid():
+                mood = form.cleaned_data["mood"]
+                count = services.songs_set_mood(songs=queryset, mood=mood)
+                self.message_user(
+                    request,
+                    f"Set the mood of {count} song{'s' if count != 1 else ''} to {mood or 'none'}.",
+                    messages.SUCCESS,
+                )
+                return None
+        else:
+            form = SetMoodForm()
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Set the mood of the selected songs",
+            "opts": self.model._meta,
+            "form": form,
+            "songs": queryset.select_related("mood"),
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            "select_across": request.POST.get("select_across", "0"),
+        }
+        return TemplateResponse(request, "admin/catalog/song/set_mood.html", context)
+
+    @admin.action(description="Export the selected songs as CSV", permissions=["view"])
+    def export_csv(self, request: HttpRequest, queryset: QuerySet[Song]) -> HttpResponse:
+        stream = io.StringIO()
+        selectors.songs_to_csv(songs=queryset.select_related("mood").order_by("name", "id"), stream=stream)
+        response = HttpResponse(stream.getvalue(), content_type="text/csv; charset=utf-8")
+        filename = f"songs-{timezone.now():%Y%m%d-%H%M%S}.csv"
+        response["Content-Disposition"] = f'attachment; filename="{filename}"'
+        return response

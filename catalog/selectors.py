@@ -1,0 +1,68 @@
+"""Reads of the song catalog. The catalog is shared: every signed-in user sees all of it."""
+
+import csv
+from collections.abc import Iterable
+from typing import TextIO
+
+from django.db.models import Count, Q, QuerySet
+
+from catalog.models import Mood, Song
+
+# The Kaggle file's columns, then genre: what the admin exports and the importer reads back.
+EXPORT_COLUMNS = (
+    "name",
+    "album",
+    "artist",
+    "id",
+    "release_date",
+    "popularity",
+    "length",
+    "danceability",
+    "acousticness",
+    "energy",
+    "instrumentalness",
+    "liveness",
+    "valence",
+    "loudness",
+    "speechiness",
+    "tempo",
+    "key",
+    "time_signature",
+    "mood",
+    "genre",
+)
+_FIELD_OF_COLUMN = {"id": "spotify_id", "length": "length_ms"}
+
+
+def songs_list(*, search: str = "", mood: str = "", genre: str = "") -> QuerySet[Song]:
+    """Songs matching a free-text search over name, artist and album, and a mood or genre name (any case)."""
+    songs = Song.objects.select_related("mood")
+    search = search.strip()
+    if search:
+        songs = songs.filter(Q(name__icontains=search) | Q(artist__icontains=search) | Q(album__icontains=search))
+    if mood.strip():
+        songs = songs.filter(mood__name__iexact=mood.strip())
+    if genre.strip():
+        songs = songs.filter(genre__iexact=genre.strip())
+    return songs.order_by("name", "id")
+
+
+def moods_with_counts() -> QuerySet[Mood]:
+    return Mood.objects.annotate(song_count=Count("songs")).order_by("name")
+
+
+def songs_to_csv(*, songs: Iterable[Song], stream: TextIO) -> int:
+    """Write the songs in the Kaggle columns (plus genre), the format the importer reads back; returns how many."""
+    writer = csv.writer(stream)
+    writer.writerow(EXPORT_COLUMNS)
+    count = 0
+    for song in songs:
+        writer.writerow([_export_value(song, column) for column in EXPORT_COLUMNS])
+        count += 1
+    return count
+
+
+def _export_value(song: Song, column: str) -> object:
+    if column == "mood":
+        return song.mood.name if song.mood else ""
+    return getattr(song, _FIELD_OF_COLUMN.get(column, column))
