@@ -1,3 +1,9 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from accounts import api
+
+urlpatterns = [
+    path("auth/signup/", api.SignupApi.as_view(), name="api-signup"),
+    path("auth/token/", api.TokenApi.as_view(), name="api-token"),
+    path("me/", api.MeApi.as_view(), name="api-me"),
+]

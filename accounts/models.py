@@ -1,5 +1,6 @@
 from django.contrib.auth.models import AbstractUser
 from django.db import models
+from django.db.models.functions import Lower
 
 
 class Strategy(models.TextChoices):
@@ -26,9 +27,13 @@ class User(AbstractUser):
 
     class Meta:
         constraints = [
-            models.CheckConstraint(
-                condition=models.Q(strategy__in=Strategy.values), name="user_strategy_valid"
+            # "Alice" and "alice" are the same person to everyone reading the site.
+            models.UniqueConstraint(
+                Lower("username"),
+                name="user_username_case_insensitive_unique",
+                violation_error_message="A user with that username already exists.",
             ),
+            models.CheckConstraint(condition=models.Q(strategy__in=Strategy.values), name="user_strategy_valid"),
             models.CheckConstraint(
                 condition=models.Q(photo_retention__in=PhotoRetention.values),
                 name="user_photo_retention_valid",
