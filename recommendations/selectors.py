@@ -1,12 +1,16 @@
 """Reads for recommendations: rules, ratings and history, always scoped to the user who asks."""
 
+import zlib
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 
-from catalog.models import Mood
-from detection.models import Detection
+from catalog.models import Mood, Song
+from recommendations import engine
+from recommendations.catalog_cache import current_catalog
+from recommendations.engine import UserRatings
 from recommendations.models import EmotionMoodRule, Rating
 
 
@@ -16,43 +20,53 @@ def mood_rules_for(*, strategy: str) -> dict[str, Mood]:
     return {rule.emotion: rule.mood for rule in rules}
 
 
-def mood_for(*, emotion: str, strategy: str, probabilities: Mapping[str, float] | None = None) -> Mood | None:
-    """The mood a strategy picks for an emotion; None when no rule covers it.
+@dataclass(frozen=True)
+class MoodMix:
+    """The chosen mood and how much each mood counts for one emotion, strategy and face."""
 
-    With the detection's full probability vector, each emotion votes for its
-    rule's mood with its probability and the heaviest mood wins (ties go to
-    the emotion's own mood): a face that reads 40% sad and 35% fear under
-    "match" still gets Sad, but one that reads 40% sad, 30% fear, 30% angry
-    under "uplift" gets Calm, since most of the face says "soothe me".
+    mood: Mood | None
+    weights: dict[int, float]  # mood id -> share of the probability mass
+
+
+def mood_mix_for(*, emotion: str, strategy: str, probabilities: Mapping[str, float] | None = None) -> MoodMix:
+    """Each emotion votes for its rule's mood with its probability; the heaviest mood is chosen.
+
+    A face that reads 40% sad and 35% fear under "match" gets Sad, while one
+    that reads 40% sad, 30% fear and 30% angry under "uplift" gets Calm, since
+    most of the face says "soothe me"; ties go to the emotion's own mood.
     The vector is only trusted when it agrees with the emotion: after a user
-    corrects the detection, the correction alone decides.
+    corrects a detection, or picks an emotion by hand, that emotion alone decides.
     """
     rules = mood_rules_for(strategy=strategy)
     own_mood = rules.get(emotion)
-    if own_mood is None or not probabilities:
-        return own_mood
+    if own_mood is None:
+        return MoodMix(mood=None, weights={})
+    alone = MoodMix(mood=own_mood, weights={own_mood.pk: 1.0})
+    if not probabilities or not isinstance(probabilities, Mapping):
+        return alone
     clean = {key: float(value) for key, value in probabilities.items() if key in rules and _is_probability(value)}
-    if not clean or max(clean, key=clean.__getitem__) != emotion:
-        return own_mood
+    if not clean or sum(clean.values()) <= 0 or max(clean, key=clean.__getitem__) != emotion:
+        return alone
     weights: dict[int, float] = {}
     moods: dict[int, Mood] = {}
     for key, probability in clean.items():
         mood = rules[key]
         moods[mood.pk] = mood
         weights[mood.pk] = weights.get(mood.pk, 0.0) + probability
+    total = sum(weights.values())
+    weights = {mood_id: weight / total for mood_id, weight in weights.items() if weight > 0}
     best = max(weights.values())
-    if weights.get(own_mood.pk, 0.0) >= best:
-        return own_mood
-    return moods[max(weights, key=weights.__getitem__)]
+    chosen = own_mood if weights.get(own_mood.pk, 0.0) >= best else moods[max(weights, key=weights.__getitem__)]
+    return MoodMix(mood=chosen, weights=weights)
+
+
+def mood_for(*, emotion: str, strategy: str, probabilities: Mapping[str, float] | None = None) -> Mood | None:
+    """The mood a strategy picks for an emotion (see `mood_mix_for`); None when no rule covers it."""
+    return mood_mix_for(emotion=emotion, strategy=strategy, probabilities=probabilities).mood
 
 
 def _is_probability(value: object) -> bool:
-    return isinstance(value, int | float) and 0.0 <= float(value) <= 1.0
-
-
-def detection_for_user(*, user, detection_id: int) -> Detection:
-    """The user's own detection, or 404 (another user's id is not found, never forbidden)."""
-    return get_object_or_404(Detection, pk=detection_id, user=user)
+    return isinstance(value, int | float) and not isinstance(value, bool) and 0.0 <= float(value) <= 1.0
 
 
 def ratings_for(*, user) -> QuerySet[Rating]:
@@ -67,6 +81,54 @@ def rating_for_user(*, user, rating_id: int) -> Rating:
     return get_object_or_404(Rating, pk=rating_id, user=user)
 
 
-def detections_for(*, user) -> QuerySet[Detection]:
-    """The user's detections, newest first, with their chosen mood."""
-    return Detection.objects.filter(user=user).select_related("mood").order_by("-created", "-id")
+@dataclass(frozen=True)
+class Recommendation:
+    song: Song
+    score: float
+    reasons: list[str]
+    explore: bool
+
+
+@dataclass(frozen=True)
+class RecommendationList:
+    emotion: str
+    mood: Mood | None
+    strategy: str
+    results: list[Recommendation]
+
+
+def recommendations_for(
+    *,
+    user,
+    emotion: str,
+    strategy: str,
+    probabilities: Mapping[str, float] | None = None,
+    limit: int = 10,
+) -> RecommendationList:
+    """The user's list for an emotion under a strategy, reflecting every rating made so far."""
+    mix = mood_mix_for(emotion=emotion, strategy=strategy, probabilities=probabilities)
+    catalog = current_catalog()
+    rated = list(Rating.objects.filter(user=user).order_by("id").values_list("song_id", "score", "emotion", "updated"))
+    ratings = UserRatings.from_triples(catalog, [(song_id, score, rated_in) for song_id, score, rated_in, _ in rated])
+    # Exploration is random but stable between two identical requests; a new
+    # rating (or another emotion) draws new songs.
+    latest = max((str(changed) for *_, changed in rated), default="")
+    seed = zlib.crc32(f"{user.pk}:{len(rated)}:{latest}:{emotion}:{strategy}".encode())
+    picks = engine.recommend(
+        catalog,
+        mood_weights=mix.weights,
+        mood_id=mix.mood.pk if mix.mood else None,
+        mood_name=mix.mood.name if mix.mood else None,
+        ratings=ratings,
+        emotion=emotion,
+        limit=limit,
+        seed=seed,
+    )
+    songs = Song.objects.select_related("mood").in_bulk([int(catalog.song_ids[pick.row]) for pick in picks])
+    results = [
+        Recommendation(song=songs[song_id], score=pick.score, reasons=pick.reasons, explore=pick.explore)
+        for pick in picks
+        # A song deleted since the matrix was built is skipped rather than failing the list.
+        if (song_id := int(catalog.song_ids[pick.row])) in songs
+    ]
+    return RecommendationList(emotion=emotion, mood=mix.mood, strategy=strategy, results=results)

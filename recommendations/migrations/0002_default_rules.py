@@ -8,8 +8,9 @@ def seed_rules(apps, schema_editor):
     EmotionMoodRule = apps.get_model("recommendations", "EmotionMoodRule")
     moods = {}
     for name, description in DEFAULT_MOODS.items():
-        mood, _ = Mood.objects.get_or_create(name=name, defaults={"description": description})
-        moods[name] = mood
+        # Mood names are unique whatever their case; an existing "happy" is reused.
+        mood = Mood.objects.filter(name__iexact=name).first()
+        moods[name] = mood or Mood.objects.create(name=name, description=description)
     for strategy, rules in DEFAULT_RULES.items():
         for emotion, mood_name in rules.items():
             # An admin's earlier edit wins over the default.

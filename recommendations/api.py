@@ -1,0 +1,154 @@
+"""The recommendations and ratings API: thin views over the selectors and services."""
+
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import exceptions, serializers, status
+from rest_framework.generics import GenericAPIView
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.models import Strategy
+from catalog.api import SongOutputSerializer
+from catalog.models import Song
+from detection.models import DetectionStatus
+from detection.selectors import detection_get_for
+from ml.labels import LABELS
+from recommendations import selectors, services
+
+# The largest id the database's integer columns hold; a bigger one is simply not found.
+MAX_ID = 2**63 - 1
+
+
+class Conflict(exceptions.APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = _("The request conflicts with the current state of the resource.")
+    default_code = "conflict"
+
+
+# --- Recommendations -----------------------------------------------------------
+
+
+class RecommendationsInputSerializer(serializers.Serializer):
+    detection = serializers.IntegerField(min_value=1, max_value=MAX_ID, required=False)
+    emotion = serializers.ChoiceField(choices=LABELS, required=False)
+    limit = serializers.IntegerField(min_value=1, max_value=50, default=10)
+    strategy = serializers.ChoiceField(choices=Strategy.values, required=False)
+
+    def validate(self, attrs: dict) -> dict:
+        if ("detection" in attrs) == ("emotion" in attrs):
+            raise serializers.ValidationError(
+                "Give either detection (the id of one of your selfies) or emotion (one of "
+                f"{', '.join(LABELS)}), not both and not neither."
+            )
+        return attrs
+
+
+class RecommendationOutputSerializer(serializers.Serializer):
+    song = SongOutputSerializer()
+    score = serializers.FloatField()
+    reasons = serializers.ListField(child=serializers.CharField())
+    explore = serializers.BooleanField(help_text="True for the share of songs picked to explore your taste.")
+
+
+class RecommendationListOutputSerializer(serializers.Serializer):
+    emotion = serializers.CharField()
+    mood = serializers.CharField(source="mood.name", default=None)
+    strategy = serializers.CharField()
+    results = RecommendationOutputSerializer(many=True)
+
+
+class RecommendationsApi(APIView):
+    @extend_schema(
+        parameters=[RecommendationsInputSerializer],
+        responses={200: RecommendationListOutputSerializer},
+        description="Songs for one of your selfies (detection) or for an emotion picked by hand (emotion).",
+    )
+    def get(self, request: Request) -> Response:
+        params = RecommendationsInputSerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        data = params.validated_data
+        strategy = data.get("strategy") or request.user.strategy
+        probabilities = None
+        if "detection" in data:
+            detection = detection_get_for(user=request.user, detection_id=data["detection"])
+            if detection.status != DetectionStatus.DONE:
+                raise Conflict(
+                    f"This selfie is {detection.get_status_display().lower()}; "
+                    "recommendations come once it has been analysed and a face was found."
+                )
+            emotion = detection.effective_emotion
+            probabilities = detection.probabilities
+        else:
+            emotion = data["emotion"]
+        result = selectors.recommendations_for(
+            user=request.user, emotion=emotion, strategy=strategy, probabilities=probabilities, limit=data["limit"]
+        )
+        return Response(RecommendationListOutputSerializer(result).data)
+
+
+# --- Ratings -------------------------------------------------------------------
+
+
+class RatingInputSerializer(serializers.Serializer):
+    song = serializers.PrimaryKeyRelatedField(
+        queryset=Song.objects.all(),
+        error_messages={"does_not_exist": "There is no song with id {pk_value}.", "incorrect_type": "Give a song id."},
+    )
+    score = serializers.IntegerField(
+        min_value=1,
+        max_value=5,
+        error_messages={"min_value": "Give 1 to 5 stars.", "max_value": "Give 1 to 5 stars."},
+    )
+    detection = serializers.IntegerField(min_value=1, max_value=MAX_ID, required=False, allow_null=True)
+    emotion = serializers.ChoiceField(
+        choices=LABELS, required=False, allow_blank=True, help_text="The emotion picked by hand, without a detection."
+    )
+
+
+class RatingOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    song = serializers.IntegerField(source="song_id")
+    score = serializers.IntegerField()
+    detection = serializers.IntegerField(source="detection_id", allow_null=True)
+    emotion = serializers.CharField()
+    created = serializers.DateTimeField()
+
+
+class RatingListCreateApi(GenericAPIView):
+    """GET lists the user's ratings (newest first); POST saves one, replacing an earlier one in the same context."""
+
+    serializer_class = RatingOutputSerializer
+
+    def get_queryset(self):
+        return selectors.ratings_for(user=self.request.user)
+
+    def get(self, request: Request) -> Response:
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response(RatingOutputSerializer(page, many=True).data)
+
+    @extend_schema(request=RatingInputSerializer, responses={200: RatingOutputSerializer, 201: RatingOutputSerializer})
+    def post(self, request: Request) -> Response:
+        params = RatingInputSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        data = params.validated_data
+        detection = None
+        if data.get("detection") is not None:
+            detection = detection_get_for(user=request.user, detection_id=data["detection"])
+        rating, created = services.rating_upsert(
+            user=request.user,
+            song=data["song"],
+            score=data["score"],
+            detection=detection,
+            emotion=data.get("emotion", ""),
+        )
+        return Response(
+            RatingOutputSerializer(rating).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
+        )
+
+
+class RatingDetailApi(APIView):
+    @extend_schema(parameters=[OpenApiParameter("rating_id", int, OpenApiParameter.PATH)], responses={204: None})
+    def delete(self, request: Request, rating_id: str) -> Response:
+        services.rating_delete(rating=selectors.rating_for_user(user=request.user, rating_id=int(rating_id)))
+        return Response(status=status.HTTP_204_NO_CONTENT)

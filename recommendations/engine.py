@@ -1,0 +1,556 @@
+"""The recommender's arithmetic: numpy over an in-memory catalog matrix, no Django.
+
+`Catalog` holds every song as one row of standardized audio features plus
+integer codes for artist, genre and mood. `recommend()` scores the whole
+catalog with a handful of vectorized operations:
+
+* content: closeness to the target mood profile (the mean standardized
+  features of the songs labelled with that mood, mixed by the detection's
+  probability vector), plus agreement of the song's own mood label;
+* personal: a ridge regression per user over the standardized features and
+  the artists and genres the user rated, refitted on every request (a user
+  has tens of ratings, so it is a tiny solve), plus a pull towards songs
+  close to the ones rated 4-5 and a push away from those rated 1-2;
+* the blend leans on the personal part as ratings accumulate (cold start is
+  pure content).
+
+Then a greedy MMR pass picks a diverse list (at most two songs per artist,
+no song twice) and a seeded share of slots explores unrated songs.
+Loading the matrix from the database lives in `recommendations.catalog_cache`.
+"""
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+# The standardized features the recommender compares songs on.
+FEATURES: tuple[str, ...] = (
+    "danceability",
+    "acousticness",
+    "energy",
+    "instrumentalness",
+    "liveness",
+    "valence",
+    "speechiness",
+    "loudness",
+    "tempo",
+)
+# How a feature reads in a reason, below and above the catalog's average.
+FEATURE_WORDS: dict[str, tuple[str, str]] = {
+    "danceability": ("hard to dance to", "danceable"),
+    "acousticness": ("low acousticness", "high acousticness"),
+    "energy": ("low energy", "high energy"),
+    "instrumentalness": ("vocal", "instrumental"),
+    "liveness": ("studio sound", "live feel"),
+    "valence": ("low valence", "high valence"),
+    "speechiness": ("sung", "spoken words"),
+    "loudness": ("quiet", "loud"),
+    "tempo": ("slow tempo", "fast tempo"),
+}
+
+EXPLORE_SHARE = 0.2  # 2 of 10 slots go to songs the user has not rated
+ARTIST_CAP = 2  # at most this many songs by one artist in a list
+MMR_PENALTY = 0.12  # how strongly a song close to one already picked is held back
+POOL_SIZE = 300  # the best candidates MMR and exploration choose from
+BLEND_HALF_RATINGS = 8.0  # ratings at which personal and content weigh the same
+BLEND_MAX = 0.75  # the content part never drops below a quarter: the mood still matters
+OTHER_CONTEXT_WEIGHT = 0.5  # a rating given in another emotion counts half
+RIDGE_FEATURE_PENALTY = 4.0
+RIDGE_AFFINITY_PENALTY = 1.5
+SIMILARITY_SHARPNESS = 1.5
+REASON_FEATURE_MIN_Z = 0.25
+REASON_SIMILAR_MIN = 0.4
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """Every song as a row: standardized features and codes, built once per catalog version."""
+
+    song_ids: np.ndarray  # (n,) int64 primary keys
+    features: np.ndarray  # (n, d) float32, standardized
+    popularity: np.ndarray  # (n,) float32 in 0..1
+    artist_codes: np.ndarray  # (n,) int32 into artists
+    genre_codes: np.ndarray  # (n,) int32 into genres ("" is the code for no genre)
+    mood_codes: np.ndarray  # (n,) int32 into mood_ids, -1 for no mood
+    dedupe_codes: np.ndarray  # (n,) int32: the same title by the same artist shares a code
+    titles: list[str]
+    artists: list[str]
+    genres: list[str]
+    mood_ids: list[int]
+    mood_profiles: np.ndarray  # (len(mood_ids), d), NaN rows for moods without songs
+    feature_weights: np.ndarray  # (d,) mean 1: features that separate moods weigh more
+    mean: np.ndarray
+    std: np.ndarray
+    row_of: dict[int, int] = field(repr=False)
+
+    @property
+    def size(self) -> int:
+        return len(self.song_ids)
+
+
+@dataclass(frozen=True)
+class SongRow:
+    song_id: int
+    title: str
+    artist: str
+    genre: str
+    mood_id: int | None
+    mood_labelled: bool  # False when the mood was predicted by the classifier
+    popularity: float
+    values: Mapping[str, float]
+
+
+def build_catalog(rows: Sequence[SongRow]) -> Catalog:
+    """Standardize the features and learn one target profile per mood from the labelled songs."""
+    n = len(rows)
+    raw = np.array([[row.values[name] for name in FEATURES] for row in rows], dtype=np.float64).reshape(
+        n, len(FEATURES)
+    )
+    mean = raw.mean(axis=0) if n else np.zeros(len(FEATURES))
+    std = raw.std(axis=0) if n else np.ones(len(FEATURES))
+    std = np.where(std > 1e-9, std, 1.0)
+    features = ((raw - mean) / std).astype(np.float32)
+
+    artists, artist_codes = _codes([row.artist.strip().lower() or f"#{row.song_id}" for row in rows])
+    artist_names: dict[str, str] = {}
+    for row in rows:
+        artist_names.setdefault(row.artist.strip().lower() or f"#{row.song_id}", row.artist.strip())
+    genres, genre_codes = _codes([row.genre.strip().lower() for row in rows])
+    _, dedupe_codes = _codes([f"{row.title.strip().lower()}\x00{row.artist.strip().lower()}" for row in rows])
+    mood_ids = sorted({row.mood_id for row in rows if row.mood_id is not None})
+    mood_index = {mood_id: index for index, mood_id in enumerate(mood_ids)}
+    mood_codes = np.array([mood_index.get(row.mood_id, -1) for row in rows], dtype=np.int32)
+    labelled = np.array([row.mood_labelled for row in rows], dtype=bool)
+
+    profiles = np.full((len(mood_ids), len(FEATURES)), np.nan, dtype=np.float32)
+    for index in range(len(mood_ids)):
+        members = (mood_codes == index) & labelled
+        if not members.any():
+            # A mood only the classifier assigned still gets a profile.
+            members = mood_codes == index
+        if members.any():
+            profiles[index] = features[members].mean(axis=0)
+
+    return Catalog(
+        song_ids=np.array([row.song_id for row in rows], dtype=np.int64),
+        features=features,
+        popularity=np.clip(np.array([row.popularity for row in rows], dtype=np.float32) / 100.0, 0, 1),
+        artist_codes=artist_codes,
+        genre_codes=genre_codes,
+        mood_codes=mood_codes,
+        dedupe_codes=dedupe_codes,
+        titles=[row.title for row in rows],
+        artists=[artist_names[key] for key in artists],
+        genres=genres,
+        mood_ids=mood_ids,
+        mood_profiles=profiles,
+        feature_weights=_separating_weights(features, mood_codes, len(mood_ids)),
+        mean=mean,
+        std=std,
+        row_of={int(song_id): index for index, song_id in enumerate(row.song_id for row in rows)},
+    )
+
+
+def _codes(values: list[str]) -> tuple[list[str], np.ndarray]:
+    vocabulary: dict[str, int] = {}
+    codes = np.array([vocabulary.setdefault(value, len(vocabulary)) for value in values], dtype=np.int32)
+    return list(vocabulary), codes
+
+
+def _separating_weights(features: np.ndarray, mood_codes: np.ndarray, mood_count: int) -> np.ndarray:
+    """Between-mood variance over total variance per feature, scaled to mean 1.
+
+    Liveness barely differs between moods while energy and acousticness do;
+    without this, distance to a profile would be mostly noise.
+    """
+    dimension = features.shape[1]
+    labelled = mood_codes >= 0
+    if mood_count < 2 or labelled.sum() < 2:
+        return np.ones(dimension, dtype=np.float32)
+    x = features[labelled]
+    codes = mood_codes[labelled]
+    overall = x.mean(axis=0)
+    between = np.zeros(dimension)
+    for index in range(mood_count):
+        members = x[codes == index]
+        if len(members):
+            between += len(members) * (members.mean(axis=0) - overall) ** 2
+    ratio = between / (((x - overall) ** 2).sum(axis=0) + 1e-9)
+    # A floor keeps every feature in play for personal taste and unusual catalogs.
+    ratio = np.maximum(ratio, 0.1 * ratio.max() + 1e-6)
+    return (ratio / ratio.mean()).astype(np.float32)
+
+
+@dataclass(frozen=True)
+class UserRatings:
+    """One user's ratings as catalog rows (songs no longer in the catalog are dropped)."""
+
+    rows: np.ndarray  # (k,) int64 catalog rows
+    scores: np.ndarray  # (k,) float
+    emotions: list[str]  # "" when rated without a context
+
+    @classmethod
+    def empty(cls) -> "UserRatings":
+        return cls(rows=np.zeros(0, dtype=np.int64), scores=np.zeros(0), emotions=[])
+
+    @classmethod
+    def from_triples(cls, catalog: Catalog, triples: Sequence[tuple[int, int, str]]) -> "UserRatings":
+        """(song id, score, emotion) → rows, keeping the songs the catalog knows."""
+        kept = [
+            (catalog.row_of[song_id], score, emotion)
+            for song_id, score, emotion in triples
+            if song_id in catalog.row_of
+        ]
+        if not kept:
+            return cls.empty()
+        rows, scores, emotions = zip(*kept, strict=True)
+        return cls(
+            rows=np.array(rows, dtype=np.int64), scores=np.array(scores, dtype=np.float64), emotions=list(emotions)
+        )
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+
+@dataclass(frozen=True)
+class Pick:
+    row: int
+    score: float
+    reasons: list[str]
+    explore: bool = False
+
+
+@dataclass
+class _Scored:
+    total: np.ndarray
+    content: np.ndarray
+    target: np.ndarray | None
+    personal: "_Personal | None"
+
+
+@dataclass
+class _Personal:
+    artist_affinity: np.ndarray
+    genre_affinity: np.ndarray
+    liked_rows: np.ndarray
+    liked_scores: np.ndarray
+    similarity_to_liked: np.ndarray | None  # (n, liked) for reasons
+
+
+def target_profile(catalog: Catalog, mood_weights: Mapping[int, float]) -> np.ndarray | None:
+    """The feature profile to aim for: the moods' profiles mixed by their weights."""
+    total = np.zeros(len(FEATURES), dtype=np.float64)
+    weight_sum = 0.0
+    for mood_id, weight in mood_weights.items():
+        if mood_id not in catalog.mood_ids or weight <= 0:
+            continue
+        profile = catalog.mood_profiles[catalog.mood_ids.index(mood_id)]
+        if np.isnan(profile).any():
+            continue
+        total += weight * profile
+        weight_sum += weight
+    return (total / weight_sum).astype(np.float32) if weight_sum > 0 else None
+
+
+def content_scores(catalog: Catalog, mood_weights: Mapping[int, float]) -> tuple[np.ndarray, np.ndarray | None]:
+    """0..1 per song: closeness to the target profile, the mood label, a touch of popularity."""
+    target = target_profile(catalog, mood_weights)
+    if target is None:
+        closeness = np.zeros(catalog.size, dtype=np.float32)
+    else:
+        difference = catalog.features - target
+        distance = np.einsum("ij,ij,j->i", difference, difference, catalog.feature_weights)
+        scale = float(np.median(distance)) or 1.0
+        closeness = np.exp(-distance / scale)
+    label_weight = np.zeros(len(catalog.mood_ids) + 1, dtype=np.float32)  # last slot: no mood
+    total_weight = sum(weight for weight in mood_weights.values() if weight > 0) or 1.0
+    for mood_id, weight in mood_weights.items():
+        if mood_id in catalog.mood_ids and weight > 0:
+            label_weight[catalog.mood_ids.index(mood_id)] = weight / total_weight
+    label = label_weight[catalog.mood_codes]  # -1 indexes the last slot
+    return (0.65 * closeness + 0.3 * label + 0.05 * catalog.popularity).astype(np.float32), target
+
+
+def _similarity(catalog: Catalog, rows: np.ndarray) -> np.ndarray:
+    """(n, len(rows)) similarity in 0..1 of every song to the given songs."""
+    x = catalog.features
+    y = x[rows]
+    squared = (x * x).sum(axis=1)[:, None] + (y * y).sum(axis=1)[None, :] - 2.0 * (x @ y.T)
+    return np.exp(-SIMILARITY_SHARPNESS * np.maximum(squared, 0.0) / x.shape[1])
+
+
+def personal_scores(catalog: Catalog, ratings: UserRatings, *, emotion: str) -> tuple[np.ndarray, _Personal]:
+    """-1..1 per song: what this user's ratings predict, in the given emotion's context."""
+    rows = ratings.rows
+    offsets = (ratings.scores - 3.0) / 2.0  # -1 for one star, +1 for five
+    sample_weight = np.array(
+        [1.0 if not rated_in or rated_in == emotion else OTHER_CONTEXT_WEIGHT for rated_in in ratings.emotions]
+    )
+    rated_artists = np.unique(catalog.artist_codes[rows])
+    rated_genres = np.unique(catalog.genre_codes[rows])
+    rated_genres = rated_genres[[catalog.genres[code] != "" for code in rated_genres]]
+    dimension = catalog.features.shape[1]
+    design = np.hstack(
+        [
+            catalog.features[rows].astype(np.float64),
+            (catalog.artist_codes[rows][:, None] == rated_artists[None, :]).astype(np.float64),
+            (catalog.genre_codes[rows][:, None] == rated_genres[None, :]).astype(np.float64),
+        ]
+    )
+    penalty = np.concatenate(
+        [
+            np.full(dimension, RIDGE_FEATURE_PENALTY),
+            np.full(len(rated_artists) + len(rated_genres), RIDGE_AFFINITY_PENALTY),
+        ]
+    )
+    weighted = design * sample_weight[:, None]
+    coefficients = np.linalg.solve(design.T @ weighted + np.diag(penalty), weighted.T @ offsets)
+    feature_coefficients = coefficients[:dimension].astype(np.float32)
+    artist_affinity = np.zeros(len(catalog.artists), dtype=np.float32)
+    artist_affinity[rated_artists] = coefficients[dimension : dimension + len(rated_artists)]
+    genre_affinity = np.zeros(len(catalog.genres), dtype=np.float32)
+    genre_affinity[rated_genres] = coefficients[dimension + len(rated_artists) :]
+    linear = catalog.features @ feature_coefficients
+    linear += artist_affinity[catalog.artist_codes] + genre_affinity[catalog.genre_codes]
+
+    # Neighbours: a song close to a 5-star song rises, one close to a 1-star song sinks.
+    similarity = _similarity(catalog, rows)
+    pull = (similarity * np.maximum(offsets, 0) * sample_weight).max(axis=1)
+    push = (similarity * np.maximum(-offsets, 0) * sample_weight).max(axis=1)
+    personal = 0.6 * np.clip(linear, -1.0, 1.0) + 0.4 * (pull - push)
+    liked = offsets > 0
+    return personal.astype(np.float32), _Personal(
+        artist_affinity=artist_affinity,
+        genre_affinity=genre_affinity,
+        liked_rows=rows[liked],
+        liked_scores=ratings.scores[liked],
+        similarity_to_liked=similarity[:, liked] if liked.any() else None,
+    )
+
+
+def blend_weight(rating_count: float) -> float:
+    """How much the personal part counts: 0 at cold start, rising with each rating up to BLEND_MAX."""
+    return min(BLEND_MAX, rating_count / (rating_count + BLEND_HALF_RATINGS))
+
+
+def score_catalog(
+    catalog: Catalog, *, mood_weights: Mapping[int, float], ratings: UserRatings, emotion: str
+) -> _Scored:
+    content, target = content_scores(catalog, mood_weights)
+    if not len(ratings):
+        return _Scored(total=content, content=content, target=target, personal=None)
+    personal, details = personal_scores(catalog, ratings, emotion=emotion)
+    alpha = blend_weight(len(ratings))
+    total = (1.0 - alpha) * content + alpha * (personal + 1.0) / 2.0
+    return _Scored(total=total.astype(np.float32), content=content, target=target, personal=details)
+
+
+def excluded_rows(ratings: UserRatings, *, emotion: str) -> np.ndarray:
+    """Songs rated 1 or 2 in this emotion (or with no context at all) are not offered again here."""
+    if not len(ratings):
+        return np.zeros(0, dtype=np.int64)
+    in_context = np.array([not rated_in or rated_in == emotion for rated_in in ratings.emotions])
+    return ratings.rows[(ratings.scores <= 2) & in_context]
+
+
+def recommend(
+    catalog: Catalog,
+    *,
+    mood_weights: Mapping[int, float],
+    mood_id: int | None,
+    mood_name: str | None,
+    ratings: UserRatings,
+    emotion: str,
+    limit: int,
+    seed: int,
+    exclude_rated: bool = False,
+) -> list[Pick]:
+    """The list for one request: scored, filtered, diversified, with exploration and reasons."""
+    if catalog.size == 0 or limit <= 0:
+        return []
+    scored = score_catalog(catalog, mood_weights=mood_weights, ratings=ratings, emotion=emotion)
+    total = scored.total.copy()
+    total[excluded_rows(ratings, emotion=emotion)] = -np.inf
+    if exclude_rated and len(ratings):
+        total[ratings.rows] = -np.inf
+    available = int(np.isfinite(total).sum())
+    if available == 0:
+        return []
+    pool_size = min(available, max(POOL_SIZE, limit * 10))
+    pool = np.argpartition(-total, pool_size - 1)[:pool_size] if pool_size < catalog.size else np.arange(catalog.size)
+    pool = pool[np.isfinite(total[pool])]
+    pool = pool[np.argsort(-total[pool], kind="stable")]
+
+    rated = np.zeros(catalog.size, dtype=bool)
+    rated[ratings.rows] = True
+    explore_count = int(limit * EXPLORE_SHARE)
+    chosen = _diverse(catalog, pool, total, limit - explore_count, taken=set())
+    explore = _explore(catalog, pool, total, rated, chosen, explore_count, seed=seed)
+    if len(chosen) + len(explore) < limit:
+        # A small catalog or a strict cap: fill from whatever is left rather than answer short.
+        chosen += _diverse(catalog, pool, total, limit - len(chosen) - len(explore), taken=set(chosen) | set(explore))
+    ordered = _interleave(chosen, explore)
+    explore_set = set(explore)
+    return [
+        Pick(
+            row=row,
+            score=round(float(total[row]), 4),
+            reasons=_reasons(catalog, scored, row, mood_id=mood_id, mood_name=mood_name, explore=row in explore_set),
+            explore=row in explore_set,
+        )
+        for row in ordered[:limit]
+    ]
+
+
+def _diverse(catalog: Catalog, pool: np.ndarray, total: np.ndarray, count: int, *, taken: set[int]) -> list[int]:
+    """Greedy MMR over the pool with the artist cap and no repeated song."""
+    if count <= 0:
+        return []
+    artist_counts: dict[int, int] = {}
+    dedupe_seen: set[int] = set()
+    for row in taken:
+        artist_counts[int(catalog.artist_codes[row])] = artist_counts.get(int(catalog.artist_codes[row]), 0) + 1
+        dedupe_seen.add(int(catalog.dedupe_codes[row]))
+    candidates = [int(row) for row in pool if int(row) not in taken]
+    features = catalog.features
+    max_similarity = np.zeros(len(candidates), dtype=np.float32)
+    alive = np.ones(len(candidates), dtype=bool)
+    base = total[candidates].astype(np.float32) if candidates else np.zeros(0, dtype=np.float32)
+    picked: list[int] = []
+    for strict_cap in (True, False):
+        for index, row in enumerate(candidates):
+            artist = int(catalog.artist_codes[row])
+            if int(catalog.dedupe_codes[row]) in dedupe_seen or (
+                strict_cap and artist_counts.get(artist, 0) >= ARTIST_CAP
+            ):
+                alive[index] = False
+        while len(picked) < count and alive.any():
+            value = np.where(alive, base - MMR_PENALTY * max_similarity, -np.inf)
+            index = int(np.argmax(value))
+            row = candidates[index]
+            alive[index] = False
+            artist = int(catalog.artist_codes[row])
+            if int(catalog.dedupe_codes[row]) in dedupe_seen or (
+                strict_cap and artist_counts.get(artist, 0) >= ARTIST_CAP
+            ):
+                continue
+            picked.append(row)
+            dedupe_seen.add(int(catalog.dedupe_codes[row]))
+            artist_counts[artist] = artist_counts.get(artist, 0) + 1
+            difference = features[candidates] - features[row]
+            similarity = np.exp(-SIMILARITY_SHARPNESS * (difference * difference).sum(axis=1) / features.shape[1])
+            np.maximum(max_similarity, similarity, out=max_similarity)
+        if len(picked) >= count or strict_cap is False:
+            break
+        # Only when the capped pool ran dry: an artist-only catalog still gets a list.
+        alive = np.array([row not in picked for row in candidates], dtype=bool)
+    return picked
+
+
+def _explore(
+    catalog: Catalog,
+    pool: np.ndarray,
+    total: np.ndarray,
+    rated: np.ndarray,
+    chosen: list[int],
+    count: int,
+    *,
+    seed: int,
+) -> list[int]:
+    """Unrated songs sampled from the next-best candidates, weighted by their score."""
+    if count <= 0:
+        return []
+    taken = set(chosen)
+    artist_counts: dict[int, int] = {}
+    dedupe_seen = {int(catalog.dedupe_codes[row]) for row in chosen}
+    for row in chosen:
+        artist_counts[int(catalog.artist_codes[row])] = artist_counts.get(int(catalog.artist_codes[row]), 0) + 1
+    window = [int(row) for row in pool[: max(60, 6 * len(chosen))] if int(row) not in taken and not rated[row]]
+    if not window:
+        return []
+    weights = np.maximum(total[window].astype(np.float64), 0) + 1e-6
+    order = np.random.default_rng(seed).choice(len(window), size=len(window), replace=False, p=weights / weights.sum())
+    picked: list[int] = []
+    for index in order:
+        row = window[index]
+        artist = int(catalog.artist_codes[row])
+        if artist_counts.get(artist, 0) >= ARTIST_CAP or int(catalog.dedupe_codes[row]) in dedupe_seen:
+            continue
+        picked.append(row)
+        artist_counts[artist] = artist_counts.get(artist, 0) + 1
+        dedupe_seen.add(int(catalog.dedupe_codes[row]))
+        if len(picked) == count:
+            break
+    return picked
+
+
+def _interleave(chosen: list[int], explore: list[int]) -> list[int]:
+    """Exploration songs take every fifth place (5th, 10th, ...) instead of hiding at the end."""
+    ordered = list(chosen)
+    for number, row in enumerate(explore):
+        ordered.insert(min(len(ordered), 4 + 5 * number), row)
+    return ordered
+
+
+def _reasons(
+    catalog: Catalog, scored: _Scored, row: int, *, mood_id: int | None, mood_name: str | None, explore: bool
+) -> list[str]:
+    reasons: list[str] = []
+    mood_reason = _mood_reason(catalog, scored.target, row, mood_name, mood_id)
+    if mood_reason:
+        reasons.append(mood_reason)
+    if scored.personal is not None:
+        reasons.extend(_personal_reasons(catalog, scored.personal, row)[: 2 if not explore else 1])
+    if explore:
+        reasons.append("something new for you: you have not rated it yet")
+    if not reasons:
+        reasons.append(f"a fit for {mood_name.lower()}" if mood_name else "popular in the catalog")
+    return reasons[:3]
+
+
+def _mood_reason(
+    catalog: Catalog, target: np.ndarray | None, row: int, mood_name: str | None, mood_id: int | None
+) -> str | None:
+    if target is None or not mood_name:
+        return None
+    song = catalog.features[row]
+    # The target's most distinctive features that this song shares.
+    order = np.argsort(-np.abs(target) * catalog.feature_weights)
+    words = []
+    for index in order:
+        if abs(target[index]) < REASON_FEATURE_MIN_Z:
+            break
+        if np.sign(song[index]) == np.sign(target[index]) and abs(song[index]) >= REASON_FEATURE_MIN_Z:
+            words.append(FEATURE_WORDS[FEATURES[index]][1 if target[index] > 0 else 0])
+        if len(words) == 2:
+            break
+    if words:
+        return f"{mood_name.lower()}: {', '.join(words)}"
+    mood_code = int(catalog.mood_codes[row])
+    if mood_code >= 0 and catalog.mood_ids[mood_code] == mood_id:
+        return f"tagged {mood_name} in the catalog"
+    return None
+
+
+def _personal_reasons(catalog: Catalog, personal: _Personal, row: int) -> list[str]:
+    reasons: list[str] = []
+    if personal.similarity_to_liked is not None:
+        similarity = personal.similarity_to_liked[row] * (personal.liked_scores - 2.0) / 3.0
+        best = int(np.argmax(similarity))
+        liked_row = int(personal.liked_rows[best])
+        if similarity[best] >= REASON_SIMILAR_MIN:
+            score = int(personal.liked_scores[best])
+            if liked_row == row:
+                reasons.append(f"you rated it {score}/5")
+            else:
+                title, artist = catalog.titles[liked_row], catalog.artists[catalog.artist_codes[liked_row]]
+                by = f" by {artist}" if artist and not artist.startswith("#") else ""
+                reasons.append(f"like '{title}'{by}, which you rated {score}")
+    artist_code = int(catalog.artist_codes[row])
+    if personal.artist_affinity[artist_code] > 0.15 and catalog.artists[artist_code]:
+        reasons.append(f"you rate songs by {catalog.artists[artist_code]} highly")
+    genre_code = int(catalog.genre_codes[row])
+    if personal.genre_affinity[genre_code] > 0.15 and catalog.genres[genre_code]:
+        reasons.append(f"you like {catalog.genres[genre_code]}")
+    return reasons

@@ -1,0 +1,73 @@
+"""A scikit-learn mood classifier over the audio features (no Django).
+
+Trained on the songs whose mood was given, it labels the songs an import
+brought in without one. Two candidate models are compared by stratified
+cross-validation and the better one is kept.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import StratifiedKFold, cross_val_score
+from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from recommendations.engine import FEATURES
+
+CLASSIFIER_FEATURES: tuple[str, ...] = (*FEATURES, "popularity")  # recommendations.services reads the same
+MIN_SONGS_PER_MOOD = 5
+
+
+def _candidates(seed: int) -> dict[str, Pipeline]:
+    return {
+        "logistic regression": make_pipeline(StandardScaler(), LogisticRegression(C=1.0, max_iter=2000)),
+        "gradient boosting": make_pipeline(
+            StandardScaler(), HistGradientBoostingClassifier(max_iter=150, learning_rate=0.08, random_state=seed)
+        ),
+    }
+
+
+@dataclass(frozen=True)
+class TrainedClassifier:
+    model: Pipeline
+    name: str
+    cv_accuracy: dict[str, tuple[float, float]]  # model name -> (mean, std) over the folds
+    folds: int
+    training_songs: int
+    classes: list[str]
+
+    @property
+    def accuracy(self) -> float:
+        return self.cv_accuracy[self.name][0]
+
+    def predict(self, features: np.ndarray) -> np.ndarray:
+        return self.model.predict(features)
+
+
+def train(features: np.ndarray, labels: np.ndarray, *, seed: int = 0) -> TrainedClassifier | None:
+    """Cross-validate the candidates, refit the best on every labelled song; None when there is too little to learn."""
+    classes, counts = np.unique(labels, return_counts=True)
+    keep = np.isin(labels, classes[counts >= MIN_SONGS_PER_MOOD])
+    features, labels = features[keep], labels[keep]
+    classes = np.unique(labels)
+    if len(classes) < 2:
+        return None
+    folds = int(min(5, np.unique(labels, return_counts=True)[1].min()))
+    splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
+    scores: dict[str, tuple[float, float]] = {}
+    candidates = _candidates(seed)
+    for name, model in candidates.items():
+        fold_scores = cross_val_score(model, features, labels, cv=splitter, scoring="accuracy")
+        scores[name] = (float(fold_scores.mean()), float(fold_scores.std()))
+    best = max(scores, key=lambda name: scores[name][0])
+    model = candidates[best].fit(features, labels)
+    return TrainedClassifier(
+        model=model,
+        name=best,
+        cv_accuracy=scores,
+        folds=folds,
+        training_songs=len(labels),
+        classes=[str(label) for label in classes],
+    )

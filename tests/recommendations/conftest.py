@@ -1,0 +1,62 @@
+"""The seed catalog as Song rows, for tests that need a realistic catalog."""
+
+import csv
+from pathlib import Path
+
+import pytest
+
+from catalog.models import Mood, Song, release_year_of
+from recommendations.catalog_cache import catalog_forget
+
+SEED_DIR = Path(__file__).resolve().parents[2] / "catalog" / "seed"
+
+
+def load_seed_songs(*, with_moods: bool = True) -> list[Song]:
+    genres = {row["id"]: row["genre"] for row in csv.DictReader((SEED_DIR / "track_genres.csv").open())}
+    moods = {mood.name: mood for mood in Mood.objects.all()}
+    songs = []
+    for row in csv.DictReader((SEED_DIR / "data_moods.csv").open()):
+        songs.append(
+            Song(
+                spotify_id=row["id"],
+                name=row["name"],
+                album=row["album"],
+                artist=row["artist"],
+                release_date=row["release_date"],
+                release_year=release_year_of(row["release_date"]),
+                popularity=int(row["popularity"]),
+                length_ms=int(row["length"]),
+                **{
+                    name: float(row[name])
+                    for name in (
+                        "danceability",
+                        "acousticness",
+                        "energy",
+                        "instrumentalness",
+                        "liveness",
+                        "valence",
+                        "loudness",
+                        "speechiness",
+                        "tempo",
+                    )
+                },
+                key=int(row["key"]),
+                time_signature=int(row["time_signature"]),
+                mood=moods[row["mood"]] if with_moods else None,
+                genre=genres.get(row["id"], ""),
+            )
+        )
+    return Song.objects.bulk_create(songs)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_catalog_matrix():
+    # Each test builds its own catalog; the in-process matrix must not leak between them.
+    catalog_forget()
+    yield
+    catalog_forget()
+
+
+@pytest.fixture
+def seed_songs(db) -> list[Song]:
+    return load_seed_songs()
