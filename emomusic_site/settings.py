@@ -6,6 +6,7 @@ must come from the environment, HTTPS everywhere). See README.md for the full
 list of variables.
 """
 
+import sys
 from pathlib import Path
 
 import environ
@@ -16,7 +17,9 @@ VAR_DIR = BASE_DIR / "var"
 env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
-DJANGO_ENV = env.str("DJANGO_ENV", default="development")
+# pytest-django reads these settings before the root conftest.py can set
+# DJANGO_ENV, so a test run is recognised here.
+DJANGO_ENV = env.str("DJANGO_ENV", default="test" if "pytest" in sys.modules else "development")
 if DJANGO_ENV not in {"development", "test", "production"}:
     raise RuntimeError(f"DJANGO_ENV must be development, test or production, not {DJANGO_ENV!r}")
 IS_PRODUCTION = DJANGO_ENV == "production"
