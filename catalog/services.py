@@ -7,6 +7,7 @@ Every path that writes a song (the importer, the admin, the API) ends in
 import csv
 import io
 import math
+import warnings
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -138,47 +139,59 @@ def _mark_too_long(fields: list[str]) -> list[str]:
     return [f"{_TOO_MANY_FIELDS}{len(fields)}:{newlines}"]
 
 
-def _read_frame(source: CsvSource, *, what: str, required: Iterable[str]) -> pd.DataFrame:
+@dataclass
+class CsvTable:
+    columns: list[str]
+    # (line number as a person counts it, the row by lower-case column name); blank lines left out.
+    rows: list[tuple[int, dict[str, str]]]
+
+
+def _read_table(source: CsvSource, *, what: str, required: Iterable[str]) -> CsvTable:
     text = _read_text(source, what=what)
-    if not text.strip():
+    # pandas drops blank lines before the header, which would shift every
+    # line number after them, so they are counted and removed here.
+    lines = text.splitlines(keepends=True)
+    leading_blank = next((index for index, line in enumerate(lines) if line.strip()), len(lines))
+    if leading_blank == len(lines):
         raise ValidationError(f"The {what} is empty.")
     try:
-        frame = pd.read_csv(
-            io.StringIO(text),
-            dtype=str,
-            keep_default_na=False,
-            # Blank lines are kept (as empty rows) so that every row knows its line.
-            skip_blank_lines=False,
-            engine="python",
-            on_bad_lines=_mark_too_long,
-        )
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, csv.Error) as error:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", pd.errors.ParserWarning)
+            frame = pd.read_csv(
+                io.StringIO("".join(lines[leading_blank:])),
+                # The header is read as a row too: with header=None pandas keeps
+                # the blank lines that follow it, so each row knows its line.
+                header=None,
+                dtype=str,
+                keep_default_na=False,
+                skip_blank_lines=False,
+                engine="python",
+                on_bad_lines=_mark_too_long,
+            )
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, csv.Error, ValueError) as error:
         raise ValidationError(f"The {what} is not a readable CSV file ({error}).") from error
-    frame = frame.fillna("")
-    frame.columns = [str(column).strip().lower() for column in frame.columns]
-    missing = [column for column in required if column not in frame.columns]
+    records = frame.fillna("").astype(str).values.tolist()
+    header = records[0]
+    columns = [column.strip().lower() for column in header]
+    missing = [column for column in required if column not in columns]
     if missing:
         raise ValidationError(
             f"The {what} lacks the column{'s' if len(missing) > 1 else ''} {', '.join(missing)}. "
             f"Its first line must name the columns: {', '.join(required)}."
         )
-    return frame
 
-
-def _rows_with_lines(frame: pd.DataFrame) -> Iterable[tuple[int, dict[str, str]]]:
-    """Yield (line number as a person counts it, header = line 1, row) for each non-blank row."""
-    line = 2
-    for record in frame.to_dict(orient="records"):
-        values = {column: str(value) for column, value in record.items()}
-        first = next(iter(values.values()), "")
-        if first.startswith(_TOO_MANY_FIELDS):
-            count, newlines = first.removeprefix(_TOO_MANY_FIELDS).split(":")
-            yield line, {"__too_many_fields__": count}
+    rows: list[tuple[int, dict[str, str]]] = []
+    line = leading_blank + 1 + 1 + sum(value.count("\n") for value in header)
+    for values in records[1:]:
+        if values[0].startswith(_TOO_MANY_FIELDS):
+            count, newlines = values[0].removeprefix(_TOO_MANY_FIELDS).split(":")
+            rows.append((line, {"__too_many_fields__": count}))
             line += 1 + int(newlines)
             continue
-        if any(value.strip() for value in values.values()):
-            yield line, values
-        line += 1 + sum(value.count("\n") for value in values.values())
+        if any(value.strip() for value in values):
+            rows.append((line, dict(zip(columns, values, strict=True))))
+        line += 1 + sum(value.count("\n") for value in values)
+    return CsvTable(columns=columns, rows=rows)
 
 
 # --- Parsing and validating one row -------------------------------------------
@@ -233,7 +246,7 @@ def _describe(error: ValidationError) -> str:
     return " ".join(parts)
 
 
-def _song_validate(song: Song, *, exclude: Iterable[str] = ()) -> None:
+def _song_validate(song: Song, *, exclude: Iterable[str] = (), validate_unique: bool = True) -> None:
     """The one validation every written song passes: the model's field validators and uniqueness.
 
     Each of Song's check constraints repeats a field validator, and checking
@@ -241,7 +254,7 @@ def _song_validate(song: Song, *, exclude: Iterable[str] = ()) -> None:
     time), so they are left to the database, which still enforces them.
     """
     song.release_year = release_year_of(song.release_date) if song.release_date else None
-    song.full_clean(exclude=list(exclude) or None, validate_constraints=False)
+    song.full_clean(exclude=list(exclude) or None, validate_unique=validate_unique, validate_constraints=False)
 
 
 # --- Moods ---------------------------------------------------------------------
@@ -272,12 +285,12 @@ def mood_by_name(*, name: str) -> Mood:
 
 
 def _genres_from(genres_file: CsvSource) -> dict[str, str]:
-    frame = _read_frame(genres_file, what="genres file", required=GENRE_COLUMNS)
+    table = _read_table(genres_file, what="genres file", required=GENRE_COLUMNS)
     genres: dict[str, str] = {}
-    for record in frame.to_dict(orient="records"):
-        spotify_id = str(record["id"]).strip()
-        if spotify_id and not spotify_id.startswith(_TOO_MANY_FIELDS):
-            genres[spotify_id] = str(record["genre"]).strip()
+    for _, row in table.rows:
+        spotify_id = row.get("id", "").strip()
+        if spotify_id:
+            genres[spotify_id] = row["genre"].strip()
     return genres
 
 
@@ -292,13 +305,13 @@ def songs_import(*, csv_file: CsvSource, genres_file: CsvSource | None = None) -
     ignored. Raises ValidationError when the file itself is unusable (not a
     readable CSV, a required column missing).
     """
-    frame = _read_frame(csv_file, what="CSV file", required=REQUIRED_COLUMNS)
+    table = _read_table(csv_file, what="CSV file", required=REQUIRED_COLUMNS)
     genres = _genres_from(genres_file) if genres_file is not None else {}
-    has_mood = "mood" in frame.columns
-    has_genre = "genre" in frame.columns
+    has_mood = "mood" in table.columns
+    has_genre = "genre" in table.columns
     report = ImportReport()
 
-    rows = list(_rows_with_lines(frame))
+    rows = table.rows
     ids = [row.get("id", "").strip() for _, row in rows]
     existing: dict[str, Song] = {}
     # In chunks: SQLite caps the number of parameters in one query.
@@ -312,7 +325,7 @@ def songs_import(*, csv_file: CsvSource, genres_file: CsvSource | None = None) -
         for line, row in rows:
             if "__too_many_fields__" in row:
                 reason = (
-                    f"It has {row['__too_many_fields__']} fields but the header names {len(frame.columns)} columns."
+                    f"It has {row['__too_many_fields__']} fields but the header names {len(table.columns)} columns."
                 )
                 report.skipped.append(SkippedRow(line, reason))
                 continue
@@ -388,7 +401,8 @@ def _other_problems(values: Mapping[str, Any]) -> list[str]:
     parsed = {name for name, value in values.items() if value not in (None, "")}
     unparsed = [song_field.name for song_field in Song._meta.fields if song_field.name not in parsed]
     try:
-        _song_validate(candidate, exclude=unparsed)
+        # Not uniqueness: the row is already refused, and a known id is an update, not a clash.
+        _song_validate(candidate, exclude=unparsed, validate_unique=False)
     except ValidationError as error:
         return [_describe(error)]
     return []
