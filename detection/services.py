@@ -35,6 +35,7 @@ logger = logging.getLogger(__name__)
 # detection a worker is still allowed to finish is never failed under it.
 STUCK_AFTER = timedelta(minutes=5)
 PHOTO_KEPT_FOR = timedelta(hours=24)
+FACE_CROP_MAX_SIDE = 256
 
 NO_FACE_MESSAGE = "We couldn't find a face. Try a well-lit, front-facing photo."
 STUCK_MESSAGE = "Analysing this photo took too long and was stopped. Please try again in a minute."
@@ -47,10 +48,6 @@ class QueueUnavailable(Exception):
     """The task queue (Redis) could not take the job; nothing was stored."""
 
 
-class Face(Protocol):
-    box: Sequence[int]
-
-
 class Classifier(Protocol):
     version: str
 
@@ -58,9 +55,11 @@ class Classifier(Protocol):
 
 
 class FaceFinder(Protocol):
-    def detect(self, rgb: np.ndarray) -> list: ...
+    """ml.faces: `detect` returns faces (with `.box`, `.score`, `.fallback`) largest first."""
 
-    def crop(self, rgb: np.ndarray, box: Sequence[int]) -> np.ndarray: ...
+    def detect(self, rgb: np.ndarray, *, fallback: bool = False) -> list: ...
+
+    def crop(self, rgb: np.ndarray, box: Any) -> np.ndarray: ...
 
 
 # --- Upload -----------------------------------------------------------------
@@ -139,11 +138,11 @@ def detection_analyse(*, detection: Detection, classifier: Classifier, face_find
         return detection_fail(detection_id=detection.pk, error=PHOTO_GONE_MESSAGE) or detection
 
     rgb = _read_rgb(detection)
-    found = face_finder.detect(rgb)
+    found = face_finder.detect(rgb, fallback=_looks_like_a_face_crop(rgb))
     if not found:
         return _finish(detection, status=DetectionStatus.NO_FACE, error=NO_FACE_MESSAGE)
 
-    crops = np.stack([face_finder.crop(rgb, _box_of(face)) for face in found])
+    crops = np.stack([face_finder.crop(rgb, face) for face in found])
     rows = np.asarray(classifier.predict(crops), dtype=np.float64)
     if rows.shape != (len(found), len(LABELS)) or not np.all(np.isfinite(rows)):
         raise ValueError(f"the classifier returned an array of shape {rows.shape} for {len(found)} faces")
@@ -157,6 +156,7 @@ def detection_analyse(*, detection: Detection, classifier: Classifier, face_find
                 "emotion": max(probabilities, key=probabilities.__getitem__),
                 "probabilities": probabilities,
                 "score": round(float(getattr(face, "score", 1.0) or 0.0), 4),
+                "fallback": bool(getattr(face, "fallback", False)),
             }
         )
     main = faces[0]
@@ -171,6 +171,17 @@ def detection_analyse(*, detection: Detection, classifier: Classifier, face_find
         model_version=str(classifier.version),
         mood=mood_for_emotion(emotion=emotion, strategy=detection.user.strategy, probabilities=main["probabilities"]),
     )
+
+
+def _looks_like_a_face_crop(rgb: np.ndarray) -> bool:
+    """A small, nearly square photo is most likely already cropped to a face.
+
+    For those the face finder may fall back to reading the whole photo (the
+    cascade needs background around a face to find it); a larger photo with no
+    face found is honestly `no_face`.
+    """
+    height, width = rgb.shape[:2]
+    return max(height, width) <= FACE_CROP_MAX_SIDE and max(height, width) <= 1.3 * min(height, width)
 
 
 def _box_of(face: Any) -> Sequence[int]:

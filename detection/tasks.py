@@ -24,7 +24,10 @@ def retry_countdown(retries: int) -> int:
     return 5 * 2**retries
 
 
-@shared_task(bind=True, name="detection.process", max_retries=MAX_RETRIES)
+# ignore_result: the state lives on the Detection row. It also keeps the
+# publish from touching the result backend, whose own errors when Redis is
+# down are not the broker's OperationalError the upload turns into a 503.
+@shared_task(bind=True, name="detection.process", max_retries=MAX_RETRIES, ignore_result=True)
 def process_detection(self, detection_id: int) -> str:
     try:
         detection = services.detection_start(detection_id=detection_id, max_attempts=MAX_RETRIES + 1)
@@ -51,7 +54,7 @@ def process_detection(self, detection_id: int) -> str:
         return "failed"
 
 
-@shared_task(name="detection.sweep")
+@shared_task(name="detection.sweep", ignore_result=True)
 def sweep() -> dict[str, int]:
     """Every minute (Celery beat): fail stuck detections, delete photos past their retention."""
     return {

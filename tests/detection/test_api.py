@@ -1,0 +1,252 @@
+"""/api/detections/: the HTTP contract of API.md."""
+
+import base64
+import json
+from pathlib import Path
+from unittest import mock
+
+import pytest
+from django.core.files.base import ContentFile
+
+from detection.models import Detection, DetectionStatus
+from detection.tasks import process_detection
+from emomusic_site.health import redis_client
+from ml.labels import LABELS
+from tests.detection.images import image_bytes, noisy_jpeg, png_header_only, upload
+from tests.factories import DetectionFactory, MoodFactory
+
+pytestmark = pytest.mark.django_db
+
+LIST_URL = "/api/detections/"
+DETECTION_KEYS = {
+    "id",
+    "status",
+    "created",
+    "emotion",
+    "confidence",
+    "probabilities",
+    "faces",
+    "mood",
+    "error",
+    "model_version",
+    "corrected_emotion",
+}
+
+
+def detail_url(detection: Detection) -> str:
+    return f"/api/detections/{detection.pk}/"
+
+
+def media_files(settings) -> list[Path]:
+    root = Path(settings.MEDIA_ROOT)
+    return [path for path in root.rglob("*") if path.is_file()] if root.exists() else []
+
+
+def with_photo(user, **fields) -> Detection:
+    detection = DetectionFactory(user=user, **fields)
+    detection.image.save("x.jpg", ContentFile(image_bytes()))
+    return detection
+
+
+def finished_detection(user) -> Detection:
+    happy = {label: 0.0 for label in LABELS} | {"happy": 0.8, "neutral": 0.2}
+    return DetectionFactory(
+        user=user,
+        status=DetectionStatus.DONE,
+        emotion="happy",
+        confidence=0.8,
+        probabilities=dict(reversed(list(happy.items()))),  # stored in any order, answered in LABELS order
+        faces=[{"box": [10, 20, 100, 120], "emotion": "happy", "probabilities": happy, "score": 0.99}],
+        mood=MoodFactory(name="Happy"),
+        model_version="emotion-cnn-test",
+    )
+
+
+# --- POST -------------------------------------------------------------------------
+
+
+def test_upload_answers_202_queued_and_queues_the_task(api_client, user, django_capture_on_commit_callbacks):
+    with (
+        mock.patch.object(process_detection, "apply_async") as publish,
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        response = api_client.post(LIST_URL, {"image": upload(image_bytes())}, format="multipart")
+
+    assert response.status_code == 202
+    body = response.json()
+    assert set(body) >= DETECTION_KEYS
+    assert body["status"] == "queued"
+    assert body["emotion"] is None and body["probabilities"] is None and body["model_version"] is None
+    assert body["mood"] is None and body["corrected_emotion"] is None and body["faces"] == [] and body["error"] == ""
+    detection = Detection.objects.get()
+    assert body["id"] == detection.pk and detection.user == user and detection.image
+    assert body["photo_url"] == f"/detections/{detection.pk}/photo"
+    publish.assert_called_once_with(args=[detection.pk])
+
+
+def test_upload_publishes_to_a_real_redis(api_client, redis_server, broker_url, django_capture_on_commit_callbacks):
+    broker_url(redis_server)
+    client = redis_client(timeout_seconds=2)
+    client.delete("celery")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = api_client.post(LIST_URL, {"image": upload(image_bytes())}, format="multipart")
+    assert response.status_code == 202
+    messages = [json.loads(raw) for raw in client.lrange("celery", 0, -1)]
+    assert len(messages) == 1
+    assert messages[0]["headers"]["task"] == "detection.process"
+    args, kwargs, _ = json.loads(base64.b64decode(messages[0]["body"]))
+    assert (args, kwargs) == ([response.json()["id"]], {})
+    client.delete("celery")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_upload_while_redis_is_down_answers_503_and_keeps_nothing(api_client, broker_url, settings, tmp_path):
+    broker_url(f"redis+socket://{tmp_path / 'no-redis-here.sock'}")
+    response = api_client.post(LIST_URL, {"image": upload(image_bytes())}, format="multipart")
+    assert response.status_code == 503
+    assert response.json() == {
+        "detail": "We can't analyse photos right now. Nothing was saved; please try again in a minute."
+    }
+    assert not Detection.objects.exists()
+    assert media_files(settings) == []
+
+
+BAD_UPLOADS = {
+    "empty": (b"", "photo.jpg", "This file is empty. Please choose a photo."),
+    "text": (b"just some words\n" * 10, "notes.jpg", "This file is not a photo we can read."),
+    "html": (b"<html><body>hi</body></html>", "page.png", "This file is not a photo we can read."),
+    "truncated": (noisy_jpeg()[:3000], "half.jpg", "This image file is damaged or incomplete."),
+    "bomb": (png_header_only(20_000, 20_000), "bomb.png", "This image has far too many pixels."),
+    "tiny": (image_bytes("PNG", size=(1, 1)), "dot.png", "This image is only 1x1 pixels."),
+    "gif": (image_bytes("GIF"), "anim.gif", "GIF files are not accepted."),
+    "12 MB": (image_bytes() + b"\0" * (12 * 1024 * 1024), "huge.jpg", "This file is 12.0 MB, larger than the 10 MB"),
+}
+
+
+@pytest.mark.parametrize("case", BAD_UPLOADS)
+def test_bad_uploads_answer_400_with_a_sentence(api_client, settings, case):
+    content, name, message = BAD_UPLOADS[case]
+    with mock.patch.object(process_detection, "apply_async") as publish:
+        response = api_client.post(LIST_URL, {"image": upload(content, name)}, format="multipart")
+    assert response.status_code == 400
+    errors = response.json()["image"]
+    assert len(errors) == 1 and errors[0].startswith(message)
+    assert not Detection.objects.exists()
+    assert media_files(settings) == []
+    publish.assert_not_called()
+
+
+def test_missing_image_field(api_client):
+    response = api_client.post(LIST_URL, {"photo": upload(image_bytes())}, format="multipart")
+    assert response.status_code == 400
+    assert response.json() == {"image": ["Choose a photo to upload (multipart field 'image')."]}
+    assert not Detection.objects.exists()
+
+
+def test_image_sent_as_text(api_client):
+    response = api_client.post(LIST_URL, {"image": "not a file"}, format="multipart")
+    assert response.status_code == 400
+    assert response.json()["image"] == ["Send the photo as a file in the multipart field 'image'."]
+
+
+def test_json_body_is_refused(api_client):
+    response = api_client.post(LIST_URL, {"image": "abc"}, format="json")
+    assert response.status_code == 415
+    assert not Detection.objects.exists()
+
+
+def test_uploads_are_rate_limited(api_client, settings):
+    settings.RATE_LIMITS_ENABLED = True
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "upload_user": (2, 60)}
+    with mock.patch.object(process_detection, "apply_async"):
+        statuses = [
+            api_client.post(LIST_URL, {"image": upload(image_bytes())}, format="multipart").status_code
+            for _ in range(3)
+        ]
+    assert statuses == [202, 202, 429]
+    assert Detection.objects.count() == 2
+
+
+# --- GET ----------------------------------------------------------------------------
+
+
+def test_list_is_newest_first_paginated_and_only_mine(api_client, user, other_user):
+    mine = DetectionFactory.create_batch(21, user=user)  # one more than a page
+    DetectionFactory(user=other_user)
+
+    response = api_client.get(LIST_URL)
+    assert response.status_code == 200
+    body = response.json()
+    assert body["count"] == 21 and body["previous"] is None and body["next"]
+    assert [item["id"] for item in body["results"]] == [detection.pk for detection in reversed(mine)][:20]
+    assert set(body["results"][0]) >= DETECTION_KEYS
+
+    page_two = api_client.get(body["next"]).json()
+    assert [item["id"] for item in page_two["results"]] == [mine[0].pk]
+    assert page_two["next"] is None
+
+
+def test_detail_of_a_finished_detection(api_client, user):
+    detection = finished_detection(user)
+    response = api_client.get(detail_url(detection))
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "done" and body["emotion"] == "happy" and body["confidence"] == 0.8
+    assert list(body["probabilities"]) == list(LABELS)
+    assert sum(body["probabilities"].values()) == pytest.approx(1.0)
+    assert body["faces"] == [{"box": [10, 20, 100, 120], "emotion": "happy", "probabilities": body["probabilities"]}]
+    assert body["mood"] == "Happy" and body["model_version"] == "emotion-cnn-test"
+    assert body["corrected_emotion"] is None and body["photo_url"] is None
+
+
+def test_detail_shows_a_correction(api_client, user):
+    detection = finished_detection(user)
+    Detection.objects.filter(pk=detection.pk).update(corrected_emotion="sad")
+    assert api_client.get(detail_url(detection)).json()["corrected_emotion"] == "sad"
+
+
+# --- DELETE -------------------------------------------------------------------------
+
+
+def test_delete_removes_the_row_and_the_photo(api_client, user, settings):
+    detection = with_photo(user)
+    assert len(media_files(settings)) == 1
+    response = api_client.delete(detail_url(detection))
+    assert response.status_code == 204
+    assert response.content == b""
+    assert not Detection.objects.exists()
+    assert media_files(settings) == []
+
+
+# --- Other users and anonymous --------------------------------------------------------
+
+
+def test_another_users_detection_is_not_found(other_client, user, settings):
+    detection = with_photo(user)
+    assert other_client.get(detail_url(detection)).status_code == 404
+    response = other_client.delete(detail_url(detection))
+    assert response.status_code == 404
+    assert response.json() == {"detail": "Not found."}
+    assert Detection.objects.filter(pk=detection.pk).exists()
+    assert len(media_files(settings)) == 1
+    assert other_client.get(LIST_URL).json()["count"] == 0
+
+
+def test_unknown_id_is_not_found(api_client):
+    assert api_client.get("/api/detections/999999/").status_code == 404
+
+
+@pytest.mark.parametrize("method", ["get", "post"])
+def test_anonymous_list_and_create_are_401(anon_client, method):
+    response = getattr(anon_client, method)(LIST_URL)
+    assert response.status_code == 401
+    assert "detail" in response.json()
+    assert not Detection.objects.exists()
+
+
+@pytest.mark.parametrize("method", ["get", "delete"])
+def test_anonymous_detail_is_401(anon_client, user, method):
+    detection = DetectionFactory(user=user)
+    response = getattr(anon_client, method)(detail_url(detection))
+    assert response.status_code == 401
+    assert Detection.objects.filter(pk=detection.pk).exists()

@@ -1,0 +1,296 @@
+"""The detection pages: landing, upload, result, photo, delete."""
+
+from pathlib import Path
+from unittest import mock
+
+import pytest
+from django.core.files.base import ContentFile
+from django.test import Client
+
+from accounts.models import PhotoRetention
+from detection.models import Detection, DetectionStatus
+from detection.tasks import process_detection
+from ml.labels import LABELS
+from tests.detection.images import image_bytes, upload
+from tests.factories import DetectionFactory, MoodFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def client_for():
+    def make(user) -> Client:
+        client = Client()
+        client.force_login(user)
+        return client
+
+    return make
+
+
+@pytest.fixture
+def web(client_for, user) -> Client:
+    return client_for(user)
+
+
+@pytest.fixture
+def outsider(client_for, other_user) -> Client:
+    return client_for(other_user)
+
+
+def media_files(settings) -> list[Path]:
+    root = Path(settings.MEDIA_ROOT)
+    return [path for path in root.rglob("*") if path.is_file()] if root.exists() else []
+
+
+def with_photo(user, **fields) -> Detection:
+    detection = DetectionFactory(user=user, image_width=240, image_height=180, **fields)
+    detection.image.save("x.jpg", ContentFile(image_bytes()))
+    return detection
+
+
+def done(user, *, confidence: float = 0.82, emotion: str = "happy", **fields) -> Detection:
+    probabilities = {label: 0.0 for label in LABELS} | {emotion: confidence, "neutral": 1 - confidence}
+    if emotion == "neutral":
+        probabilities = {label: 0.0 for label in LABELS} | {"neutral": 1.0}
+    return with_photo(
+        user,
+        status=DetectionStatus.DONE,
+        emotion=emotion,
+        confidence=confidence,
+        probabilities=probabilities,
+        faces=[
+            {"box": [20, 30, 90, 100], "emotion": emotion, "probabilities": probabilities, "score": 3.1},
+            {"box": [150, 40, 40, 45], "emotion": "sad", "probabilities": probabilities, "score": 1.2},
+        ],
+        mood=MoodFactory(name="Happy"),
+        model_version="emotion-cnn-test",
+        **fields,
+    )
+
+
+# --- Home ---------------------------------------------------------------------------
+
+
+def test_landing_page_for_visitors(client):
+    response = client.get("/")
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "Music for how you feel right now" in page
+    for words in ("Match my mood", "Lift my mood", "Calm me down", "Your photos stay yours"):
+        assert words in page
+    assert 'href="/accounts/signup/"' in page and 'href="/accounts/login/"' in page
+    assert 'id="upload-form"' not in page
+
+
+def test_upload_page_for_users(web, user):
+    previous = DetectionFactory(user=user, status=DetectionStatus.NO_FACE)
+    response = web.get("/")
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert 'id="upload-form"' in page and 'action="/detections/new"' in page
+    assert 'enctype="multipart/form-data"' in page and "csrfmiddlewaretoken" in page
+    assert 'data-api-url="/api/detections/"' in page
+    assert "Use my camera" in page and "Analyse" in page
+    assert "Keep it for 24 hours" in page  # the user's retention choice, said on the page
+    assert "deleting your account deletes everything" in page
+    assert f'href="/detections/{previous.pk}/"' in page
+    assert "js/upload.js" in page and "js/webcam.js" in page
+
+
+# --- The form upload (no JavaScript) ------------------------------------------------------
+
+
+def test_form_upload_redirects_to_the_result(web, user, django_capture_on_commit_callbacks):
+    with (
+        mock.patch.object(process_detection, "apply_async") as publish,
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        response = web.post("/detections/new", {"image": upload(image_bytes())})
+    detection = Detection.objects.get()
+    assert response.status_code == 302
+    assert response["Location"] == f"/detections/{detection.pk}/"
+    assert detection.user == user and detection.status == DetectionStatus.QUEUED
+    publish.assert_called_once_with(args=[detection.pk])
+
+
+def test_form_upload_of_a_bad_file_shows_the_sentence(web, settings):
+    response = web.post("/detections/new", {"image": upload(b"hello", "hello.jpg")})
+    assert response.status_code == 400
+    assert "This file is not a photo we can read." in response.content.decode()
+    assert not Detection.objects.exists()
+    assert media_files(settings) == []
+
+
+def test_form_upload_without_a_file(web):
+    response = web.post("/detections/new", {})
+    assert response.status_code == 400
+    assert "Choose a photo to upload." in response.content.decode()
+    assert not Detection.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_form_upload_while_redis_is_down(web, broker_url, tmp_path, settings):
+    broker_url(f"redis+socket://{tmp_path / 'nobody.sock'}")
+    response = web.post("/detections/new", {"image": upload(image_bytes())})
+    assert response.status_code == 503
+    assert "We can&#x27;t analyse photos right now. Nothing was saved" in response.content.decode()
+    assert not Detection.objects.exists()
+    assert media_files(settings) == []
+
+
+def test_anonymous_upload_goes_to_login(client):
+    response = client.post("/detections/new", {"image": upload(image_bytes())})
+    assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
+    assert not Detection.objects.exists()
+
+
+# --- The result page ---------------------------------------------------------------------
+
+
+def test_pending_result_shows_progress_and_polls(web, user):
+    detection = with_photo(user, status=DetectionStatus.PROCESSING)
+    response = web.get(f"/detections/{detection.pk}/")
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "Analysing your photo" in page and "<progress" in page
+    assert f'data-api-url="/api/detections/{detection.pk}/"' in page
+    assert 'data-status="processing"' in page and "js/detection.js" in page
+
+
+def test_finished_result(web, user):
+    detection = done(user)
+    page = web.get(f"/detections/{detection.pk}/").content.decode()
+    assert "You look <strong>happy</strong>" in page
+    assert "The model is very sure about this: 82% happy." in page
+    assert "isn't sure" not in page
+    assert page.count('class="prob-label"') == 7
+    assert 'style="width: 82%"' in page and 'style="width: 18%"' in page
+    assert f'src="/detections/{detection.pk}/photo"' in page
+    assert page.count("<rect ") == 2 and page.count("face-box-main") == 1
+    assert 'viewBox="0 0 240 180"' in page
+    assert "we picked <strong>Happy</strong> songs" in page
+    assert 'action="/mood/"' in page or "pick_mood" not in page
+    assert page.count("<option ") == 7
+    assert 'id="recommendations"' in page
+
+
+def test_low_confidence_is_said_plainly(web, user):
+    detection = done(user, confidence=0.38, emotion="fear")
+    page = web.get(f"/detections/{detection.pk}/").content.decode()
+    assert "The model is unsure about this: 38% fear." in page
+    assert "The model isn't sure about this photo. If it got you wrong, pick how you feel below." in page
+
+
+def test_corrected_result_says_what_the_user_chose(web, user):
+    detection = done(user, corrected_emotion="sad")
+    page = web.get(f"/detections/{detection.pk}/").content.decode()
+    assert "You said you feel <strong>sad</strong>" in page
+    assert "The model read happy (82%)." in page
+
+
+def test_no_face_result_says_what_to_do(web, user):
+    detection = with_photo(
+        user, status=DetectionStatus.NO_FACE, error="We couldn't find a face. Try a well-lit, front-facing photo."
+    )
+    page = web.get(f"/detections/{detection.pk}/").content.decode()
+    assert "We couldn&#x27;t find a face. Try a well-lit, front-facing photo." in page
+    assert "Try another photo" in page and "<progress" not in page
+
+
+def test_failed_result_shows_the_error(web, user):
+    detection = DetectionFactory(user=user, status=DetectionStatus.FAILED, error="It took too long. Try again.")
+    page = web.get(f"/detections/{detection.pk}/").content.decode()
+    assert "We couldn't analyse this photo" in page and "It took too long. Try again." in page
+
+
+def test_deleted_photo_is_explained(web, user):
+    detection = done(user)
+    detection.image.delete(save=False)
+    Detection.objects.filter(pk=detection.pk).update(image="", photo_deleted="2026-11-23T10:00:00Z")
+    page = web.get(f"/detections/{detection.pk}/").content.decode()
+    assert "The photo was deleted 23 Nov 2026" in page and "<img" not in page
+
+
+def test_result_fragment_matches_the_state(web, user):
+    detection = done(user)
+    response = web.get(f"/detections/{detection.pk}/result")
+    assert response.status_code == 200
+    assert response["Cache-Control"] == "private, no-store"
+    fragment = response.content.decode()
+    assert "You look <strong>happy</strong>" in fragment and "<html" not in fragment
+
+
+# --- The photo ------------------------------------------------------------------------------
+
+
+def test_photo_is_served_to_its_owner_only(web, outsider, client, user):
+    detection = with_photo(user)
+    response = web.get(f"/detections/{detection.pk}/photo")
+    assert response.status_code == 200
+    assert response["Content-Type"] == "image/jpeg"
+    assert response["Cache-Control"] == "private, no-store"
+    with detection.image.open("rb") as stored:
+        assert b"".join(response.streaming_content) == stored.read()
+
+    assert outsider.get(f"/detections/{detection.pk}/photo").status_code == 404
+    anonymous = client.get(f"/detections/{detection.pk}/photo")
+    assert anonymous.status_code == 302 and anonymous["Location"].startswith("/accounts/login/")
+
+
+def test_deleted_photo_is_not_found(web, user):
+    detection = DetectionFactory(user=user, status=DetectionStatus.DONE)
+    assert web.get(f"/detections/{detection.pk}/photo").status_code == 404
+
+
+def test_media_root_has_no_url(client, user):
+    detection = with_photo(user)
+    assert client.get(f"/media/{detection.image.name}").status_code == 404
+    assert client.get(f"/{detection.image.name}").status_code == 404
+
+
+# --- Delete -----------------------------------------------------------------------------------
+
+
+def test_delete_asks_then_deletes(web, user, settings):
+    detection = with_photo(user)
+    confirm = web.get(f"/detections/{detection.pk}/delete")
+    assert confirm.status_code == 200
+    assert "Delete this result?" in confirm.content.decode()
+    assert Detection.objects.filter(pk=detection.pk).exists()
+
+    response = web.post(f"/detections/{detection.pk}/delete")
+    assert response.status_code == 302 and response["Location"] == "/"
+    assert not Detection.objects.exists()
+    assert media_files(settings) == []
+
+
+# --- Other users and anonymous ----------------------------------------------------------------
+
+PAGES = ["/detections/{pk}/", "/detections/{pk}/result", "/detections/{pk}/photo", "/detections/{pk}/delete"]
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_another_users_pages_are_not_found(outsider, user, page):
+    detection = with_photo(user)
+    assert outsider.get(page.format(pk=detection.pk)).status_code == 404
+
+
+def test_another_user_cannot_delete(outsider, user, settings):
+    detection = with_photo(user)
+    assert outsider.post(f"/detections/{detection.pk}/delete").status_code == 404
+    assert Detection.objects.filter(pk=detection.pk).exists()
+    assert len(media_files(settings)) == 1
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_anonymous_pages_go_to_login(client, user, page):
+    detection = with_photo(user)
+    response = client.get(page.format(pk=detection.pk))
+    assert response.status_code == 302
+    assert response["Location"].startswith("/accounts/login/?next=")
+
+
+def test_retention_delete_is_said_on_the_upload_page(web, user):
+    user.photo_retention = PhotoRetention.DELETE_AFTER_ANALYSIS
+    user.save()
+    assert "Delete the photo as soon as it is analysed" in web.get("/").content.decode()
