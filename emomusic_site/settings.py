@@ -213,8 +213,13 @@ CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=90)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # A publish must fail fast when Redis is down, so the upload can answer 503
 # instead of hanging the request.
+#
+# visibility_timeout: how long a message taken by a worker that then vanished
+# (killed, machine lost) waits before Redis hands it to another worker. It must
+# exceed the hard time limit plus the longest retry countdown, and stay well
+# under the sweep's 5 minutes so that such a photo is analysed, not failed.
 CELERY_BROKER_TRANSPORT_OPTIONS = {
-    "visibility_timeout": 3600,
+    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=150),
     "socket_connect_timeout": 2,
     "socket_timeout": 5,
     "max_retries": 1,
