@@ -18,7 +18,7 @@ class Command(BaseCommand):
     def handle(self, *args, **options) -> None:
         count = Song.objects.count()
         if count:
-            self.stdout.write(f"The catalog already has {count} songs; not seeding it.")
+            self.stdout.write(f"The catalog already has {count} song{'s' if count != 1 else ''}; not seeding it.")
             return
         try:
             report = songs_import(csv_file=SEED_SONGS, genres_file=SEED_GENRES)

@@ -1,0 +1,81 @@
+import io
+
+from catalog.models import Song
+from catalog.selectors import EXPORT_COLUMNS, moods_with_counts, songs_list, songs_to_csv
+from catalog.services import songs_import
+from tests.factories import MoodFactory, SongFactory
+
+
+def test_songs_list_searches_name_artist_and_album_in_any_case(db):
+    by_name = SongFactory(name="Purple Rain", artist="X", album="Y")
+    by_artist = SongFactory(name="A", artist="Deep Purple", album="Y")
+    by_album = SongFactory(name="B", artist="X", album="The Purple Album")
+    SongFactory(name="Yellow", artist="Coldplay", album="Parachutes")
+
+    assert set(songs_list(search="  pURPLE ")) == {by_name, by_artist, by_album}
+
+
+def test_songs_list_filters_by_mood_name_in_any_case(db):
+    calm = SongFactory(mood=MoodFactory(name="Calm"))
+    SongFactory(mood=MoodFactory(name="Happy"))
+    SongFactory(mood=None)
+
+    assert list(songs_list(mood="calm")) == [calm]
+    assert list(songs_list(mood="No such mood")) == []
+
+
+def test_songs_list_filters_by_genre_and_combines_filters(db):
+    calm = MoodFactory(name="Calm")
+    wanted = SongFactory(name="Rain Song", genre="Folk", mood=calm)
+    SongFactory(name="Rain Dance", genre="rock", mood=calm)
+    SongFactory(name="Other", genre="folk", mood=calm)
+
+    assert list(songs_list(search="rain", mood="Calm", genre="folk")) == [wanted]
+
+
+def test_songs_list_orders_by_name(db):
+    SongFactory(name="b")
+    SongFactory(name="a")
+
+    assert [song.name for song in songs_list()] == ["a", "b"]
+
+
+def test_moods_with_counts(db):
+    happy = MoodFactory(name="Happy")
+    SongFactory.create_batch(2, mood=happy)
+    MoodFactory(name="Empty")
+
+    counts = {mood.name: mood.song_count for mood in moods_with_counts()}
+
+    assert counts["Happy"] == 2
+    assert counts["Empty"] == 0
+
+
+def test_exported_songs_reimport_without_changes(db):
+    happy = MoodFactory(name="Happy")
+    SongFactory(name='Quote "and", comma', release_date="1966-03", release_year=1966, mood=happy, genre="jazz")
+    SongFactory(mood=None, genre="")
+    stream = io.StringIO()
+
+    count = songs_to_csv(songs=Song.objects.all(), stream=stream)
+
+    assert count == 2
+    assert stream.getvalue().splitlines()[0] == ",".join(EXPORT_COLUMNS)
+    report = songs_import(csv_file=stream.getvalue().encode())
+    assert (report.created, report.updated, report.unchanged, report.skipped) == (0, 0, 2, [])
+
+
+def test_exported_songs_rebuild_an_empty_catalog(db):
+    happy = MoodFactory(name="Happy")
+    original = SongFactory(release_date="1966-03", release_year=1966, mood=happy, genre="jazz", tempo=97.123456789)
+    expected = {field: getattr(original, field) for field in ("spotify_id", "name", "tempo", "valence", "genre")}
+    stream = io.StringIO()
+    songs_to_csv(songs=Song.objects.all(), stream=stream)
+    Song.objects.all().delete()
+
+    report = songs_import(csv_file=stream.getvalue().encode())
+
+    assert report.created == 1
+    song = Song.objects.get()
+    assert {field: getattr(song, field) for field in expected} == expected
+    assert (song.mood, song.release_year) == (happy, 1966)
