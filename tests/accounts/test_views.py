@@ -1,0 +1,297 @@
+import re
+
+import pytest
+from django.contrib.auth import SESSION_KEY
+from django.core import mail
+from django.test import Client
+from django.urls import reverse
+
+from accounts.models import User
+from detection.models import Detection
+from recommendations.models import Rating
+from tests.factories import TEST_PASSWORD, UserFactory
+
+STRONG = "correct-horse-battery-staple-9"
+
+
+def signup_data(**changes) -> dict:
+    return {"username": "alice", "email": "", "password1": STRONG, "password2": STRONG, **changes}
+
+
+@pytest.fixture
+def logged_in(client, user):
+    client.force_login(user)
+    return client
+
+
+def logged_in_user_id(client: Client) -> int | None:
+    value = client.session.get(SESSION_KEY)
+    return int(value) if value is not None else None
+
+
+class TestSignup:
+    def test_the_page_has_the_form(self, client, db):
+        response = client.get(reverse("signup"))
+
+        assert response.status_code == 200
+        page = response.content.decode()
+        assert 'name="username"' in page
+        assert 'name="password1"' in page
+        assert "csrfmiddlewaretoken" in page
+
+    def test_creates_the_account_logs_in_and_goes_home(self, client, db):
+        response = client.post(reverse("signup"), signup_data(email="alice@example.com"))
+
+        assert response.status_code == 302
+        assert response["Location"] == reverse("home")
+        user = User.objects.get(username="alice")
+        assert user.email == "alice@example.com"
+        assert logged_in_user_id(client) == user.pk
+
+    def test_a_safe_next_is_followed_and_an_outside_one_ignored(self, client, db):
+        inside = client.post(reverse("signup") + "?next=/songs/", signup_data())
+        client.logout()
+        outside = client.post(reverse("signup"), signup_data(username="bob", next="https://evil.example/"))
+
+        assert inside["Location"] == "/songs/"
+        assert outside["Location"] == reverse("home")
+
+    @pytest.mark.parametrize("taken", ["alice", "Alice"])
+    def test_a_taken_username_shows_an_error(self, client, db, taken):
+        UserFactory(username="alice")
+
+        response = client.post(reverse("signup"), signup_data(username=taken))
+
+        assert response.status_code == 200
+        assert response.context["form"].errors["username"] == ["That username is taken. Please choose another one."]
+        assert User.objects.count() == 1
+        assert logged_in_user_id(client) is None
+
+    def test_a_weak_password_shows_the_validators_reason(self, client, db):
+        response = client.post(reverse("signup"), signup_data(password1="password", password2="password"))
+
+        assert response.status_code == 200
+        assert "This password is too common." in response.context["form"].errors["password1"]
+        assert not User.objects.exists()
+
+    def test_different_passwords_are_refused(self, client, db):
+        response = client.post(reverse("signup"), signup_data(password2=STRONG + "x"))
+
+        assert response.status_code == 200
+        assert response.context["form"].errors["password2"]
+        assert not User.objects.exists()
+
+    def test_a_logged_in_user_is_sent_home(self, logged_in):
+        response = logged_in.get(reverse("signup"))
+
+        assert response.status_code == 302
+        assert response["Location"] == reverse("home")
+
+
+class TestLoginLogout:
+    def test_login_with_good_credentials(self, client, user):
+        response = client.post(reverse("login"), {"username": user.username, "password": TEST_PASSWORD})
+
+        assert response.status_code == 302
+        assert response["Location"] == reverse("home")
+        assert logged_in_user_id(client) == user.pk
+
+    def test_login_with_bad_credentials_shows_an_error(self, client, user):
+        response = client.post(reverse("login"), {"username": user.username, "password": "wrong-password"})
+
+        assert response.status_code == 200
+        assert response.context["form"].errors
+        assert logged_in_user_id(client) is None
+
+    def test_the_login_page_links_to_password_reset_and_signup(self, client, db):
+        page = client.get(reverse("login")).content.decode()
+
+        assert reverse("password_reset") in page
+        assert reverse("signup") in page
+
+    def test_logout_by_get_is_not_allowed(self, logged_in, user):
+        response = logged_in.get(reverse("logout"))
+
+        assert response.status_code == 405
+        assert logged_in_user_id(logged_in) == user.pk
+
+    def test_logout_by_post(self, logged_in):
+        response = logged_in.post(reverse("logout"))
+
+        assert response.status_code == 302
+        assert logged_in_user_id(logged_in) is None
+
+    def test_logout_needs_the_csrf_token(self, user):
+        client = Client(enforce_csrf_checks=True)
+        client.force_login(user)
+
+        response = client.post(reverse("logout"))
+
+        assert response.status_code == 403
+        assert logged_in_user_id(client) == user.pk
+
+
+class TestProfile:
+    def test_anonymous_is_sent_to_login(self, client, db):
+        response = client.get(reverse("profile"))
+
+        assert response.status_code == 302
+        assert response["Location"] == f"{reverse('login')}?next={reverse('profile')}"
+
+    def test_shows_the_current_preferences_explained(self, logged_in, user):
+        user.strategy = "calm"
+        user.save()
+
+        response = logged_in.get(reverse("profile"))
+
+        assert response.status_code == 200
+        page = response.content.decode()
+        assert re.search(r'<input type="radio" name="strategy" value="calm"[^>]*checked', page)
+        assert re.search(r'<input type="radio" name="photo_retention" value="24h"[^>]*checked', page)
+        assert "deleted as soon as its emotion is read" in page
+        assert 'name="share_photos_for_training"' in page
+        assert reverse("account_delete") in page
+        assert reverse("password_change") in page
+
+    def test_saves_the_preferences(self, logged_in, user):
+        response = logged_in.post(
+            reverse("profile"), {"strategy": "uplift", "photo_retention": "delete", "share_photos_for_training": "on"}
+        )
+
+        assert response.status_code == 302
+        assert response["Location"] == reverse("profile")
+        user.refresh_from_db()
+        assert (user.strategy, user.photo_retention, user.share_photos_for_training) == ("uplift", "delete", True)
+
+    def test_unticking_sharing_turns_it_off(self, logged_in, user):
+        user.share_photos_for_training = True
+        user.save()
+
+        logged_in.post(reverse("profile"), {"strategy": "match", "photo_retention": "24h"})
+
+        user.refresh_from_db()
+        assert user.share_photos_for_training is False
+
+    def test_a_bad_value_shows_an_error_and_changes_nothing(self, logged_in, user):
+        response = logged_in.post(reverse("profile"), {"strategy": "sad", "photo_retention": "24h"})
+
+        assert response.status_code == 200
+        assert response.context["form"].errors["strategy"]
+        user.refresh_from_db()
+        assert user.strategy == "match"
+
+
+class TestPasswordChange:
+    def test_changes_the_password_and_stays_logged_in(self, logged_in, user):
+        response = logged_in.post(
+            reverse("password_change"),
+            {"old_password": TEST_PASSWORD, "new_password1": STRONG, "new_password2": STRONG},
+        )
+
+        assert response.status_code == 302
+        assert response["Location"] == reverse("password_change_done")
+        user.refresh_from_db()
+        assert user.check_password(STRONG)
+        assert logged_in.get(reverse("password_change_done")).status_code == 200
+
+    def test_a_wrong_old_password_changes_nothing(self, logged_in, user):
+        response = logged_in.post(
+            reverse("password_change"), {"old_password": "wrong", "new_password1": STRONG, "new_password2": STRONG}
+        )
+
+        assert response.status_code == 200
+        user.refresh_from_db()
+        assert user.check_password(TEST_PASSWORD)
+
+    def test_anonymous_is_sent_to_login(self, client, db):
+        response = client.get(reverse("password_change"))
+
+        assert response.status_code == 302
+        assert response["Location"].startswith(reverse("login"))
+
+
+class TestPasswordReset:
+    def test_the_emailed_link_sets_a_new_password(self, client, user):
+        response = client.post(reverse("password_reset"), {"email": user.email})
+
+        assert response.status_code == 302
+        assert response["Location"] == reverse("password_reset_done")
+        assert len(mail.outbox) == 1
+        assert mail.outbox[0].to == [user.email]
+        assert mail.outbox[0].subject == "Reset your EmoMusic password"
+        link = re.search(r"http://testserver(/accounts/password/reset/\S+/\S+/)", mail.outbox[0].body).group(1)
+
+        form_page = client.get(link, follow=True)
+        assert form_page.status_code == 200
+        assert form_page.context["validlink"]
+        saved = client.post(form_page.redirect_chain[-1][0], {"new_password1": STRONG, "new_password2": STRONG})
+
+        assert saved.status_code == 302
+        assert saved["Location"] == reverse("password_reset_complete")
+        user.refresh_from_db()
+        assert user.check_password(STRONG)
+
+    def test_an_unknown_email_sends_nothing_but_says_the_same(self, client, db):
+        response = client.post(reverse("password_reset"), {"email": "nobody@example.com"})
+
+        assert response.status_code == 302
+        assert response["Location"] == reverse("password_reset_done")
+        assert mail.outbox == []
+
+    def test_a_bad_link_says_it_no_longer_works(self, client, user):
+        response = client.get(reverse("password_reset_confirm", args=["MQ", "bad-token"]))
+
+        assert response.status_code == 200
+        assert not response.context["validlink"]
+        assert "This link no longer works" in response.content.decode()
+
+    def test_the_pages_render(self, client, db):
+        for name in ("password_reset", "password_reset_done", "password_reset_complete"):
+            assert client.get(reverse(name)).status_code == 200
+
+
+class TestAccountDelete:
+    def test_anonymous_is_sent_to_login(self, client, db):
+        response = client.get(reverse("account_delete"))
+
+        assert response.status_code == 302
+        assert response["Location"].startswith(reverse("login"))
+
+    def test_the_confirm_page_says_what_will_go(self, logged_in, user, footprint):
+        footprint(user)
+
+        response = logged_in.get(reverse("account_delete"))
+
+        assert response.status_code == 200
+        page = response.content.decode()
+        assert "2 detections" in page
+        assert "2 song ratings" in page
+        assert 'name="password"' in page
+        assert User.objects.filter(pk=user.pk).exists()
+
+    def test_a_wrong_password_deletes_nothing(self, logged_in, user, footprint):
+        mine = footprint(user)
+
+        response = logged_in.post(reverse("account_delete"), {"password": "not-my-password"})
+
+        assert response.status_code == 200
+        assert response.context["form"].errors["password"]
+        assert User.objects.filter(pk=user.pk).exists()
+        assert Detection.objects.filter(user=user).count() == 2
+        assert all(photo.exists() for photo in mine["photos"])
+
+    def test_the_right_password_deletes_everything_and_logs_out(self, logged_in, user, other_user, footprint):
+        mine = footprint(user)
+        theirs = footprint(other_user)
+
+        response = logged_in.post(reverse("account_delete"), {"password": TEST_PASSWORD})
+
+        assert response.status_code == 302
+        assert response["Location"] == reverse("home")
+        assert logged_in_user_id(logged_in) is None
+        assert not User.objects.filter(pk=user.pk).exists()
+        assert not Detection.objects.filter(user_id=user.pk).exists()
+        assert not Rating.objects.filter(user_id=user.pk).exists()
+        assert not any(photo.exists() for photo in mine["photos"])
+        assert all(photo.exists() for photo in theirs["photos"])
+        assert Rating.objects.filter(user=other_user).count() == 2
