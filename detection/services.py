@@ -206,9 +206,10 @@ def _read_rgb(detection: Detection) -> np.ndarray:
 def _finish(detection: Detection, *, status: str, **fields: Any) -> Detection:
     """Write a terminal state, unless the sweep already failed this detection meanwhile."""
     with transaction.atomic():
-        current = Detection.objects.select_for_update().select_related("user").get(pk=detection.pk)
-        if current.status != DetectionStatus.PROCESSING:
-            return current
+        current = Detection.objects.select_for_update().select_related("user").filter(pk=detection.pk).first()
+        if current is None or current.status != DetectionStatus.PROCESSING:
+            # Deleted by its owner, or failed by the sweep, while we worked.
+            return current or detection
         current.status = status
         current.finished = timezone.now()
         for name, value in fields.items():

@@ -49,8 +49,11 @@ def process_detection(self, detection_id: int) -> str:
         services.detection_fail(detection_id=detection_id, error=FAILED_MESSAGE)
         return "failed"
     except Exception:
+        if services.detection_fail(detection_id=detection_id, error=FAILED_MESSAGE) is None:
+            # Its owner deleted it (and its photo) while it was being analysed.
+            logger.info("Detection %s was deleted during its analysis", detection_id)
+            return "skipped"
         logger.exception("Detection %s failed", detection_id)
-        services.detection_fail(detection_id=detection_id, error=FAILED_MESSAGE)
         return "failed"
 
 
