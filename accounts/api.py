@@ -74,7 +74,8 @@ class TokenApi(APIView):
     def post(self, request: Request) -> Response:
         data = TokenInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        user = authenticate(request, **data.validated_data)
+        username = selectors.username_as_stored(username=data.validated_data["username"])
+        user = authenticate(request, username=username, password=data.validated_data["password"])
         if user is None:
             raise serializers.ValidationError(
                 {"non_field_errors": ["That username and password do not match an account."]}

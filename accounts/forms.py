@@ -1,7 +1,9 @@
 from django import forms
 from django.contrib.auth import password_validation
+from django.contrib.auth.forms import AuthenticationForm
 
 from accounts.models import PhotoRetention, Strategy, User
+from accounts.selectors import username_as_stored
 
 
 class SignupForm(forms.Form):
@@ -88,3 +90,13 @@ class DeleteAccountForm(forms.Form):
         if not self.user.check_password(password):
             raise forms.ValidationError("That is not your password. Your account was not deleted.")
         return password
+
+
+class LoginForm(AuthenticationForm):
+    """Django's login form, accepting the username in any case (they are unique whatever the case)."""
+
+    def clean(self) -> dict:
+        username = self.cleaned_data.get("username")
+        if username:
+            self.cleaned_data["username"] = username_as_stored(username=username)
+        return super().clean()

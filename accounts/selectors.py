@@ -18,3 +18,13 @@ def user_summary(*, user: User) -> dict[str, Any]:
         "ratings": user.ratings.count(),
         "date_joined": user.date_joined,
     }
+
+
+def username_as_stored(*, username: str) -> str:
+    """The stored spelling of a username typed in any case ("Alice" → "alice"); the input if none matches.
+
+    Usernames are unique whatever their case, so at most one account matches.
+    """
+    username = username.strip()
+    stored = User.objects.filter(username__iexact=username).values_list("username", flat=True).first()
+    return stored or username

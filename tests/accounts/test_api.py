@@ -98,6 +98,14 @@ class TestToken:
         assert response.status_code == 200
         assert response.json() == {"token": Token.objects.get(user=user).key}
 
+    def test_the_username_may_be_typed_in_any_case(self, anon_client, user):
+        response = anon_client.post(
+            "/api/auth/token/", {"username": user.username.upper(), "password": TEST_PASSWORD}, format="json"
+        )
+
+        assert response.status_code == 200
+        assert response.json() == {"token": Token.objects.get(user=user).key}
+
     def test_the_same_token_twice(self, anon_client, user):
         credentials = {"username": user.username, "password": TEST_PASSWORD}
 

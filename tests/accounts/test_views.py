@@ -96,6 +96,12 @@ class TestLoginLogout:
         assert response["Location"] == reverse("home")
         assert logged_in_user_id(client) == user.pk
 
+    def test_login_accepts_the_username_in_any_case(self, client, user):
+        response = client.post(reverse("login"), {"username": user.username.upper(), "password": TEST_PASSWORD})
+
+        assert response.status_code == 302
+        assert logged_in_user_id(client) == user.pk
+
     def test_login_with_bad_credentials_shows_an_error(self, client, user):
         response = client.post(reverse("login"), {"username": user.username, "password": "wrong-password"})
 
