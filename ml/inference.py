@@ -1,0 +1,100 @@
+"""The emotion classifier the worker calls.
+
+    from ml.inference import EmotionClassifier
+    classifier = EmotionClassifier.load()          # the shipped model, once per process
+    probabilities = classifier.predict(faces)      # (N, 7), columns in ml.LABELS order
+
+Keras is imported here, never by `import ml`: only the worker loads this module.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from ml.labels import LABELS
+from ml.preprocessing import preprocess_faces
+
+ARTIFACTS_DIR = Path(__file__).resolve().parent / "artifacts"
+DEFAULT_MODEL = ARTIFACTS_DIR / "emotion_model.keras"
+MODEL_CARD = "model_card.json"
+# Batches are padded up to one of these sizes so the compiled predict function
+# is traced a handful of times, not once per new batch length.
+BATCH_BUCKETS = (1, 2, 8, 32, 64)
+
+
+def read_model_card(model_path: str | Path | None = None) -> dict:
+    """The model card beside a model (ml/artifacts/model_card.json for the shipped one); {} if none.
+
+    Reading it imports no Keras, so the web process can show the model's version.
+    """
+    path = Path(model_path) if model_path is not None else DEFAULT_MODEL
+    card_path = path.with_name(MODEL_CARD)
+    if not card_path.is_file():
+        return {}
+    card = json.loads(card_path.read_text())
+    if card.get("file") not in (None, path.name):
+        return {}
+    return card
+
+
+class EmotionClassifier:
+    """A loaded emotion model: `predict(faces)` gives probabilities in `ml.LABELS` order."""
+
+    def __init__(self, model, version: str, *, flip_tta: bool = True):
+        self.model = model
+        self.version = version
+        self.flip_tta = flip_tta
+        self.labels = LABELS
+
+    @classmethod
+    def load(cls, path: str | Path | None = None, *, flip_tta: bool | None = None) -> EmotionClassifier:
+        """Load a `.keras` model (None: the shipped one) and compile its predict function.
+
+        `flip_tta` averages each face with its mirror image; by default the
+        model card decides (the shipped card records whether it helped on the
+        test set).
+        """
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+        import keras
+
+        model_path = Path(path) if path is not None else DEFAULT_MODEL
+        if not model_path.is_file():
+            raise FileNotFoundError(f"No emotion model at {model_path}; train one with `python -m ml.train`.")
+        model = keras.models.load_model(model_path, compile=False)
+        if model.output_shape[-1] != len(LABELS):
+            raise ValueError(f"{model_path} predicts {model.output_shape[-1]} classes, not the {len(LABELS)} emotions.")
+        card = read_model_card(model_path)
+        if flip_tta is None:
+            flip_tta = bool(card.get("inference", {}).get("flip_tta", True))
+        classifier = cls(model, card.get("version") or model_path.stem, flip_tta=flip_tta)
+        # Trace the predict function now, so the first request does not pay for it.
+        classifier.predict(np.zeros((1, 48, 48), dtype=np.uint8))
+        return classifier
+
+    def predict(self, faces: np.ndarray | Sequence[np.ndarray]) -> np.ndarray:
+        """Probabilities (N, 7) for uint8 grayscale faces: an (N, H, W) array or a list of faces of any size."""
+        batch = preprocess_faces(faces)
+        if len(batch) == 0:
+            return np.zeros((0, len(LABELS)), dtype=np.float32)
+        chunk = BATCH_BUCKETS[-1] // 2  # doubled by flip TTA
+        parts = [self._predict_padded(batch[start : start + chunk]) for start in range(0, len(batch), chunk)]
+        return np.concatenate(parts)
+
+    def _predict_padded(self, batch: np.ndarray) -> np.ndarray:
+        count = len(batch)
+        if self.flip_tta:
+            batch = np.concatenate([batch, batch[:, :, ::-1]])
+        size = next(bucket for bucket in BATCH_BUCKETS if bucket >= len(batch))
+        if size > len(batch):
+            batch = np.concatenate([batch, np.zeros((size - len(batch), *batch.shape[1:]), batch.dtype)])
+        probabilities = np.asarray(self.model.predict_on_batch(batch), dtype=np.float32)
+        if self.flip_tta:
+            probabilities = (probabilities[:count] + probabilities[count : 2 * count]) / 2
+        else:
+            probabilities = probabilities[:count]
+        return probabilities / probabilities.sum(axis=1, keepdims=True)

@@ -1,0 +1,224 @@
+"""Model builders, one function per architecture, written against Keras 3 only.
+
+Every builder takes the input shape (48, 48, 1) and the number of classes and
+returns an uncompiled `keras.Model` whose input is float pixels in 0..255 (what
+`ml.preprocessing.preprocess_faces` gives) and whose output is softmax
+probabilities in `ml.LABELS` order. Normalisation lives inside the model, so a
+saved `.keras` file is self-contained. No `tf.*` here, so the models also
+train on the JAX backend.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import keras
+from keras import layers
+
+from ml.preprocessing import INPUT_SHAPE
+
+NUM_CLASSES = 7
+
+
+def _conv_bn_relu(x, filters: int, kernel_size: int = 3, weight_decay: float = 0.0, name: str | None = None):
+    regularizer = keras.regularizers.L2(weight_decay) if weight_decay else None
+    x = layers.Conv2D(
+        filters,
+        kernel_size,
+        padding="same",
+        use_bias=False,
+        kernel_initializer="he_normal",
+        kernel_regularizer=regularizer,
+        name=None if name is None else f"{name}_conv",
+    )(x)
+    x = layers.BatchNormalization(name=None if name is None else f"{name}_bn")(x)
+    return layers.Activation("relu", name=None if name is None else f"{name}_relu")(x)
+
+
+def _scaled_input(input_shape: tuple[int, int, int]):
+    inputs = keras.Input(shape=input_shape, name="face")
+    # Centre pixels on zero: [0, 255] -> [-1, 1].
+    return inputs, layers.Rescaling(1.0 / 127.5, offset=-1.0, name="scale")(inputs)
+
+
+def build_cnn(input_shape: tuple[int, int, int] = INPUT_SHAPE, num_classes: int = NUM_CLASSES) -> keras.Model:
+    """The study's plain CNN: four conv blocks (conv, BN, ReLU, pool, dropout) and two dense layers."""
+    inputs, x = _scaled_input(input_shape)
+    for filters in (64, 128, 256, 512):
+        x = _conv_bn_relu(x, filters)
+        x = layers.MaxPooling2D()(x)
+        x = layers.Dropout(0.25)(x)
+    x = layers.Flatten()(x)
+    for units in (256, 512):
+        x = layers.Dense(units, use_bias=False)(x)
+        x = layers.BatchNormalization()(x)
+        x = layers.Activation("relu")(x)
+        x = layers.Dropout(0.25)(x)
+    outputs = layers.Dense(num_classes, activation="softmax", name="probabilities")(x)
+    return keras.Model(inputs, outputs, name="cnn")
+
+
+def _preact_block(x, filters: int, stride: int, name: str):
+    """A pre-activation residual block (He et al. 2016): BN-ReLU-conv twice, identity or 1x1 shortcut."""
+    preact = layers.BatchNormalization(name=f"{name}_bn1")(x)
+    preact = layers.Activation("relu", name=f"{name}_relu1")(preact)
+    if stride != 1 or x.shape[-1] != filters:
+        shortcut = layers.Conv2D(filters, 1, strides=stride, use_bias=False, name=f"{name}_proj")(preact)
+    else:
+        shortcut = x
+    y = layers.Conv2D(filters, 3, strides=stride, padding="same", use_bias=False, name=f"{name}_conv1")(preact)
+    y = layers.BatchNormalization(name=f"{name}_bn2")(y)
+    y = layers.Activation("relu", name=f"{name}_relu2")(y)
+    y = layers.Conv2D(filters, 3, padding="same", use_bias=False, name=f"{name}_conv2")(y)
+    return layers.Add(name=f"{name}_add")([shortcut, y])
+
+
+def build_resnet(
+    input_shape: tuple[int, int, int] = INPUT_SHAPE,
+    num_classes: int = NUM_CLASSES,
+    widths: tuple[int, ...] = (32, 64, 128, 256),
+    blocks_per_stage: int = 2,
+) -> keras.Model:
+    """A pre-activation ResNet (ResNet-18 layout, narrower) sized for 48x48 faces."""
+    inputs, x = _scaled_input(input_shape)
+    x = layers.Conv2D(widths[0], 3, padding="same", use_bias=False, name="stem_conv")(x)
+    for stage, filters in enumerate(widths):
+        for block in range(blocks_per_stage):
+            stride = 2 if stage > 0 and block == 0 else 1
+            x = _preact_block(x, filters, stride, name=f"stage{stage + 1}_block{block + 1}")
+    x = layers.BatchNormalization(name="post_bn")(x)
+    x = layers.Activation("relu", name="post_relu")(x)
+    x = layers.GlobalAveragePooling2D(name="pool")(x)
+    x = layers.Dropout(0.3)(x)
+    outputs = layers.Dense(num_classes, activation="softmax", name="probabilities")(x)
+    return keras.Model(inputs, outputs, name="resnet")
+
+
+def _three_channels(x):
+    return layers.Concatenate(name="gray_to_rgb")([x, x, x])
+
+
+def build_efficientnet(
+    input_shape: tuple[int, int, int] = INPUT_SHAPE, num_classes: int = NUM_CLASSES, weights: str | None = None
+) -> keras.Model:
+    """EfficientNetB0 from keras.applications on 48x48 faces.
+
+    With `weights=None` the network takes the single gray channel directly;
+    ImageNet weights need three channels, so the gray channel is repeated. The
+    application rescales 0..255 inputs itself.
+    """
+    inputs = keras.Input(shape=input_shape, name="face")
+    x = inputs
+    channels = input_shape[-1]
+    if weights is not None:
+        x = _three_channels(x)
+        channels = 3
+    backbone = keras.applications.EfficientNetB0(
+        include_top=False,
+        weights=weights,
+        input_shape=(*input_shape[:2], channels),
+        pooling="avg",
+    )
+    x = backbone(x)
+    x = layers.Dropout(0.3)(x)
+    outputs = layers.Dense(num_classes, activation="softmax", name="probabilities")(x)
+    return keras.Model(inputs, outputs, name="efficientnetb0")
+
+
+def build_vgg16(
+    input_shape: tuple[int, int, int] = INPUT_SHAPE, num_classes: int = NUM_CLASSES, weights: str | None = None
+) -> keras.Model:
+    """VGG16 from keras.applications on 48x48 faces, with a small dense head.
+
+    ImageNet weights expect Caffe-style inputs (three channels, per-channel
+    mean subtracted), so with them the gray channel is repeated and centred
+    that way; from scratch the pixels are simply scaled to [-1, 1].
+    """
+    inputs = keras.Input(shape=input_shape, name="face")
+    if weights is not None:
+        x = _three_channels(inputs)
+        x = layers.Normalization(mean=[103.939, 116.779, 123.68], variance=[1.0, 1.0, 1.0], name="caffe_mean")(x)
+        channels = 3
+    else:
+        x = layers.Rescaling(1.0 / 127.5, offset=-1.0, name="scale")(inputs)
+        channels = input_shape[-1]
+    backbone = keras.applications.VGG16(
+        include_top=False, weights=weights, input_shape=(*input_shape[:2], channels), pooling=None
+    )
+    x = backbone(x)
+    x = layers.Flatten()(x)
+    x = layers.Dense(256, activation="relu")(x)
+    x = layers.Dropout(0.5)(x)
+    outputs = layers.Dense(num_classes, activation="softmax", name="probabilities")(x)
+    return keras.Model(inputs, outputs, name="vgg16")
+
+
+def build_vggnet(
+    input_shape: tuple[int, int, int] = INPUT_SHAPE,
+    num_classes: int = NUM_CLASSES,
+    widths: tuple[int, ...] = (32, 64, 128, 256),
+    dense_units: int = 256,
+    dropout: float = 0.3,
+) -> keras.Model:
+    """A VGG-style net after Khaireddin & Chen (2021), narrowed to train on a CPU.
+
+    Four stages of two conv-BN-ReLU layers and max-pooling (48 -> 3 pixels),
+    then a dense layer on the flattened 3x3 map: faces keep their spatial
+    layout (eyes above mouth) up to the classifier, which global pooling
+    would throw away.
+    """
+    inputs, x = _scaled_input(input_shape)
+    for stage, filters in enumerate(widths):
+        x = _conv_bn_relu(x, filters, name=f"stage{stage + 1}a")
+        x = _conv_bn_relu(x, filters, name=f"stage{stage + 1}b")
+        x = layers.MaxPooling2D(name=f"stage{stage + 1}_pool")(x)
+        if stage >= 2:
+            x = layers.SpatialDropout2D(0.1, name=f"stage{stage + 1}_drop")(x)
+    x = layers.Flatten(name="flatten")(x)
+    x = layers.Dropout(dropout, name="head_drop1")(x)
+    x = layers.Dense(dense_units, use_bias=False, name="head_dense")(x)
+    x = layers.BatchNormalization(name="head_bn")(x)
+    x = layers.Activation("relu", name="head_relu")(x)
+    x = layers.Dropout(dropout, name="head_drop2")(x)
+    outputs = layers.Dense(num_classes, activation="softmax", name="probabilities")(x)
+    return keras.Model(inputs, outputs, name="vggnet")
+
+
+def build_tiny(input_shape: tuple[int, int, int] = INPUT_SHAPE, num_classes: int = NUM_CLASSES) -> keras.Model:
+    """A few-thousand-parameter net for tests and smoke runs, not for use."""
+    inputs, x = _scaled_input(input_shape)
+    x = _conv_bn_relu(x, 8)
+    x = layers.MaxPooling2D(4)(x)
+    x = layers.GlobalAveragePooling2D()(x)
+    outputs = layers.Dense(num_classes, activation="softmax", name="probabilities")(x)
+    return keras.Model(inputs, outputs, name="tiny")
+
+
+ARCHITECTURES: dict[str, Callable[..., keras.Model]] = {
+    "cnn": build_cnn,
+    "resnet": build_resnet,
+    "efficientnetb0": build_efficientnet,
+    "vgg16": build_vgg16,
+    "vggnet": build_vggnet,
+    "tiny": build_tiny,
+}
+# Builders that accept `weights=` (keras.applications backbones).
+PRETRAINABLE = {"efficientnetb0", "vgg16"}
+
+
+def build_model(
+    arch: str,
+    input_shape: tuple[int, int, int] = INPUT_SHAPE,
+    num_classes: int = NUM_CLASSES,
+    weights: str | None = None,
+) -> keras.Model:
+    """Build the named architecture; `weights` only for the keras.applications ones."""
+    if arch not in ARCHITECTURES:
+        raise ValueError(f"Unknown architecture {arch!r}; choose one of {', '.join(ARCHITECTURES)}.")
+    if weights is not None and arch not in PRETRAINABLE:
+        raise ValueError(
+            f"{arch} is trained from scratch; --weights only applies to {', '.join(sorted(PRETRAINABLE))}."
+        )
+    if arch in PRETRAINABLE:
+        return ARCHITECTURES[arch](input_shape, num_classes, weights=weights)
+    return ARCHITECTURES[arch](input_shape, num_classes)

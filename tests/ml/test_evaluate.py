@@ -1,0 +1,51 @@
+import numpy as np
+import pytest
+
+from ml.evaluate import classification_metrics, confusion_matrix, predict_probabilities, tta_views
+
+
+def test_metrics_match_a_hand_computed_confusion_matrix():
+    # Three classes' worth of a 7-class problem:
+    # true 0: predicted 0, 0, 1   true 1: predicted 1, 0   true 2: predicted 2
+    y_true = np.array([0, 0, 0, 1, 1, 2])
+    y_pred = np.array([0, 0, 1, 1, 0, 2])
+    probabilities = np.full((6, 7), 0.05)
+    probabilities[np.arange(6), y_pred] = 0.7
+
+    metrics = classification_metrics(y_true, probabilities)
+
+    expected = np.zeros((7, 7), int)
+    expected[0, 0], expected[0, 1], expected[1, 1], expected[1, 0], expected[2, 2] = 2, 1, 1, 1, 1
+    assert metrics["confusion_matrix"] == expected.tolist()
+    assert metrics["accuracy"] == pytest.approx(4 / 6)
+    angry, disgust, fear = (metrics["per_class"][k] for k in ("angry", "disgust", "fear"))
+    assert angry["precision"] == pytest.approx(2 / 3) and angry["recall"] == pytest.approx(2 / 3)
+    assert disgust["precision"] == pytest.approx(1 / 2) and disgust["recall"] == pytest.approx(1 / 2)
+    assert disgust["f1"] == pytest.approx(0.5)
+    assert fear["f1"] == pytest.approx(1.0) and fear["support"] == 1
+    assert metrics["per_class"]["happy"] == {"precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 0}
+    # Loss: four right answers at p=0.7, two wrong ones at p=0.05.
+    assert metrics["loss"] == pytest.approx((4 * -np.log(0.7) + 2 * -np.log(0.05)) / 6)
+
+
+def test_confusion_matrix_counts_rows_as_truth():
+    assert confusion_matrix([1, 1], [0, 1], 2).tolist() == [[0, 0], [1, 1]]
+
+
+def test_tta_views_and_averaging():
+    batch = np.random.default_rng(0).uniform(0, 255, (3, 48, 48, 1)).astype(np.float32)
+    assert len(tta_views(batch, "plain")) == 1
+    flip = tta_views(batch, "flip")
+    np.testing.assert_array_equal(flip[1], batch[:, :, ::-1])
+    crops = tta_views(batch, "tencrop")
+    assert len(crops) == 10 and all(crop.shape == batch.shape for crop in crops)
+    np.testing.assert_array_equal(crops[0], batch)  # the centre crop of the padded face is the face
+
+    def left_half_brightness(x):
+        return np.repeat(x[:, :, :24].mean(axis=(1, 2, 3))[:, None], 7, axis=1)
+
+    averaged = predict_probabilities(left_half_brightness, batch, "flip")
+    expected = (left_half_brightness(batch) + left_half_brightness(batch[:, :, ::-1])) / 2
+    np.testing.assert_allclose(averaged, expected, rtol=1e-6)
+    with pytest.raises(ValueError, match="Unknown TTA mode"):
+        tta_views(batch, "rotate")

@@ -1,0 +1,86 @@
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from ml import LABELS
+from ml.inference import DEFAULT_MODEL, EmotionClassifier, read_model_card
+
+
+@pytest.fixture(scope="module")
+def classifier(tiny_run):
+    _, model_path = tiny_run
+    return EmotionClassifier.load(model_path)
+
+
+def test_predict_gives_probabilities_for_faces_of_any_size(classifier):
+    rng = np.random.default_rng(0)
+    faces = [rng.integers(0, 256, (48, 48), np.uint8), rng.integers(0, 256, (120, 90), np.uint8)]
+
+    probabilities = classifier.predict(faces)
+
+    assert probabilities.shape == (2, len(LABELS))
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-5)
+    assert classifier.version == "model"  # no model card beside it: the file's name
+
+
+def test_predict_on_an_array_batch_matches_the_model_on_preprocessed_input(classifier, fer_dir):
+    from ml.data import load_split
+    from ml.preprocessing import preprocess_faces
+
+    split, _ = load_split(fer_dir, "test")
+    classifier.flip_tta = False
+    try:
+        probabilities = classifier.predict(split.images)  # 28 faces, padded to a bucket internally
+    finally:
+        classifier.flip_tta = True
+    direct = classifier.model.predict(preprocess_faces(split.images), verbose=0)
+    np.testing.assert_allclose(probabilities, direct / direct.sum(axis=1, keepdims=True), atol=1e-5)
+    assert classifier.predict(np.zeros((0, 48, 48), np.uint8)).shape == (0, 7)
+    assert classifier.predict(np.zeros((70, 48, 48), np.uint8)).shape == (70, 7)
+
+
+def test_version_comes_from_the_model_card(tiny_run, tmp_path):
+    import shutil
+
+    _, model_path = tiny_run
+    shutil.copy(model_path, tmp_path / "emotion_model.keras")
+    card = {"version": "emotion-test-1", "file": "emotion_model.keras", "inference": {"flip_tta": False}}
+    (tmp_path / "model_card.json").write_text(json.dumps(card))
+
+    loaded = EmotionClassifier.load(tmp_path / "emotion_model.keras")
+
+    assert loaded.version == "emotion-test-1" and loaded.flip_tta is False
+    with pytest.raises(FileNotFoundError, match="No emotion model"):
+        EmotionClassifier.load(tmp_path / "missing.keras")
+
+
+@pytest.mark.skipif(not DEFAULT_MODEL.exists(), reason="no shipped model yet")
+def test_the_shipped_model_and_its_card():
+    card = read_model_card()
+    classifier = EmotionClassifier.load()
+
+    assert classifier.version == card["version"]
+    for key in (
+        "version",
+        "architecture",
+        "data",
+        "recipe",
+        "epochs",
+        "test_accuracy",
+        "per_class_recall",
+        "date",
+        "command",
+    ):
+        assert key in card, key
+    assert set(card["per_class_recall"]) == set(LABELS)
+    assert sum(p.stat().st_size for p in DEFAULT_MODEL.parent.iterdir()) <= 25 * 1024 * 1024
+    assert classifier.predict(np.zeros((1, 48, 48), np.uint8)).shape == (1, 7)
+
+
+def test_importing_ml_for_the_web_process_loads_no_keras():
+    code = "import sys, ml, ml.labels, ml.faces, ml.inference; print({'keras', 'tensorflow'} & set(sys.modules))"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "set()"

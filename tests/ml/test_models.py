@@ -1,0 +1,29 @@
+import numpy as np
+import pytest
+
+from ml.models import ARCHITECTURES, build_model
+
+keras = pytest.importorskip("keras")
+
+
+@pytest.mark.parametrize("arch", sorted(ARCHITECTURES))
+def test_every_architecture_builds_and_trains_a_step(arch):
+    model = build_model(arch)
+    model.compile(optimizer="adam", loss="categorical_crossentropy")
+    x = np.random.default_rng(0).uniform(0, 255, (2, 48, 48, 1)).astype(np.float32)
+    y = keras.utils.to_categorical([0, 1], 7)
+
+    loss = model.train_on_batch(x, y)
+    probabilities = model.predict_on_batch(x)
+
+    assert model.input_shape == (None, 48, 48, 1)
+    assert probabilities.shape == (2, 7)
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-5)
+    assert np.isfinite(loss)
+
+
+def test_weights_are_refused_for_models_trained_from_scratch():
+    with pytest.raises(ValueError, match="trained from scratch"):
+        build_model("vggnet", weights="imagenet")
+    with pytest.raises(ValueError, match="Unknown architecture"):
+        build_model("alexnet")
