@@ -14,6 +14,9 @@ from django.utils.html import format_html
 from catalog import selectors, services
 from catalog.models import Mood, Song
 
+# The importer reads a file whole; a catalog of 100,000 songs is about 20 MB.
+MAX_IMPORT_BYTES = 50_000_000
+
 
 class DecadeListFilter(admin.SimpleListFilter):
     title = "decade"
@@ -57,6 +60,14 @@ class SongImportForm(forms.Form):
         required=False,
         help_text="Two columns, id and genre, that fill each song's genre.",
     )
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        for name in ("csv_file", "genres_file"):
+            upload = cleaned.get(name)
+            if upload is not None and upload.size > MAX_IMPORT_BYTES:
+                self.add_error(name, f"The file is larger than {MAX_IMPORT_BYTES // 1_000_000} MB; split it in parts.")
+        return cleaned
 
 
 @admin.register(Mood)

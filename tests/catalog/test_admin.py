@@ -230,3 +230,13 @@ class TestMoodAdmin:
         assert response.status_code == 200
         assert "That mood already exists." in response.content.decode()
         assert Mood.objects.filter(name__iexact="happy").count() == 1
+
+
+def test_an_oversized_upload_is_refused(staff, monkeypatch):
+    monkeypatch.setattr("catalog.admin.MAX_IMPORT_BYTES", 100)
+
+    response = staff.post(reverse(IMPORT_URL), {"csv_file": upload("bad_rows.csv")})
+
+    assert response.status_code == 200
+    assert "larger than" in str(response.context["form"].errors["csv_file"])
+    assert not Song.objects.exists()
