@@ -49,6 +49,7 @@ class RecommendationOutputSerializer(serializers.Serializer):
     score = serializers.FloatField()
     reasons = serializers.ListField(child=serializers.CharField())
     explore = serializers.BooleanField(help_text="True for the share of songs picked to explore your taste.")
+    rating = serializers.IntegerField(allow_null=True, help_text="Your stars for this song in this context, if any.")
 
 
 class RecommendationListOutputSerializer(serializers.Serializer):
@@ -69,7 +70,7 @@ class RecommendationsApi(APIView):
         params.is_valid(raise_exception=True)
         data = params.validated_data
         strategy = data.get("strategy") or request.user.strategy
-        probabilities = None
+        probabilities = detection_id = None
         if "detection" in data:
             detection = detection_get_for(user=request.user, detection_id=data["detection"])
             if detection.status != DetectionStatus.DONE:
@@ -79,10 +80,16 @@ class RecommendationsApi(APIView):
                 )
             emotion = detection.effective_emotion
             probabilities = detection.probabilities
+            detection_id = detection.pk
         else:
             emotion = data["emotion"]
         result = selectors.recommendations_for(
-            user=request.user, emotion=emotion, strategy=strategy, probabilities=probabilities, limit=data["limit"]
+            user=request.user,
+            emotion=emotion,
+            strategy=strategy,
+            probabilities=probabilities,
+            limit=data["limit"],
+            detection_id=detection_id,
         )
         return Response(RecommendationListOutputSerializer(result).data)
 

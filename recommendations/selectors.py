@@ -87,6 +87,7 @@ class Recommendation:
     score: float
     reasons: list[str]
     explore: bool
+    rating: int | None  # the user's stars for this song in this context, if any
 
 
 @dataclass(frozen=True)
@@ -104,15 +105,25 @@ def recommendations_for(
     strategy: str,
     probabilities: Mapping[str, float] | None = None,
     limit: int = 10,
+    detection_id: int | None = None,
 ) -> RecommendationList:
-    """The user's list for an emotion under a strategy, reflecting every rating made so far."""
+    """The user's list for an emotion under a strategy, reflecting every rating made so far.
+
+    detection_id only says which of the user's own ratings to show beside each
+    song (those of that selfie, or those made without one).
+    """
     mix = mood_mix_for(emotion=emotion, strategy=strategy, probabilities=probabilities)
     catalog = current_catalog()
-    rated = list(Rating.objects.filter(user=user).order_by("id").values_list("song_id", "score", "emotion", "updated"))
-    ratings = UserRatings.from_triples(catalog, [(song_id, score, rated_in) for song_id, score, rated_in, _ in rated])
+    rated = list(
+        Rating.objects.filter(user=user)
+        .order_by("id")
+        .values_list("song_id", "score", "emotion", "updated", "detection_id")
+    )
+    ratings = UserRatings.from_triples(catalog, [(song_id, score, rated_in) for song_id, score, rated_in, *_ in rated])
+    shown_rating = {song_id: score for song_id, score, _, _, rated_for in rated if rated_for == detection_id}
     # Exploration is random but stable between two identical requests; a new
     # rating (or another emotion) draws new songs.
-    latest = max((str(changed) for *_, changed in rated), default="")
+    latest = max((str(changed) for _, _, _, changed, _ in rated), default="")
     seed = zlib.crc32(f"{user.pk}:{len(rated)}:{latest}:{emotion}:{strategy}".encode())
     picks = engine.recommend(
         catalog,
@@ -126,7 +137,13 @@ def recommendations_for(
     )
     songs = Song.objects.select_related("mood").in_bulk([int(catalog.song_ids[pick.row]) for pick in picks])
     results = [
-        Recommendation(song=songs[song_id], score=pick.score, reasons=pick.reasons, explore=pick.explore)
+        Recommendation(
+            song=songs[song_id],
+            score=pick.score,
+            reasons=pick.reasons,
+            explore=pick.explore,
+            rating=shown_rating.get(song_id),
+        )
         for pick in picks
         # A song deleted since the matrix was built is skipped rather than failing the list.
         if (song_id := int(catalog.song_ids[pick.row])) in songs

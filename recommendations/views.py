@@ -3,10 +3,21 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from accounts.models import Strategy
+from detection.models import EMOTION_CHOICES
 from detection.selectors import detections_for
 from recommendations import selectors
 
 HISTORY_PAGE_SIZE = 25
+EMOTION_ICONS = {
+    "angry": "😠",
+    "disgust": "🤢",
+    "fear": "😨",
+    "happy": "😄",
+    "sad": "😢",
+    "surprise": "😲",
+    "neutral": "😐",
+}
 
 
 @login_required
@@ -21,4 +32,32 @@ def history(request: HttpRequest) -> HttpResponse:
             "detections_page": detections.get_page(request.GET.get("detections_page")),
             "ratings_page": ratings.get_page(request.GET.get("ratings_page")),
         },
+    )
+
+
+@login_required
+def pick_mood(request: HttpRequest) -> HttpResponse:
+    """Pick an emotion by hand, no photo, and get the list for it."""
+    emotion = request.GET.get("emotion", "")
+    labels = dict(EMOTION_CHOICES)
+    strategy = request.GET.get("strategy", "")
+    if strategy not in Strategy.values:
+        strategy = request.user.strategy
+    status = 200
+    error = ""
+    if emotion and emotion not in labels:
+        error = "Pick one of the seven emotions below."
+        emotion = ""
+        status = 400
+    return render(
+        request,
+        "recommendations/pick_mood.html",
+        {
+            "emotion": emotion,
+            "emotion_label": labels.get(emotion, ""),
+            "emotions": [(value, label, EMOTION_ICONS[value]) for value, label in EMOTION_CHOICES],
+            "strategy": strategy,
+            "error": error,
+        },
+        status=status,
     )

@@ -29,7 +29,7 @@ def test_history_lists_own_detections_and_ratings_newest_first(client, user, oth
     assert list(response.context["detections_page"]) == [newer, older]
     assert list(response.context["ratings_page"]) == [second, first]
     body = response.content.decode()
-    assert f"/detections/{hidden.pk}/" not in body
+    assert reverse("detection_detail", args=[hidden.pk]) not in body
     assert "Not Yours" not in body
     assert body.index("Second Song") < body.index("First Song")
     assert "Neutral" in body and "(corrected)" in body
@@ -43,3 +43,82 @@ def test_empty_history_says_so(client, user):
     assert response.status_code == 200
     assert "No selfies yet" in response.content.decode()
     assert "No ratings yet" in response.content.decode()
+
+
+def test_pick_mood_needs_login(client):
+    response = client.get(reverse("pick_mood"))
+
+    assert response.status_code == 302
+    assert reverse("login") in response["Location"]
+
+
+def test_pick_mood_offers_the_seven_emotions(client, user):
+    client.force_login(user)
+
+    response = client.get(reverse("pick_mood"))
+
+    assert response.status_code == 200
+    body = response.content.decode()
+    for emotion in ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"):
+        assert f'value="{emotion}"' in body
+    assert "data-recommendations" not in body
+
+
+def test_pick_mood_with_an_emotion_shows_the_panel(client, user):
+    user.strategy = "uplift"
+    user.save()
+    client.force_login(user)
+
+    response = client.get(reverse("pick_mood"), {"emotion": "sad"})
+
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert 'data-emotion="sad"' in body
+    assert reverse("api_recommendations") in body
+    assert reverse("api_ratings") in body
+    assert '<option value="uplift" selected>' in body
+    assert "js/recommend.js" in body
+    # No request to Spotify before the user presses play: no embed in the page itself.
+    assert "open.spotify.com/embed" not in body
+    assert "<iframe" not in body
+
+
+def test_pick_mood_strategy_switch_keeps_the_profile(client, user):
+    client.force_login(user)
+
+    response = client.get(reverse("pick_mood"), {"emotion": "angry", "strategy": "calm"})
+
+    assert response.status_code == 200
+    assert '<option value="calm" selected>' in response.content.decode()
+    user.refresh_from_db()
+    assert user.strategy == "match"
+
+
+def test_pick_mood_with_an_unknown_emotion_says_so(client, user):
+    client.force_login(user)
+
+    response = client.get(reverse("pick_mood"), {"emotion": "bored"})
+
+    assert response.status_code == 400
+    assert "Pick one of the seven emotions" in response.content.decode()
+    assert "data-recommendations" not in response.content.decode()
+
+
+def test_the_detection_result_page_has_the_panel(client, user):
+    detection = DetectionFactory(user=user, status=DetectionStatus.DONE, emotion="sad", probabilities={"sad": 1.0})
+    client.force_login(user)
+
+    response = client.get(reverse("detection_detail", args=[detection.pk]))
+
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert f'data-detection="{detection.pk}"' in body
+    assert "js/recommend.js" in body
+    assert "<iframe" not in body
+
+
+def test_another_users_detection_page_is_404(client, user, other_user):
+    detection = DetectionFactory(user=other_user, status=DetectionStatus.DONE, emotion="sad")
+    client.force_login(user)
+
+    assert client.get(reverse("detection_detail", args=[detection.pk])).status_code == 404
