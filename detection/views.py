@@ -158,6 +158,7 @@ def result_context(detection: Detection) -> dict:
                         "w": face["box"][2],
                         "h": face["box"][3],
                         "emotion_label": labels.get(face["emotion"], face["emotion"]),
+                        "fallback": bool(face.get("fallback")),
                     }
                     for index, face in enumerate(detection.faces or [])
                 ],

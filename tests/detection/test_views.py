@@ -1,5 +1,6 @@
 """The detection pages: landing, upload, result, photo, delete."""
 
+import re
 from pathlib import Path
 from unittest import mock
 
@@ -170,8 +171,8 @@ def test_finished_result(web, user):
     assert 'viewBox="0 0 240 180"' in page
     assert "we picked <strong>Happy</strong> songs" in page
     assert 'action="/mood/"' in page or "pick_mood" not in page
-    assert page.count("<option ") == 7
-    assert 'id="recommendations"' in page
+    picker = re.search(r'<form class="pick-emotion".*?</form>', page, re.DOTALL).group(0)
+    assert picker.count("<option ") == 7 and 'value="happy" selected' in picker
 
 
 def test_low_confidence_is_said_plainly(web, user):
@@ -186,6 +187,15 @@ def test_corrected_result_says_what_the_user_chose(web, user):
     page = web.get(f"/detections/{detection.pk}/").content.decode()
     assert "You said you feel <strong>sad</strong>" in page
     assert "The model read happy (82%)." in page
+
+
+def test_a_whole_photo_read_as_a_face_is_explained(web, user):
+    detection = done(user)
+    faces = detection.faces[:1]
+    faces[0]["fallback"] = True
+    Detection.objects.filter(pk=detection.pk).update(faces=faces)
+    page = web.get(f"/detections/{detection.pk}/").content.decode()
+    assert "we read the whole photo as a close-up of it" in page
 
 
 def test_no_face_result_says_what_to_do(web, user):
