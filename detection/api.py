@@ -1,5 +1,5 @@
 from drf_spectacular.utils import extend_schema
-from rest_framework import status
+from rest_framework import exceptions, status
 from rest_framework.exceptions import Throttled
 from rest_framework.generics import GenericAPIView
 from rest_framework.parsers import FormParser, MultiPartParser
@@ -8,9 +8,18 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from detection import selectors, services
-from detection.serializers import DetectionCreateInputSerializer, DetectionOutputSerializer
+from detection.serializers import (
+    DetectionCorrectInputSerializer,
+    DetectionCreateInputSerializer,
+    DetectionOutputSerializer,
+)
 from emomusic_site.api import ServiceUnavailable
 from emomusic_site.ratelimit import RateLimited, rate_limit_hit
+
+
+class Conflict(exceptions.APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_code = "conflict"
 
 
 class DetectionListCreateApi(GenericAPIView):
@@ -57,3 +66,16 @@ class DetectionDetailApi(APIView):
         detection = selectors.detection_get_for(user=request.user, detection_id=detection_id)
         services.detection_delete(detection=detection)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class DetectionCorrectApi(APIView):
+    @extend_schema(request=DetectionCorrectInputSerializer, responses=DetectionOutputSerializer)
+    def post(self, request: Request, detection_id: int) -> Response:
+        detection = selectors.detection_get_for(user=request.user, detection_id=detection_id)
+        serializer = DetectionCorrectInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            detection = services.detection_correct(detection=detection, emotion=serializer.validated_data["emotion"])
+        except services.DetectionNotFinished as exc:
+            raise Conflict(str(exc)) from exc
+        return Response(DetectionOutputSerializer(detection).data)

@@ -18,6 +18,10 @@ class DetectionCreateInputSerializer(serializers.Serializer):
     )
 
 
+class DetectionCorrectInputSerializer(serializers.Serializer):
+    emotion = serializers.CharField(error_messages={"required": 'Say which emotion is right, for example "sad".'})
+
+
 def ordered_probabilities(probabilities: dict | None) -> dict[str, float] | None:
     if not probabilities:
         return None

@@ -15,6 +15,7 @@ from datetime import timedelta
 from typing import IO, Any, Protocol
 
 import numpy as np
+from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.db.models import Q
@@ -242,6 +243,33 @@ def _apply_retention_after_analysis(detection: Detection) -> None:
 def mood_for_emotion(*, emotion: str, strategy: str, probabilities: Mapping[str, float] | None = None) -> Mood | None:
     """The mood for an emotion under the user's strategy, as the recommendations app decides."""
     return mood_for(emotion=emotion, strategy=strategy, probabilities=probabilities)
+
+
+# --- Correction ----------------------------------------------------------------
+
+
+class DetectionNotFinished(Exception):
+    """Only a finished analysis (status `done`) can be corrected."""
+
+
+def detection_correct(*, detection: Detection, emotion: str) -> Detection:
+    """Record the emotion the user says is right; the mood follows it from now on.
+
+    The model's own reading (emotion, confidence, probabilities) is kept
+    beside the correction, for the user's history and for improving the model.
+    """
+    if emotion not in LABELS:
+        raise ValidationError({"emotion": [f"Choose one of the seven emotions: {', '.join(LABELS)}."]})
+    if detection.status != DetectionStatus.DONE:
+        raise DetectionNotFinished(
+            "Only a finished analysis can be corrected. Wait for the result, or pick a mood by hand."
+        )
+    detection.corrected_emotion = emotion
+    # No probabilities: the user's word alone decides the mood.
+    detection.mood = mood_for_emotion(emotion=emotion, strategy=detection.user.strategy)
+    detection.full_clean()
+    detection.save(update_fields=["corrected_emotion", "mood"])
+    return detection
 
 
 # --- Deletion and retention ---------------------------------------------------

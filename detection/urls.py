@@ -9,4 +9,5 @@ urlpatterns = [
     path("detections/<int:detection_id>/result", views.detection_result, name="detection_result"),
     path("detections/<int:detection_id>/photo", views.detection_photo, name="detection_photo"),
     path("detections/<int:detection_id>/delete", views.detection_delete, name="detection_delete"),
+    path("detections/<int:detection_id>/correct", views.detection_correct, name="detection_correct"),
 ]

@@ -104,6 +104,22 @@ def detection_delete(request: HttpRequest, detection_id: int) -> HttpResponse:
     return render(request, "detection/delete.html", {"detection": detection})
 
 
+@login_required
+@require_POST
+def detection_correct(request: HttpRequest, detection_id: int) -> HttpResponse:
+    """The result page's "not right? pick how you feel" form."""
+    detection = selectors.detection_get_for(user=request.user, detection_id=detection_id)
+    try:
+        services.detection_correct(detection=detection, emotion=request.POST.get("emotion", ""))
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    except services.DetectionNotFinished as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, "Thanks. Your songs now follow the emotion you picked.")
+    return redirect("detection_detail", detection_id=detection.pk)
+
+
 def confidence_in_words(confidence: float) -> str:
     if confidence >= 0.8:
         return "very sure"

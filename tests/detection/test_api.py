@@ -12,6 +12,7 @@ from detection.models import Detection, DetectionStatus
 from detection.tasks import process_detection
 from emomusic_site.health import redis_client
 from ml.labels import LABELS
+from recommendations.selectors import mood_for
 from tests.detection.images import image_bytes, noisy_jpeg, png_header_only, upload
 from tests.factories import DetectionFactory, MoodFactory
 
@@ -250,3 +251,67 @@ def test_anonymous_detail_is_401(anon_client, user, method):
     response = getattr(anon_client, method)(detail_url(detection))
     assert response.status_code == 401
     assert Detection.objects.filter(pk=detection.pk).exists()
+
+
+@pytest.mark.parametrize("path", ["/api/detections/99999999999999999999999/", "/api/detections/-1/"])
+def test_ids_outside_the_database_range_are_not_found(api_client, path):
+    assert api_client.get(path).status_code == 404
+    assert api_client.delete(path).status_code == 404
+
+
+# --- Corrections ----------------------------------------------------------------------
+
+
+def test_correct_records_the_emotion_and_its_mood(api_client, user):
+    detection = finished_detection(user)
+    response = api_client.post(f"{detail_url(detection)}correct/", {"emotion": "sad"}, format="json")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["corrected_emotion"] == "sad"
+    assert body["emotion"] == "happy" and body["confidence"] == 0.8  # the model's reading stays
+    detection.refresh_from_db()
+    assert detection.corrected_emotion == "sad" and detection.effective_emotion == "sad"
+    expected = mood_for(emotion="sad", strategy=user.strategy)
+    assert detection.mood == expected
+    assert body["mood"] == (expected.name if expected else None)
+
+
+def test_correct_refuses_an_unknown_emotion(api_client, user):
+    detection = finished_detection(user)
+    response = api_client.post(f"{detail_url(detection)}correct/", {"emotion": "bored"}, format="json")
+    assert response.status_code == 400
+    assert response.json() == {
+        "emotion": ["Choose one of the seven emotions: angry, disgust, fear, happy, sad, surprise, neutral."]
+    }
+    detection.refresh_from_db()
+    assert detection.corrected_emotion == ""
+
+
+def test_correct_needs_an_emotion(api_client, user):
+    detection = finished_detection(user)
+    response = api_client.post(f"{detail_url(detection)}correct/", {}, format="json")
+    assert response.status_code == 400
+    assert response.json() == {"emotion": ['Say which emotion is right, for example "sad".']}
+
+
+@pytest.mark.parametrize("status", [DetectionStatus.QUEUED, DetectionStatus.NO_FACE, DetectionStatus.FAILED])
+def test_correct_an_unfinished_detection_is_a_conflict(api_client, user, status):
+    detection = DetectionFactory(user=user, status=status)
+    response = api_client.post(f"{detail_url(detection)}correct/", {"emotion": "sad"}, format="json")
+    assert response.status_code == 409
+    assert response.json()["detail"].startswith("Only a finished analysis can be corrected.")
+    detection.refresh_from_db()
+    assert detection.corrected_emotion == ""
+
+
+def test_correct_another_users_detection_is_not_found(other_client, user):
+    detection = finished_detection(user)
+    response = other_client.post(f"{detail_url(detection)}correct/", {"emotion": "sad"}, format="json")
+    assert response.status_code == 404
+    detection.refresh_from_db()
+    assert detection.corrected_emotion == ""
+
+
+def test_correct_anonymous_is_401(anon_client, user):
+    detection = finished_detection(user)
+    assert anon_client.post(f"{detail_url(detection)}correct/", {"emotion": "sad"}, format="json").status_code == 401

@@ -304,3 +304,36 @@ def test_retention_delete_is_said_on_the_upload_page(web, user):
     user.photo_retention = PhotoRetention.DELETE_AFTER_ANALYSIS
     user.save()
     assert "Delete the photo as soon as it is analysed" in web.get("/").content.decode()
+
+
+@pytest.mark.parametrize("suffix", ["", "result", "photo", "delete"])
+def test_huge_ids_are_not_found(web, suffix):
+    assert web.get(f"/detections/99999999999999999999999/{suffix}").status_code == 404
+
+
+def test_the_result_page_correction_form(web, user):
+    detection = done(user)
+    response = web.post(f"/detections/{detection.pk}/correct", {"emotion": "sad"})
+    assert response.status_code == 302 and response["Location"] == f"/detections/{detection.pk}/"
+    detection.refresh_from_db()
+    assert detection.corrected_emotion == "sad"
+    page = web.get(response["Location"]).content.decode()
+    assert "Your songs now follow the emotion you picked." in page
+    assert "You said you feel <strong>sad</strong>" in page
+
+
+def test_the_correction_form_refuses_nonsense(web, user):
+    detection = done(user)
+    response = web.post(f"/detections/{detection.pk}/correct", {"emotion": "<b>bored</b>"}, follow=True)
+    assert "Choose one of the seven emotions" in response.content.decode()
+    detection.refresh_from_db()
+    assert detection.corrected_emotion == ""
+
+
+def test_another_user_cannot_correct(outsider, client, user):
+    detection = done(user)
+    assert outsider.post(f"/detections/{detection.pk}/correct", {"emotion": "sad"}).status_code == 404
+    anonymous = client.post(f"/detections/{detection.pk}/correct", {"emotion": "sad"})
+    assert anonymous.status_code == 302 and anonymous["Location"].startswith("/accounts/login/")
+    detection.refresh_from_db()
+    assert detection.corrected_emotion == ""
