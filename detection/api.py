@@ -12,6 +12,8 @@ from detection.serializers import (
     DetectionCorrectInputSerializer,
     DetectionCreateInputSerializer,
     DetectionOutputSerializer,
+    OutcomeInputSerializer,
+    OutcomeOutputSerializer,
 )
 from emomusic_site.api import ServiceUnavailable
 from emomusic_site.ratelimit import RateLimited, rate_limit_hit
@@ -79,3 +81,16 @@ class DetectionCorrectApi(APIView):
         except services.DetectionNotFinished as exc:
             raise Conflict(str(exc)) from exc
         return Response(DetectionOutputSerializer(detection).data)
+
+
+class DetectionOutcomeApi(APIView):
+    @extend_schema(request=OutcomeInputSerializer, responses=OutcomeOutputSerializer)
+    def post(self, request: Request, detection_id: int) -> Response:
+        detection = selectors.detection_get_for(user=request.user, detection_id=detection_id)
+        serializer = OutcomeInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            outcome, _created = services.outcome_record(detection=detection, **serializer.validated_data)
+        except services.DetectionNotFinished as exc:
+            raise Conflict(str(exc)) from exc
+        return Response(OutcomeOutputSerializer(outcome).data)

@@ -1,7 +1,7 @@
 from django.urls import reverse
 from rest_framework import serializers
 
-from detection.models import Detection
+from detection.models import Detection, Outcome
 from ml.labels import LABELS
 
 
@@ -20,6 +20,26 @@ class DetectionCreateInputSerializer(serializers.Serializer):
 
 class DetectionCorrectInputSerializer(serializers.Serializer):
     emotion = serializers.CharField(error_messages={"required": 'Say which emotion is right, for example "sad".'})
+
+
+def _mood_scale(name: str) -> serializers.IntegerField:
+    message = f"Give {name} as a whole number from 1 (very bad) to 5 (very good)."
+    return serializers.IntegerField(
+        min_value=1,
+        max_value=5,
+        error_messages={"required": message, "invalid": message, "min_value": message, "max_value": message},
+    )
+
+
+class OutcomeInputSerializer(serializers.Serializer):
+    mood_before = _mood_scale("mood_before")
+    mood_after = _mood_scale("mood_after")
+
+
+class OutcomeOutputSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Outcome
+        fields = ["detection", "strategy", "mood_before", "mood_after", "created", "updated"]
 
 
 def ordered_probabilities(probabilities: dict | None) -> dict[str, float] | None:

@@ -26,7 +26,7 @@ from redis.exceptions import RedisError
 from accounts.models import PhotoRetention
 from catalog.models import Mood
 from detection.images import photo_normalise
-from detection.models import PENDING_STATUSES, Detection, DetectionStatus
+from detection.models import PENDING_STATUSES, Detection, DetectionStatus, Outcome
 from ml.labels import LABELS
 from recommendations.selectors import mood_for
 
@@ -270,6 +270,26 @@ def detection_correct(*, detection: Detection, emotion: str) -> Detection:
     detection.full_clean()
     detection.save(update_fields=["corrected_emotion", "mood"])
     return detection
+
+
+def outcome_record(*, detection: Detection, mood_before: int, mood_after: int) -> tuple[Outcome, bool]:
+    """How the user felt before and after listening (1 to 5); a second answer replaces the first.
+
+    The strategy in force is stored with it, so the strategy statistics stay
+    right when the user later switches strategy. Returns (outcome, created).
+    """
+    if detection.status != DetectionStatus.DONE:
+        raise DetectionNotFinished("You can tell us how the songs worked once the analysis is finished.")
+    outcome = Outcome.objects.filter(detection=detection).first()
+    created = outcome is None
+    if outcome is None:
+        outcome = Outcome(detection=detection)
+    outcome.strategy = detection.user.strategy
+    outcome.mood_before = mood_before
+    outcome.mood_after = mood_after
+    outcome.full_clean()
+    outcome.save()
+    return outcome, created
 
 
 # --- Deletion and retention ---------------------------------------------------

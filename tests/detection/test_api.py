@@ -8,7 +8,7 @@ from unittest import mock
 import pytest
 from django.core.files.base import ContentFile
 
-from detection.models import Detection, DetectionStatus
+from detection.models import Detection, DetectionStatus, Outcome
 from detection.tasks import process_detection
 from emomusic_site.health import redis_client
 from ml.labels import LABELS
@@ -315,3 +315,56 @@ def test_correct_another_users_detection_is_not_found(other_client, user):
 def test_correct_anonymous_is_401(anon_client, user):
     detection = finished_detection(user)
     assert anon_client.post(f"{detail_url(detection)}correct/", {"emotion": "sad"}, format="json").status_code == 401
+
+
+# --- Outcomes ----------------------------------------------------------------------------
+
+
+def test_outcome_is_recorded_then_replaced(api_client, user):
+    detection = finished_detection(user)
+    url = f"{detail_url(detection)}outcome/"
+    first = api_client.post(url, {"mood_before": 2, "mood_after": 4}, format="json")
+    assert first.status_code == 200
+    body = first.json()
+    assert body["detection"] == detection.pk and body["strategy"] == user.strategy
+    assert (body["mood_before"], body["mood_after"]) == (2, 4)
+
+    user.strategy = "calm"
+    user.save()
+    second = api_client.post(url, {"mood_before": 3, "mood_after": 5}, format="json")
+    assert second.status_code == 200
+    outcome = Outcome.objects.get()
+    assert (outcome.mood_before, outcome.mood_after, outcome.strategy) == (3, 5, "calm")
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {"mood_before": 0, "mood_after": 3},
+        {"mood_before": 3, "mood_after": 6},
+        {"mood_before": "x", "mood_after": 3},
+        {},
+    ],
+)
+def test_outcome_out_of_scale_is_400(api_client, user, payload):
+    detection = finished_detection(user)
+    response = api_client.post(f"{detail_url(detection)}outcome/", payload, format="json")
+    assert response.status_code == 400
+    messages = [message for field in response.json().values() for message in field]
+    assert all("whole number from 1 (very bad) to 5 (very good)" in message for message in messages) and messages
+    assert not Outcome.objects.exists()
+
+
+def test_outcome_of_an_unfinished_detection_is_a_conflict(api_client, user):
+    detection = DetectionFactory(user=user, status=DetectionStatus.PROCESSING)
+    response = api_client.post(f"{detail_url(detection)}outcome/", {"mood_before": 2, "mood_after": 4}, format="json")
+    assert response.status_code == 409 and "once the analysis is finished" in response.json()["detail"]
+    assert not Outcome.objects.exists()
+
+
+def test_outcome_of_another_users_detection_is_not_found(other_client, anon_client, user):
+    detection = finished_detection(user)
+    url = f"{detail_url(detection)}outcome/"
+    assert other_client.post(url, {"mood_before": 2, "mood_after": 4}, format="json").status_code == 404
+    assert anon_client.post(url, {"mood_before": 2, "mood_after": 4}, format="json").status_code == 401
+    assert not Outcome.objects.exists()
