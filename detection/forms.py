@@ -11,3 +11,8 @@ class PhotoUploadForm(forms.Form):
         help_text="JPEG, PNG or WebP, up to 10 MB and 40 megapixels.",
         widget=forms.ClearableFileInput(attrs={"accept": "image/jpeg,image/png,image/webp"}),
     )
+
+
+class OutcomeForm(forms.Form):
+    mood_before = forms.IntegerField(min_value=1, max_value=5)
+    mood_after = forms.IntegerField(min_value=1, max_value=5)

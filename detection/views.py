@@ -7,8 +7,8 @@ from django.urls import NoReverseMatch, reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from detection import selectors, services
-from detection.forms import PhotoUploadForm
-from detection.models import EMOTION_CHOICES, PENDING_STATUSES, Detection, DetectionStatus
+from detection.forms import OutcomeForm, PhotoUploadForm
+from detection.models import EMOTION_CHOICES, PENDING_STATUSES, Detection, DetectionStatus, Outcome
 from emomusic_site.ratelimit import RateLimited, rate_limit_hit
 from ml.labels import LABELS
 
@@ -120,6 +120,24 @@ def detection_correct(request: HttpRequest, detection_id: int) -> HttpResponse:
     return redirect("detection_detail", detection_id=detection.pk)
 
 
+@login_required
+@require_POST
+def detection_outcome(request: HttpRequest, detection_id: int) -> HttpResponse:
+    """The result page's "did the music help?" form."""
+    detection = selectors.detection_get_for(user=request.user, detection_id=detection_id)
+    form = OutcomeForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Pick a number from 1 to 5 for both before and after listening.")
+        return redirect("detection_detail", detection_id=detection.pk)
+    try:
+        services.outcome_record(detection=detection, **form.cleaned_data)
+    except services.DetectionNotFinished as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, "Thanks for telling us how the music worked.")
+    return redirect("detection_detail", detection_id=detection.pk)
+
+
 def confidence_in_words(confidence: float) -> str:
     if confidence >= 0.8:
         return "very sure"
@@ -145,6 +163,9 @@ def result_context(detection: Detection) -> dict:
         "done": detection.status == DetectionStatus.DONE,
         "emotion_choices": EMOTION_CHOICES,
         "pick_mood_url": pick_mood_url(),
+        "outcome": Outcome.objects.filter(detection=detection).first(),
+        "outcome_scale": range(1, 6),
+        "outcome_questions": [("mood_before", "Before listening"), ("mood_after", "After listening")],
     }
     if detection.status == DetectionStatus.DONE and detection.probabilities:
         emotion = detection.effective_emotion

@@ -9,7 +9,7 @@ from django.core.files.base import ContentFile
 from django.test import Client
 
 from accounts.models import PhotoRetention
-from detection.models import Detection, DetectionStatus
+from detection.models import Detection, DetectionStatus, Outcome
 from detection.tasks import process_detection
 from ml.labels import LABELS
 from tests.detection.images import image_bytes, upload
@@ -337,3 +337,32 @@ def test_another_user_cannot_correct(outsider, client, user):
     assert anonymous.status_code == 302 and anonymous["Location"].startswith("/accounts/login/")
     detection.refresh_from_db()
     assert detection.corrected_emotion == ""
+
+
+def test_the_outcome_form(web, user):
+    detection = done(user)
+    page = web.get(f"/detections/{detection.pk}/").content.decode()
+    assert "Did the music help?" in page and page.count('name="mood_before"') == 5
+
+    response = web.post(f"/detections/{detection.pk}/outcome", {"mood_before": "2", "mood_after": "4"})
+    assert response.status_code == 302 and response["Location"] == f"/detections/{detection.pk}/"
+    outcome = Outcome.objects.get(detection=detection)
+    assert (outcome.mood_before, outcome.mood_after, outcome.strategy) == (2, 4, user.strategy)
+    page = web.get(response["Location"]).content.decode()
+    assert "You told us you felt 2/5 before listening and 4/5 after." in page
+    assert re.search(r'name="mood_before" value="2" required\s*checked', page)
+    assert re.search(r'name="mood_after" value="4" required\s*checked', page)
+    assert len(re.findall(r"required\s*checked", page)) == 2
+
+
+def test_the_outcome_form_refuses_out_of_scale(web, user):
+    detection = done(user)
+    response = web.post(f"/detections/{detection.pk}/outcome", {"mood_before": "9", "mood_after": "4"}, follow=True)
+    assert "Pick a number from 1 to 5" in response.content.decode()
+    assert not Outcome.objects.exists()
+
+
+def test_another_user_cannot_record_an_outcome(outsider, user):
+    detection = done(user)
+    assert outsider.post(f"/detections/{detection.pk}/outcome", {"mood_before": 2, "mood_after": 4}).status_code == 404
+    assert not Outcome.objects.exists()
