@@ -53,6 +53,7 @@ EXPLORE_SHARE = 0.2  # 2 of 10 slots go to songs the user has not rated
 ARTIST_CAP = 2  # at most this many songs by one artist in a list
 MMR_PENALTY = 0.12  # how strongly a song close to one already picked is held back
 POOL_SIZE = 300  # the best candidates MMR and exploration choose from
+RERANK_SIZE = 3000  # the best songs of the first pass that get the neighbour term
 BLEND_HALF_RATINGS = 8.0  # ratings at which personal and content weigh the same
 BLEND_MAX = 0.75  # the content part never drops below a quarter: the mood still matters
 OTHER_CONTEXT_WEIGHT = 0.5  # a rating given in another emotion counts half
@@ -235,7 +236,6 @@ class _Personal:
     genre_affinity: np.ndarray
     liked_rows: np.ndarray
     liked_scores: np.ndarray
-    similarity_to_liked: np.ndarray | None  # (n, liked) for reasons
 
 
 def target_profile(catalog: Catalog, mood_weights: Mapping[int, float]) -> np.ndarray | None:
@@ -272,21 +272,25 @@ def content_scores(catalog: Catalog, mood_weights: Mapping[int, float]) -> tuple
     return (0.65 * closeness + 0.3 * label + 0.05 * catalog.popularity).astype(np.float32), target
 
 
-def _similarity(catalog: Catalog, rows: np.ndarray) -> np.ndarray:
-    """(n, len(rows)) similarity in 0..1 of every song to the given songs."""
-    x = catalog.features
-    y = x[rows]
+def _similarity(catalog: Catalog, candidates: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """(len(candidates), len(rows)) similarity in 0..1 of some songs to others."""
+    x = catalog.features[candidates]
+    y = catalog.features[rows]
     squared = (x * x).sum(axis=1)[:, None] + (y * y).sum(axis=1)[None, :] - 2.0 * (x @ y.T)
     return np.exp(-SIMILARITY_SHARPNESS * np.maximum(squared, 0.0) / x.shape[1])
 
 
-def personal_scores(catalog: Catalog, ratings: UserRatings, *, emotion: str) -> tuple[np.ndarray, _Personal]:
-    """-1..1 per song: what this user's ratings predict, in the given emotion's context."""
+def personal_linear(catalog: Catalog, ratings: UserRatings, *, emotion: str) -> tuple[np.ndarray, _Personal]:
+    """Per song, what a ridge regression on this user's ratings predicts (about -1..1), in this emotion's context.
+
+    Features: the standardized audio features, plus one indicator per artist
+    and genre the user has rated (their affinities). Ratings given in another
+    emotion count half. Refitted on every request: a user has tens of ratings,
+    so the solve is a few microseconds and the next list reflects a new rating.
+    """
     rows = ratings.rows
     offsets = (ratings.scores - 3.0) / 2.0  # -1 for one star, +1 for five
-    sample_weight = np.array(
-        [1.0 if not rated_in or rated_in == emotion else OTHER_CONTEXT_WEIGHT for rated_in in ratings.emotions]
-    )
+    sample_weight = _context_weights(ratings, emotion)
     rated_artists = np.unique(catalog.artist_codes[rows])
     rated_genres = np.unique(catalog.genre_codes[rows])
     rated_genres = rated_genres[[catalog.genres[code] != "" for code in rated_genres]]
@@ -312,21 +316,35 @@ def personal_scores(catalog: Catalog, ratings: UserRatings, *, emotion: str) -> 
     genre_affinity = np.zeros(len(catalog.genres), dtype=np.float32)
     genre_affinity[rated_genres] = coefficients[dimension + len(rated_artists) :]
     linear = catalog.features @ feature_coefficients
-    linear += artist_affinity[catalog.artist_codes] + genre_affinity[catalog.genre_codes]
-
-    # Neighbours: a song close to a 5-star song rises, one close to a 1-star song sinks.
-    similarity = _similarity(catalog, rows)
-    pull = (similarity * np.maximum(offsets, 0) * sample_weight).max(axis=1)
-    push = (similarity * np.maximum(-offsets, 0) * sample_weight).max(axis=1)
-    personal = 0.6 * np.clip(linear, -1.0, 1.0) + 0.4 * (pull - push)
+    linear += artist_affinity[catalog.artist_codes]
+    linear += genre_affinity[catalog.genre_codes]
     liked = offsets > 0
-    return personal.astype(np.float32), _Personal(
+    return np.clip(linear, -1.0, 1.0), _Personal(
         artist_affinity=artist_affinity,
         genre_affinity=genre_affinity,
         liked_rows=rows[liked],
         liked_scores=ratings.scores[liked],
-        similarity_to_liked=similarity[:, liked] if liked.any() else None,
     )
+
+
+def _context_weights(ratings: UserRatings, emotion: str) -> np.ndarray:
+    return np.array(
+        [1.0 if not rated_in or rated_in == emotion else OTHER_CONTEXT_WEIGHT for rated_in in ratings.emotions]
+    )
+
+
+def neighbour_scores(catalog: Catalog, ratings: UserRatings, candidates: np.ndarray, *, emotion: str) -> np.ndarray:
+    """-1..1 for the candidates: pulled up by the closest song rated 4-5, pushed down by the closest rated 1-2."""
+    offsets = (ratings.scores - 3.0) / 2.0
+    weights = _context_weights(ratings, emotion)
+    strong = offsets != 0
+    if not strong.any():
+        return np.zeros(len(candidates), dtype=np.float32)
+    similarity = _similarity(catalog, candidates, ratings.rows[strong])
+    signed = (offsets * weights)[strong]
+    pull = (similarity * np.maximum(signed, 0)).max(axis=1)
+    push = (similarity * np.maximum(-signed, 0)).max(axis=1)
+    return (pull - push).astype(np.float32)
 
 
 def blend_weight(rating_count: float) -> float:
@@ -337,13 +355,29 @@ def blend_weight(rating_count: float) -> float:
 def score_catalog(
     catalog: Catalog, *, mood_weights: Mapping[int, float], ratings: UserRatings, emotion: str
 ) -> _Scored:
+    """Content for every song, blended with the user's model as ratings accumulate.
+
+    Two stages keep a 200,000-song catalog fast: the content score and the
+    linear model are one pass over the matrix; the neighbour term (a distance
+    to each rated song) is only computed for the best RERANK_SIZE songs of
+    that first pass, which are the only ones that can reach a list.
+    """
     content, target = content_scores(catalog, mood_weights)
     if not len(ratings):
         return _Scored(total=content, content=content, target=target, personal=None)
-    personal, details = personal_scores(catalog, ratings, emotion=emotion)
+    linear, details = personal_linear(catalog, ratings, emotion=emotion)
     alpha = blend_weight(len(ratings))
-    total = (1.0 - alpha) * content + alpha * (personal + 1.0) / 2.0
+    # personal = 0.6 * linear + 0.4 * neighbours, mapped from -1..1 to 0..1
+    total = (1.0 - alpha) * content + alpha * (0.6 * linear + 1.0) / 2.0
+    candidates = _top(total, RERANK_SIZE)
+    total[candidates] += alpha * 0.4 * neighbour_scores(catalog, ratings, candidates, emotion=emotion) / 2.0
     return _Scored(total=total.astype(np.float32), content=content, target=target, personal=details)
+
+
+def _top(values: np.ndarray, count: int) -> np.ndarray:
+    if count >= len(values):
+        return np.arange(len(values))
+    return np.argpartition(-values, count - 1)[:count]
 
 
 def excluded_rows(ratings: UserRatings, *, emotion: str) -> np.ndarray:
@@ -414,6 +448,7 @@ def _diverse(catalog: Catalog, pool: np.ndarray, total: np.ndarray, count: int, 
         dedupe_seen.add(int(catalog.dedupe_codes[row]))
     candidates = [int(row) for row in pool if int(row) not in taken]
     features = catalog.features
+    candidate_features = features[candidates]
     max_similarity = np.zeros(len(candidates), dtype=np.float32)
     alive = np.ones(len(candidates), dtype=bool)
     base = total[candidates].astype(np.float32) if candidates else np.zeros(0, dtype=np.float32)
@@ -438,7 +473,7 @@ def _diverse(catalog: Catalog, pool: np.ndarray, total: np.ndarray, count: int, 
             picked.append(row)
             dedupe_seen.add(int(catalog.dedupe_codes[row]))
             artist_counts[artist] = artist_counts.get(artist, 0) + 1
-            difference = features[candidates] - features[row]
+            difference = candidate_features - features[row]
             similarity = np.exp(-SIMILARITY_SHARPNESS * (difference * difference).sum(axis=1) / features.shape[1])
             np.maximum(max_similarity, similarity, out=max_similarity)
         if len(picked) >= count or strict_cap is False:
@@ -535,8 +570,8 @@ def _mood_reason(
 
 def _personal_reasons(catalog: Catalog, personal: _Personal, row: int) -> list[str]:
     reasons: list[str] = []
-    if personal.similarity_to_liked is not None:
-        similarity = personal.similarity_to_liked[row] * (personal.liked_scores - 2.0) / 3.0
+    if len(personal.liked_rows):
+        similarity = _similarity(catalog, np.array([row]), personal.liked_rows)[0] * (personal.liked_scores - 2.0) / 3.0
         best = int(np.argmax(similarity))
         liked_row = int(personal.liked_rows[best])
         if similarity[best] >= REASON_SIMILAR_MIN:

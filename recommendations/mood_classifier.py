@@ -40,6 +40,7 @@ class TrainedClassifier:
     folds: int
     training_songs: int
     classes: list[str]
+    majority_share: float  # accuracy of always answering the most common mood
 
     @property
     def accuracy(self) -> float:
@@ -73,4 +74,5 @@ def train(features: np.ndarray, labels: np.ndarray, *, seed: int = 0) -> Trained
         folds=folds,
         training_songs=len(labels),
         classes=[str(label) for label in classes],
+        majority_share=float(np.unique(labels, return_counts=True)[1].max() / len(labels)),
     )

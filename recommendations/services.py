@@ -79,16 +79,18 @@ def mood_classifier_train() -> "TrainedClassifier | None":
     return mood_classifier.train(features, labels)
 
 
-def moods_fill_missing(*, refresh: bool = False) -> "tuple[int, TrainedClassifier | None]":
+def moods_fill_missing(*, refresh: bool = False, always_train: bool = False) -> "tuple[int, TrainedClassifier | None]":
     """Give every song without a mood the one the classifier predicts; returns (songs labelled, classifier).
 
     With refresh, songs labelled by an earlier run are predicted again (the
-    classifier may have learned from new labelled songs since).
+    classifier may have learned from new labelled songs since). With
+    always_train the classifier is trained (and returned) even when no song
+    needs it, for its accuracy report.
     """
     unlabelled = Song.objects.filter(mood__isnull=True)
     if refresh:
         unlabelled = Song.objects.filter(mood__isnull=True) | Song.objects.filter(mood_predicted=True)
-    if not unlabelled.exists():
+    if not unlabelled.exists() and not always_train:
         return 0, None
     classifier = mood_classifier_train()
     if classifier is None:

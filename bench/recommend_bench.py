@@ -1,0 +1,160 @@
+"""Latency of GET /api/recommendations/ for a user with ratings, at 686 and at 200,000 songs.
+
+    .venv/bin/python bench/recommend_bench.py [--requests 300] [--songs 200000] [--report]
+
+It builds a throwaway SQLite database (a temporary file; DATABASE_URL is
+overridden), migrates it, loads the bundled catalog, gives one user 30
+ratings, and times requests through Django's full stack (URL routing,
+middleware, token authentication, serializers) in this process. Then it adds
+synthetic songs with `manage.py generate_catalog` up to --songs and measures
+again. The first request after a catalog change rebuilds the in-memory
+feature matrix; it is timed separately and not counted in p50/p95.
+"""
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+EMOTIONS = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
+TARGET_P95_MS = {686: 50.0, 200_000: 250.0}
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--requests", type=int, default=300, help="timed requests per catalog size")
+    parser.add_argument("--songs", type=int, default=200_000, help="the large catalog's size")
+    parser.add_argument("--ratings", type=int, default=30)
+    parser.add_argument("--report", action="store_true", help="also write reports/recommender_bench.md")
+    options = parser.parse_args()
+
+    workdir = tempfile.mkdtemp(prefix="emomusic-bench-")
+    os.environ.update(
+        {
+            "DJANGO_ENV": "development",
+            "DEBUG": "0",
+            "DATABASE_URL": f"sqlite:///{workdir}/bench.sqlite3",
+            "RATE_LIMITS_ENABLED": "0",
+            "LOG_LEVEL": "WARNING",
+        }
+    )
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "emomusic_site.settings")
+    sys.path.insert(0, str(BASE_DIR))
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from rest_framework.authtoken.models import Token
+    from rest_framework.test import APIClient
+
+    from accounts.models import User
+    from catalog.models import Song
+    from detection.models import Detection, DetectionStatus
+    from recommendations.services import rating_upsert
+
+    call_command("migrate", verbosity=0)
+    call_command("seed_catalog", verbosity=0)
+    user = User.objects.create_user(username="bench", password="a-long-bench-passphrase-1")
+    token = Token.objects.create(user=user)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    probabilities = dict.fromkeys(EMOTIONS, 0.05) | {"sad": 0.55, "fear": 0.15}
+    detection = Detection.objects.create(
+        user=user, status=DetectionStatus.DONE, emotion="sad", confidence=0.55, probabilities=probabilities
+    )
+    songs = list(Song.objects.order_by("?")[: options.ratings])
+    for number, song in enumerate(songs):
+        rating_upsert(user=user, song=song, score=1 + number % 5, emotion=EMOTIONS[number % len(EMOTIONS)])
+
+    def measure(label: str) -> dict:
+        started = time.perf_counter()
+        first = client.get("/api/recommendations/", {"emotion": "sad", "limit": 10})
+        cold_ms = (time.perf_counter() - started) * 1000
+        assert first.status_code == 200, first.content
+        timings = []
+        for number in range(options.requests):
+            params = (
+                {"detection": detection.pk, "limit": 10}
+                if number % 4 == 0
+                else {"emotion": EMOTIONS[number % len(EMOTIONS)], "limit": 10}
+            )
+            started = time.perf_counter()
+            response = client.get("/api/recommendations/", params)
+            timings.append((time.perf_counter() - started) * 1000)
+            assert response.status_code == 200 and len(response.json()["results"]) == 10, response.content
+        rating_timings = []
+        for number in range(20):
+            started = time.perf_counter()
+            response = client.post(
+                "/api/ratings/",
+                {"song": songs[number % len(songs)].pk, "score": 1 + number % 5, "detection": detection.pk},
+                format="json",
+            )
+            rating_timings.append((time.perf_counter() - started) * 1000)
+            assert response.status_code in (200, 201), response.content
+        count = Song.objects.count()
+        result = {
+            "label": label,
+            "songs": count,
+            "cold_ms": cold_ms,
+            "p50": statistics.median(timings),
+            "p95": percentile(timings, 0.95),
+            "max": max(timings),
+            "rating_p50": statistics.median(rating_timings),
+            "target": TARGET_P95_MS.get(count),
+        }
+        target = f" (target p95 ≤ {result['target']:.0f} ms)" if result["target"] else ""
+        print(
+            f"{count:>8} songs: p50 {result['p50']:.1f} ms, p95 {result['p95']:.1f} ms, max {result['max']:.1f} ms"
+            f"{target}; first request after the catalog changed {cold_ms:.0f} ms; POST /api/ratings/ p50 "
+            f"{result['rating_p50']:.1f} ms",
+            flush=True,
+        )
+        return result
+
+    results = [measure("seed catalog")]
+    missing = options.songs - Song.objects.count()
+    if missing > 0:
+        started = time.perf_counter()
+        call_command("generate_catalog", songs=missing, verbosity=0, stdout=open(os.devnull, "w"))  # noqa: SIM115
+        print(f"generated {missing} synthetic songs in {time.perf_counter() - started:.0f} s", flush=True)
+        results.append(measure("synthetic catalog"))
+
+    if options.report:
+        lines = [
+            "# Recommendation latency",
+            "",
+            f"`.venv/bin/python bench/recommend_bench.py --requests {options.requests} --songs {options.songs} "
+            "--report`: one user with "
+            f"{options.ratings} ratings, {options.requests} timed `GET /api/recommendations/?limit=10` requests per "
+            "catalog size through Django's full stack in one process (a quarter by detection, with its probability "
+            "vector; the rest by emotion), on a temporary SQLite database. The machine has 2 CPU cores shared with "
+            "other work (a model training ran at the same time), so these are pessimistic figures.",
+            "",
+            "| songs | p50 ms | p95 ms | max ms | target p95 | first request after a catalog change ms "
+            "| POST /api/ratings/ p50 ms |",
+            "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        ]
+        for result in results:
+            target = f"≤ {result['target']:.0f} ms" if result["target"] else "—"
+            lines.append(
+                f"| {result['songs']:,} | {result['p50']:.1f} | {result['p95']:.1f} | {result['max']:.1f} | {target} "
+                f"| {result['cold_ms']:.0f} | {result['rating_p50']:.1f} |"
+            )
+        lines.append("")
+        path = BASE_DIR / "reports" / "recommender_bench.md"
+        path.write_text("\n".join(lines), encoding="utf-8")
+        print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    main()
