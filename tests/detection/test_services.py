@@ -199,10 +199,28 @@ def test_exif_rotated_photo_stored_upright_without_its_exif(user):
 
 
 def test_large_photo_stored_scaled_down(user):
-    content = image_bytes("JPEG", size=(4000, 3000))
-    detection = services.detection_create(user=user, upload=upload(content))
+    content = image_bytes("PNG", size=(4000, 3000))
+    detection = services.detection_create(user=user, upload=upload(content, "big.png"))
     assert (detection.image_width, detection.image_height) == (2048, 1536)
     assert stored_image(detection).size == (2048, 1536)
+
+
+def test_large_jpeg_is_scaled_while_decoding(user):
+    # The JPEG decoder halves it (2000x1500): within the stored size, no resampling needed.
+    detection = services.detection_create(user=user, upload=upload(image_bytes("JPEG", size=(4000, 3000))))
+    assert (detection.image_width, detection.image_height) == (2000, 1500)
+    assert stored_image(detection).size == (2000, 1500)
+
+
+def test_large_rotated_jpeg_is_upright_and_scaled(user):
+    exif = Image.Exif()
+    exif[0x0112] = 8  # rotate 90 degrees counter-clockwise to view
+    buffer = io.BytesIO()
+    Image.new("RGB", (6000, 4000), (10, 200, 10)).save(buffer, format="JPEG", exif=exif)
+    detection = services.detection_create(user=user, upload=upload(buffer.getvalue()))
+    width, height = stored_image(detection).size
+    assert height > width and 1365 <= height <= 2048
+    assert (detection.image_width, detection.image_height) == (width, height)
 
 
 # --- Queueing ---------------------------------------------------------------------
