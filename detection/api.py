@@ -1,4 +1,4 @@
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import exceptions, status
 from rest_framework.exceptions import Throttled
 from rest_framework.generics import GenericAPIView
@@ -37,12 +37,21 @@ class DetectionListCreateApi(GenericAPIView):
     def get_queryset(self):
         return selectors.detections_for(user=self.request.user)
 
-    @extend_schema(responses=DetectionOutputSerializer(many=True))
+    @extend_schema(summary="The user's detections, newest first", responses=DetectionOutputSerializer(many=True))
     def get(self, request: Request) -> Response:
         page = self.paginate_queryset(self.get_queryset())
         return self.get_paginated_response(DetectionOutputSerializer(page, many=True).data)
 
-    @extend_schema(request=DetectionCreateInputSerializer, responses={202: DetectionOutputSerializer})
+    @extend_schema(
+        summary="Upload a photo (multipart field `image`) for analysis",
+        request=DetectionCreateInputSerializer,
+        responses={
+            202: DetectionOutputSerializer,
+            400: OpenApiResponse(description='Not a usable photo: {"image": ["a sentence saying why and what to do"]}'),
+            429: OpenApiResponse(description="Too many uploads in a minute."),
+            503: OpenApiResponse(description="The task queue is down; nothing was stored. Try again in a minute."),
+        },
+    )
     def post(self, request: Request) -> Response:
         try:
             rate_limit_hit(scope="upload_user", key=str(request.user.pk))
@@ -58,12 +67,18 @@ class DetectionListCreateApi(GenericAPIView):
 
 
 class DetectionDetailApi(APIView):
-    @extend_schema(responses=DetectionOutputSerializer)
+    @extend_schema(
+        summary="One detection (poll it until its status is done, no_face or failed)",
+        responses={200: DetectionOutputSerializer, 404: OpenApiResponse(description="No such detection of yours.")},
+    )
     def get(self, request: Request, detection_id: int) -> Response:
         detection = selectors.detection_get_for(user=request.user, detection_id=detection_id)
         return Response(DetectionOutputSerializer(detection).data)
 
-    @extend_schema(responses={204: None})
+    @extend_schema(
+        summary="Delete a detection and its photo",
+        responses={204: None, 404: OpenApiResponse(description="No such detection of yours.")},
+    )
     def delete(self, request: Request, detection_id: int) -> Response:
         detection = selectors.detection_get_for(user=request.user, detection_id=detection_id)
         services.detection_delete(detection=detection)
@@ -71,7 +86,15 @@ class DetectionDetailApi(APIView):
 
 
 class DetectionCorrectApi(APIView):
-    @extend_schema(request=DetectionCorrectInputSerializer, responses=DetectionOutputSerializer)
+    @extend_schema(
+        summary="Say which emotion is right; the mood and recommendations follow it",
+        request=DetectionCorrectInputSerializer,
+        responses={
+            200: DetectionOutputSerializer,
+            400: OpenApiResponse(description="Not one of the seven emotions."),
+            409: OpenApiResponse(description="The analysis is not finished (status is not done)."),
+        },
+    )
     def post(self, request: Request, detection_id: int) -> Response:
         detection = selectors.detection_get_for(user=request.user, detection_id=detection_id)
         serializer = DetectionCorrectInputSerializer(data=request.data)
@@ -84,7 +107,15 @@ class DetectionCorrectApi(APIView):
 
 
 class DetectionOutcomeApi(APIView):
-    @extend_schema(request=OutcomeInputSerializer, responses=OutcomeOutputSerializer)
+    @extend_schema(
+        summary="How the user felt before and after listening (1 to 5); replaces an earlier answer",
+        request=OutcomeInputSerializer,
+        responses={
+            200: OutcomeOutputSerializer,
+            400: OpenApiResponse(description="A value outside 1 to 5."),
+            409: OpenApiResponse(description="The analysis is not finished (status is not done)."),
+        },
+    )
     def post(self, request: Request, detection_id: int) -> Response:
         detection = selectors.detection_get_for(user=request.user, detection_id=detection_id)
         serializer = OutcomeInputSerializer(data=request.data)
