@@ -95,6 +95,7 @@ def ship(
         "backend": keras.backend.backend(),
         "command": {"train": state.get("commands", [run["command"]]), "ship": command},
     }
+    card = json.loads(json.dumps(card))  # what the file holds: tuples become lists
     (artifacts / MODEL_CARD).write_text(json.dumps(card, indent=2) + "\n")
     total = sum(p.stat().st_size for p in artifacts.iterdir() if p.is_file())
     if total > ARTIFACTS_LIMIT_BYTES:

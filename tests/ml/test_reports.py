@@ -1,0 +1,116 @@
+"""The report tools end to end on the fixture images: ship, compare, ensemble, EDA."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from ml import LABELS
+
+CATALOG = Path(__file__).resolve().parents[2] / "catalog" / "seed" / "data_moods.csv"
+
+
+@pytest.fixture(scope="module")
+def shipped(tiny_run, fer_dir, tmp_path_factory):
+    from ml.ship import ship
+
+    out, _ = tiny_run
+    artifacts = tmp_path_factory.mktemp("artifacts")
+    reports = tmp_path_factory.mktemp("shipped-report")
+    card = ship(
+        out,
+        str(fer_dir),
+        "emotion-test-1",
+        report_dir=reports,
+        artifacts=artifacts,
+        command="ship it",
+        modes=("plain", "flip"),
+    )
+    return card, artifacts, reports
+
+
+def test_ship_writes_the_model_and_a_complete_card(shipped):
+    from ml.inference import EmotionClassifier
+
+    card, artifacts, reports = shipped
+    saved = json.loads((artifacts / "model_card.json").read_text())
+    evaluation = json.loads((reports / "evaluation.json").read_text())
+
+    assert saved == card
+    assert card["version"] == "emotion-test-1" and card["architecture"] == "tiny"
+    assert card["test_accuracy"] == evaluation["results"]["flip"]["accuracy"]
+    assert list(card["per_class_recall"]) == list(LABELS)
+    assert card["epochs"] == {"planned": 1, "run": 1, "best": 1}
+    assert card["command"]["ship"] == "ship it" and card["data"]["test_images"] == 28
+    assert (reports / "confusion_flip.png").is_file()
+    assert EmotionClassifier.load(artifacts / "emotion_model.keras").version == "emotion-test-1"
+
+
+def test_ship_refuses_modes_without_the_sites_one(tiny_run, fer_dir, tmp_path):
+    from ml.ship import ship
+
+    out, _ = tiny_run
+    with pytest.raises(ValueError, match="flip"):
+        ship(out, str(fer_dir), "v", report_dir=tmp_path, artifacts=tmp_path, modes=("plain",))
+
+
+def test_compare_writes_the_table_and_chart(tiny_run, fer_dir, tmp_path):
+    from ml import compare, evaluate
+
+    out, model_path = tiny_run
+    evaluate.main(["--model", str(model_path), "--data", str(fer_dir), "--modes", "plain", "flip"])
+    compare.main(["--runs", str(out), str(tmp_path / "not-a-run"), "--out", str(tmp_path)])
+
+    table = (tmp_path / "comparison.md").read_text()
+    row = next(line for line in table.splitlines() if line.startswith(f"| {out.name} |"))
+    accuracy = json.loads((out / "evaluation.json").read_text())["results"]["plain"]["accuracy"]
+    assert "| tiny |" in row and f"| {accuracy:.4f} |" in row and "| 1 / 1 |" in row
+    assert "| vgg16 | 0.63 |" in table
+    assert (tmp_path / "comparison.png").stat().st_size > 0
+
+
+def test_an_ensemble_of_one_model_twice_matches_the_model(tiny_run, fer_dir, tmp_path):
+    from ml import ensemble, evaluate
+
+    _, model_path = tiny_run
+    evaluate.main(
+        ["--model", str(model_path), "--data", str(fer_dir), "--out", str(tmp_path / "alone"), "--modes", "plain"]
+    )
+    ensemble.main(
+        [
+            "--models",
+            str(model_path),
+            str(model_path),
+            "--data",
+            str(fer_dir),
+            "--out",
+            str(tmp_path / "together"),
+            "--modes",
+            "plain",
+        ]
+    )
+
+    alone = json.loads((tmp_path / "alone" / "evaluation.json").read_text())["results"]["plain"]
+    together = json.loads((tmp_path / "together" / "evaluation.json").read_text())["results"]["plain"]
+    assert together["confusion_matrix"] == alone["confusion_matrix"]
+    assert together["loss"] == pytest.approx(alone["loss"], rel=1e-5)
+
+
+def test_eda_writes_charts_and_summary(fer_dir, tmp_path):
+    from ml import eda
+
+    eda.main(["--data", str(fer_dir), "--catalog", str(CATALOG), "--out", str(tmp_path)])
+
+    summary = (tmp_path / "summary.md").read_text()
+    assert "| disgust | 4 | 4 |" in summary
+    assert "| Calm |" in summary
+    charts = {p.name for p in tmp_path.glob("*.png")}
+    assert {
+        "class_distribution.png",
+        "class_pie.png",
+        "samples.png",
+        "pixel_intensity.png",
+        "catalog_moods.png",
+        "catalog_features_by_mood.png",
+        "catalog_correlation.png",
+    } <= charts
