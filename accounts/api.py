@@ -1,8 +1,8 @@
 """The accounts API: sign-up and token for API clients, and the signed-in user's own account (/api/me/)."""
 
 from django.contrib.auth import authenticate
-from drf_spectacular.utils import extend_schema, inline_serializer
-from rest_framework import serializers, status
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import exceptions, serializers, status
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -10,6 +10,25 @@ from rest_framework.views import APIView
 
 from accounts import selectors, services
 from accounts.models import PhotoRetention, Strategy
+from accounts.serializers import ExportOutputSerializer
+from emomusic_site.ratelimit import RateLimited, client_address
+
+TOO_MANY_ATTEMPTS = OpenApiResponse(
+    description='Too many attempts: {"detail": "Too many attempts. Try again in N seconds."}, with Retry-After.'
+)
+
+
+class TooManyAttempts(exceptions.Throttled):
+    """429 with the limiter's own sentence as the detail, and Retry-After.
+
+    DRF's Throttled(wait=...) would append a second sentence ("Expected
+    available in N seconds.") saying the same thing.
+    """
+
+    def __init__(self, refused: RateLimited) -> None:
+        exceptions.APIException.__init__(self, str(refused), self.default_code)
+        # DRF's exception handler turns `wait` into the Retry-After header.
+        self.wait = refused.retry_after_seconds
 
 
 class SignupInputSerializer(serializers.Serializer):
@@ -53,8 +72,12 @@ class SignupApi(APIView):
     authentication_classes: list = []
     permission_classes = [AllowAny]
 
-    @extend_schema(request=SignupInputSerializer, responses={201: SignupOutputSerializer})
+    @extend_schema(request=SignupInputSerializer, responses={201: SignupOutputSerializer, 429: TOO_MANY_ATTEMPTS})
     def post(self, request: Request) -> Response:
+        try:
+            services.signup_attempt_record(address=client_address(request))
+        except RateLimited as refused:
+            raise TooManyAttempts(refused) from refused
         data = SignupInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         user = services.user_create(**data.validated_data)
@@ -69,11 +92,18 @@ class TokenApi(APIView):
 
     @extend_schema(
         request=TokenInputSerializer,
-        responses={200: inline_serializer("TokenOutput", fields={"token": serializers.CharField()})},
+        responses={
+            200: inline_serializer("TokenOutput", fields={"token": serializers.CharField()}),
+            429: TOO_MANY_ATTEMPTS,
+        },
     )
     def post(self, request: Request) -> Response:
         data = TokenInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
+        try:
+            services.login_attempt_record(username=data.validated_data["username"], address=client_address(request))
+        except RateLimited as refused:
+            raise TooManyAttempts(refused) from refused
         username = selectors.username_as_stored(username=data.validated_data["username"])
         user = authenticate(request, username=username, password=data.validated_data["password"])
         if user is None:
@@ -101,3 +131,11 @@ class MeApi(APIView):
     def delete(self, request: Request) -> Response:
         services.user_delete(user=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class MeExportApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(responses=ExportOutputSerializer, description="Everything stored about you, as one JSON document.")
+    def get(self, request: Request) -> Response:
+        return Response(ExportOutputSerializer(selectors.user_export(user=request.user)).data)

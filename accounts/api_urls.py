@@ -6,4 +6,5 @@ urlpatterns = [
     path("auth/signup/", api.SignupApi.as_view(), name="api-signup"),
     path("auth/token/", api.TokenApi.as_view(), name="api-token"),
     path("me/", api.MeApi.as_view(), name="api-me"),
+    path("me/export/", api.MeExportApi.as_view(), name="api-me-export"),
 ]

@@ -1,4 +1,4 @@
-"""Writes to accounts: sign-up, preferences, API tokens and account deletion."""
+"""Writes to accounts: sign-up, preferences, API tokens, account deletion, and counting login and sign-up attempts."""
 
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
@@ -7,8 +7,35 @@ from rest_framework.authtoken.models import Token
 
 from accounts.models import PhotoRetention, Strategy, User
 from detection.services import photos_delete_for
+from emomusic_site.ratelimit import rate_limit_hit
 
 USERNAME_TAKEN = "That username is taken. Please choose another one."
+
+
+def login_attempt_record(*, username: str, address: str) -> None:
+    """Count one password check for the account and for the address it comes from.
+
+    Raises RateLimited past either limit; the caller must then not check the
+    password at all, so that even the right one is refused until the window
+    passes (otherwise guessing would go on, merely slower).
+
+    An attempt refused at its address does not count against the account:
+    one address flooding someone else's username cannot lock that person out
+    for longer than its own share of the account's limit.
+    """
+    rate_limit_hit(scope="login_address", key=address)
+    username = username.strip()
+    if username:
+        rate_limit_hit(scope="login_account", key=username)
+
+
+def signup_attempt_record(*, address: str) -> None:
+    """Count one sign-up attempt from the address; raises RateLimited past the limit.
+
+    Every attempt counts, failed ones too: a refusal says whether a username
+    is taken, which is worth limiting as much as account creation itself.
+    """
+    rate_limit_hit(scope="signup_address", key=address)
 
 
 def user_create(*, username: str, password: str, email: str = "") -> User:

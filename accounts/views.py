@@ -1,14 +1,19 @@
 from django.contrib import messages
 from django.contrib.auth import login, logout
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_http_methods
+from django.utils.http import content_disposition_header, url_has_allowed_host_and_scheme
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods
+from rest_framework.renderers import JSONRenderer
 
 from accounts import selectors, services
-from accounts.forms import DeleteAccountForm, PreferencesForm, SignupForm
+from accounts.forms import DeleteAccountForm, LoginForm, PreferencesForm, SignupForm
+from accounts.serializers import ExportOutputSerializer
+from emomusic_site.ratelimit import RateLimited, client_address
 
 # Field names of the service's errors → the form's fields that show them.
 _SIGNUP_FIELD_OF = {"username": "username", "email": "email", "password": "password1"}
@@ -23,11 +28,45 @@ def _safe_next(request: HttpRequest) -> str | None:
     return None
 
 
+class LoginView(auth_views.LoginView):
+    """Django's login page, refusing further password checks past the per-account and per-address limits."""
+
+    authentication_form = LoginForm
+    redirect_authenticated_user = True
+
+    def post(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        username = request.POST.get("username", "")
+        if username.strip() and request.POST.get("password"):
+            try:
+                services.login_attempt_record(username=username, address=client_address(request))
+            except RateLimited as refused:
+                return self._refused(refused, username=username)
+        return super().post(request, *args, **kwargs)
+
+    def _refused(self, refused: RateLimited, *, username: str) -> HttpResponse:
+        # A fresh form, not the submitted one: validating that would check the
+        # password, and whether it was right must not show while refused.
+        form = self.get_form_class()(self.request, initial={"username": username})
+        response = self.render_to_response(self.get_context_data(form=form, refused=str(refused)), status=429)
+        response["Retry-After"] = str(refused.retry_after_seconds)
+        return response
+
+
 @require_http_methods(["GET", "POST"])
 def signup(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
         return redirect("home")
     form = SignupForm(request.POST or None)
+    if request.method == "POST":
+        try:
+            services.signup_attempt_record(address=client_address(request))
+        except RateLimited as refused:
+            form.add_error(None, str(refused))
+            response = render(
+                request, "registration/signup.html", {"form": form, "next": _safe_next(request) or ""}, status=429
+            )
+            response["Retry-After"] = str(refused.retry_after_seconds)
+            return response
     if request.method == "POST" and form.is_valid():
         try:
             user = services.user_create(
@@ -64,6 +103,21 @@ def profile(request: HttpRequest) -> HttpResponse:
             }
         )
     return render(request, "accounts/profile.html", {"form": form, "summary": selectors.user_summary(user=user)})
+
+
+@login_required
+@never_cache
+@require_GET
+def profile_export(request: HttpRequest) -> HttpResponse:
+    """The same document as GET /api/me/export/, as a file to keep."""
+    document = ExportOutputSerializer(selectors.user_export(user=request.user)).data
+    response = HttpResponse(
+        JSONRenderer().render(document, renderer_context={"indent": 2}), content_type="application/json"
+    )
+    response["Content-Disposition"] = content_disposition_header(
+        as_attachment=True, filename=f"emomusic-data-{request.user.username}.json"
+    )
+    return response
 
 
 @login_required

@@ -5,7 +5,7 @@ from factory.django import DjangoModelFactory
 
 from accounts.models import User
 from catalog.models import Mood, Song
-from detection.models import Detection, DetectionStatus
+from detection.models import Detection, DetectionStatus, Outcome
 from recommendations.models import Rating
 
 TEST_PASSWORD = "a-long-test-passphrase-42"
@@ -76,3 +76,13 @@ class RatingFactory(DjangoModelFactory):
     user = factory.SubFactory(UserFactory)
     song = factory.SubFactory(SongFactory)
     score = 4
+
+
+class OutcomeFactory(DjangoModelFactory):
+    class Meta:
+        model = Outcome
+
+    detection = factory.SubFactory(DetectionFactory, status=DetectionStatus.DONE)
+    strategy = factory.LazyAttribute(lambda outcome: outcome.detection.user.strategy)
+    mood_before = 2
+    mood_after = 4

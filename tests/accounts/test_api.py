@@ -240,3 +240,187 @@ class TestMe:
         client.credentials(HTTP_AUTHORIZATION="Token not-a-real-token")
 
         assert client.get("/api/me/").status_code == 401
+
+
+def token_attempt(client: APIClient, username: str, password: str, *, address: str):
+    return client.post(
+        "/api/auth/token/", {"username": username, "password": password}, format="json", REMOTE_ADDR=address
+    )
+
+
+class TestTokenRateLimits:
+    def test_an_account_is_refused_past_its_limit_from_any_address_and_in_any_case(self, anon_client, limits):
+        limits(login_account=3, login_address=100)
+        alice = UserFactory(username="alice")
+        for number, spelling in enumerate(["alice", "ALICE", " Alice "], start=1):
+            assert token_attempt(anon_client, spelling, "wrong-guess", address=f"10.0.0.{number}").status_code == 400
+
+        # The right password too: the limit is there to stop guessing, and a
+        # guesser would otherwise learn which of their guesses was right.
+        response = token_attempt(anon_client, "alice", TEST_PASSWORD, address="10.0.0.9")
+
+        assert response.status_code == 429
+        assert response.json() == {"detail": "Too many attempts. Try again in 800 seconds."}
+        assert response["Retry-After"] == "800"
+        assert not Token.objects.filter(user=alice).exists()
+
+    def test_the_right_password_works_again_once_the_window_passes(self, anon_client, limits, clock):
+        limits(login_account=1, login_address=100)
+        alice = UserFactory(username="alice")
+        token_attempt(anon_client, "alice", "wrong-guess", address="10.0.0.1")
+        assert token_attempt(anon_client, "alice", TEST_PASSWORD, address="10.0.0.1").status_code == 429
+
+        clock.now += 799
+        assert token_attempt(anon_client, "alice", TEST_PASSWORD, address="10.0.0.2").status_code == 429
+        clock.now += 1
+        response = token_attempt(anon_client, "alice", TEST_PASSWORD, address="10.0.0.3")
+
+        assert response.status_code == 200
+        assert response.json() == {"token": Token.objects.get(user=alice).key}
+
+    def test_other_accounts_are_not_affected_below_the_address_limit(self, anon_client, limits):
+        limits(login_account=2, login_address=100)
+        UserFactory(username="alice")
+        bob = UserFactory(username="bob")
+        for _ in range(3):
+            token_attempt(anon_client, "alice", "wrong-guess", address="10.0.0.1")
+
+        response = token_attempt(anon_client, "bob", TEST_PASSWORD, address="10.0.0.1")
+
+        assert response.status_code == 200
+        assert response.json() == {"token": Token.objects.get(user=bob).key}
+
+    def test_an_address_is_refused_past_its_limit_whatever_the_username(self, anon_client, limits):
+        limits(login_account=100, login_address=3)
+        carol = UserFactory(username="carol")
+        for username in ["alice", "bob", "dave"]:
+            assert token_attempt(anon_client, username, "wrong-guess", address="10.0.0.1").status_code == 400
+
+        refused = token_attempt(anon_client, "carol", TEST_PASSWORD, address="10.0.0.1")
+        elsewhere = token_attempt(anon_client, "carol", TEST_PASSWORD, address="10.0.0.2")
+
+        assert refused.status_code == 429
+        assert refused.json() == {"detail": "Too many attempts. Try again in 800 seconds."}
+        assert refused["Retry-After"] == "800"
+        assert elsewhere.status_code == 200
+        assert Token.objects.filter(user=carol).count() == 1
+
+    def test_attempts_refused_at_the_address_do_not_count_against_the_account(self, anon_client, limits):
+        limits(login_account=2, login_address=1)
+        UserFactory(username="alice")
+        for _ in range(5):
+            token_attempt(anon_client, "alice", "wrong-guess", address="10.0.0.1")
+
+        response = token_attempt(anon_client, "alice", TEST_PASSWORD, address="10.0.0.2")
+
+        assert response.status_code == 200
+
+    def test_malformed_requests_check_no_password_and_are_not_counted(self, anon_client, limits):
+        limits(login_account=1, login_address=1)
+        UserFactory(username="alice")
+        for _ in range(3):
+            response = anon_client.post("/api/auth/token/", {"username": "alice"}, format="json")
+            assert response.status_code == 400
+
+        assert token_attempt(anon_client, "alice", TEST_PASSWORD, address="127.0.0.1").status_code == 200
+
+    def test_limits_can_be_switched_off(self, anon_client, limits, settings):
+        limits(login_account=1, login_address=1)
+        settings.RATE_LIMITS_ENABLED = False
+        UserFactory(username="alice")
+        for _ in range(3):
+            token_attempt(anon_client, "alice", "wrong-guess", address="10.0.0.1")
+
+        assert token_attempt(anon_client, "alice", TEST_PASSWORD, address="10.0.0.1").status_code == 200
+
+
+class TestSignupRateLimits:
+    def test_an_address_is_refused_past_its_limit_and_nothing_is_created(self, anon_client, limits):
+        limits(signup_address=2)
+        ok = anon_client.post(
+            "/api/auth/signup/", {"username": "alice", "password": STRONG}, format="json", REMOTE_ADDR="10.0.0.1"
+        )
+        weak = anon_client.post(
+            "/api/auth/signup/", {"username": "bob", "password": "123"}, format="json", REMOTE_ADDR="10.0.0.1"
+        )
+        assert (ok.status_code, weak.status_code) == (201, 400)
+
+        response = anon_client.post(
+            "/api/auth/signup/", {"username": "carol", "password": STRONG}, format="json", REMOTE_ADDR="10.0.0.1"
+        )
+
+        assert response.status_code == 429
+        assert response.json() == {"detail": "Too many attempts. Try again in 3500 seconds."}
+        assert response["Retry-After"] == "3500"
+        assert list(User.objects.values_list("username", flat=True)) == ["alice"]
+
+    def test_another_address_can_still_sign_up(self, anon_client, limits):
+        limits(signup_address=1)
+        anon_client.post(
+            "/api/auth/signup/", {"username": "alice", "password": STRONG}, format="json", REMOTE_ADDR="10.0.0.1"
+        )
+
+        response = anon_client.post(
+            "/api/auth/signup/", {"username": "bob", "password": STRONG}, format="json", REMOTE_ADDR="10.0.0.2"
+        )
+
+        assert response.status_code == 201
+        assert User.objects.filter(username="bob").exists()
+
+
+EXPORT_SECTIONS = {"exported", "account", "detections", "corrections", "outcomes", "ratings"}
+
+
+class TestExport:
+    def test_returns_everything_about_the_user_as_json(self, api_client, user, history):
+        rows = history(user)
+
+        response = api_client.get("/api/me/export/")
+
+        assert response.status_code == 200
+        body = response.json()
+        assert set(body) == EXPORT_SECTIONS
+        assert body["account"]["id"] == user.pk
+        assert body["account"]["username"] == user.username
+        assert {row["id"] for row in body["detections"]} == {detection.pk for detection in rows["detections"]}
+        done = next(row for row in body["detections"] if row["id"] == rows["done"].pk)
+        assert done["created"] == rows["done"].created.isoformat().replace("+00:00", "Z")
+        assert (done["emotion"], done["mood"], done["photo_stored"]) == ("happy", "Happy", True)
+        assert sum(done["probabilities"].values()) == pytest.approx(1)
+        assert "image" not in done
+        assert body["corrections"] == [{"id": rows["corrected"].pk, "emotion": "sad", "corrected_emotion": "angry"}]
+        assert [(row["detection"], row["mood_before"], row["mood_after"]) for row in body["outcomes"]] == [
+            (rows["done"].pk, 2, 4)
+        ]
+        assert {row["song"]["spotify_id"] for row in body["ratings"]} == {song.spotify_id for song in rows["songs"]}
+        assert Detection.objects.filter(user=user).count() == 3
+
+    def test_another_user_sees_only_their_own(self, other_client, user, other_user, history):
+        mine = history(user)
+        history(other_user)
+
+        body = other_client.get("/api/me/export/").json()
+
+        assert body["account"]["id"] == other_user.pk
+        assert {row["id"] for row in body["detections"]}.isdisjoint(detection.pk for detection in mine["detections"])
+        assert {row["id"] for row in body["ratings"]}.isdisjoint(rating.pk for rating in mine["ratings"])
+        assert {row["song"]["spotify_id"] for row in body["ratings"]}.isdisjoint(
+            song.spotify_id for song in mine["songs"]
+        )
+        assert user.username not in str(body)
+
+    def test_anonymous_gets_401(self, anon_client, user, history):
+        history(user)
+
+        response = anon_client.get("/api/me/export/")
+
+        assert response.status_code == 401
+        assert "detail" in response.json()
+
+    def test_is_read_only(self, api_client, user, history):
+        history(user)
+
+        response = api_client.delete("/api/me/export/")
+
+        assert response.status_code == 405
+        assert Detection.objects.filter(user=user).count() == 3

@@ -3,8 +3,16 @@ from django.core.exceptions import ValidationError
 from rest_framework.authtoken.models import Token
 
 from accounts.models import PhotoRetention, Strategy, User
-from accounts.services import auth_token_get_or_create, user_create, user_delete, user_update_preferences
+from accounts.services import (
+    auth_token_get_or_create,
+    login_attempt_record,
+    signup_attempt_record,
+    user_create,
+    user_delete,
+    user_update_preferences,
+)
 from detection.models import Detection
+from emomusic_site.ratelimit import RateLimited
 from recommendations.models import Rating
 from tests.factories import UserFactory
 
@@ -118,3 +126,45 @@ def test_the_token_is_created_once(user):
 
     assert auth_token_get_or_create(user=user) == first
     assert Token.objects.get(user=user).key == first
+
+
+class TestLoginAttemptRecord:
+    def test_counts_the_account_in_any_case_across_addresses(self, limits):
+        limits(login_account=2, login_address=100)
+        login_attempt_record(username="alice", address="10.0.0.1")
+        login_attempt_record(username=" ALICE ", address="10.0.0.2")
+
+        with pytest.raises(RateLimited) as refused:
+            login_attempt_record(username="Alice", address="10.0.0.3")
+
+        assert refused.value.retry_after_seconds == 800
+        login_attempt_record(username="bob", address="10.0.0.3")
+
+    def test_counts_the_address_whatever_the_username(self, limits):
+        limits(login_account=100, login_address=2)
+        login_attempt_record(username="alice", address="10.0.0.1")
+        login_attempt_record(username="bob", address="10.0.0.1")
+
+        with pytest.raises(RateLimited):
+            login_attempt_record(username="carol", address="10.0.0.1")
+        login_attempt_record(username="carol", address="10.0.0.2")
+
+    def test_an_attempt_refused_at_the_address_does_not_count_against_the_account(self, limits):
+        limits(login_account=1, login_address=1)
+        login_attempt_record(username="bob", address="10.0.0.1")
+        for _ in range(3):
+            with pytest.raises(RateLimited):
+                login_attempt_record(username="alice", address="10.0.0.1")
+
+        login_attempt_record(username="alice", address="10.0.0.2")
+
+
+def test_signup_attempts_are_counted_per_address(limits):
+    limits(signup_address=1)
+    signup_attempt_record(address="10.0.0.1")
+
+    with pytest.raises(RateLimited) as refused:
+        signup_attempt_record(address="10.0.0.1")
+
+    assert refused.value.retry_after_seconds == 3500
+    signup_attempt_record(address="10.0.0.2")

@@ -1,3 +1,4 @@
+import json
 import re
 
 import pytest
@@ -301,3 +302,147 @@ class TestAccountDelete:
         assert not any(photo.exists() for photo in mine["photos"])
         assert all(photo.exists() for photo in theirs["photos"])
         assert Rating.objects.filter(user=other_user).count() == 2
+
+
+def login_attempt(client: Client, username: str, password: str, *, address: str):
+    return client.post(reverse("login"), {"username": username, "password": password}, REMOTE_ADDR=address)
+
+
+class TestLoginRateLimits:
+    def test_past_the_account_limit_even_the_right_password_is_refused_with_the_form(self, client, limits):
+        limits(login_account=2, login_address=100)
+        alice = UserFactory(username="alice")
+        for number, spelling in enumerate(["alice", "ALICE"], start=1):
+            assert login_attempt(client, spelling, "wrong-guess", address=f"10.0.0.{number}").status_code == 200
+
+        response = login_attempt(client, "Alice", TEST_PASSWORD, address="10.0.0.3")
+
+        assert response.status_code == 429
+        assert response["Retry-After"] == "800"
+        page = response.content.decode()
+        assert "Too many attempts. Try again in 800 seconds." in page
+        assert 'role="alert"' in page
+        assert 'name="password"' in page
+        assert 'value="Alice"' in page
+        # Refused before the password check, so the page says nothing about whether it was right.
+        assert not response.context["form"].is_bound
+        assert logged_in_user_id(client) is None
+        alice.refresh_from_db()
+        assert alice.last_login is None
+
+    def test_the_right_password_logs_in_once_the_window_passes(self, client, limits, clock):
+        limits(login_account=1, login_address=100)
+        alice = UserFactory(username="alice")
+        login_attempt(client, "alice", "wrong-guess", address="10.0.0.1")
+        assert login_attempt(client, "alice", TEST_PASSWORD, address="10.0.0.1").status_code == 429
+
+        clock.now += 800
+        response = login_attempt(client, "alice", TEST_PASSWORD, address="10.0.0.1")
+
+        assert response.status_code == 302
+        assert logged_in_user_id(client) == alice.pk
+
+    def test_other_accounts_log_in_below_the_address_limit(self, client, limits):
+        limits(login_account=2, login_address=100)
+        UserFactory(username="alice")
+        bob = UserFactory(username="bob")
+        for _ in range(3):
+            login_attempt(client, "alice", "wrong-guess", address="10.0.0.1")
+
+        response = login_attempt(client, "bob", TEST_PASSWORD, address="10.0.0.1")
+
+        assert response.status_code == 302
+        assert logged_in_user_id(client) == bob.pk
+
+    def test_an_address_is_refused_past_its_limit_and_others_are_not(self, client, limits):
+        limits(login_account=100, login_address=2)
+        carol = UserFactory(username="carol")
+        for username in ["alice", "bob"]:
+            login_attempt(client, username, "wrong-guess", address="10.0.0.1")
+
+        refused = login_attempt(client, "carol", TEST_PASSWORD, address="10.0.0.1")
+        assert refused.status_code == 429
+        assert logged_in_user_id(client) is None
+        elsewhere = login_attempt(client, "carol", TEST_PASSWORD, address="10.0.0.2")
+
+        assert elsewhere.status_code == 302
+        assert logged_in_user_id(client) == carol.pk
+
+    def test_a_post_without_a_password_shows_the_form_errors_and_is_not_counted(self, client, limits):
+        limits(login_account=1, login_address=1)
+        alice = UserFactory(username="alice")
+        for _ in range(3):
+            response = client.post(reverse("login"), {"username": "alice", "password": ""})
+            assert response.status_code == 200
+            assert response.context["form"].errors
+
+        assert login_attempt(client, "alice", TEST_PASSWORD, address="127.0.0.1").status_code == 302
+        assert logged_in_user_id(client) == alice.pk
+
+
+class TestSignupRateLimits:
+    def test_an_address_is_refused_past_its_limit_and_nothing_is_created(self, client, limits):
+        limits(signup_address=1)
+        client.post(reverse("signup"), signup_data(password2="a-typo"), REMOTE_ADDR="10.0.0.1")
+
+        response = client.post(reverse("signup"), signup_data(), REMOTE_ADDR="10.0.0.1")
+
+        assert response.status_code == 429
+        assert response["Retry-After"] == "3500"
+        assert "Too many attempts. Try again in 3500 seconds." in response.content.decode()
+        assert 'name="password1"' in response.content.decode()
+        assert not User.objects.exists()
+        assert logged_in_user_id(client) is None
+
+    def test_another_address_can_still_sign_up(self, client, limits):
+        limits(signup_address=1)
+        client.post(reverse("signup"), signup_data(password2="a-typo"), REMOTE_ADDR="10.0.0.1")
+
+        response = client.post(reverse("signup"), signup_data(), REMOTE_ADDR="10.0.0.2")
+
+        assert response.status_code == 302
+        assert User.objects.filter(username="alice").exists()
+
+
+class TestExportDownload:
+    def test_the_profile_page_offers_the_download(self, logged_in):
+        page = logged_in.get(reverse("profile")).content.decode()
+
+        assert f'href="{reverse("profile_export")}"' in page
+        assert "Download my data" in page
+
+    def test_downloads_the_same_document_as_the_api_as_a_file(self, logged_in, user, history):
+        rows = history(user)
+        user.username = "alice"
+        user.save()
+
+        response = logged_in.get(reverse("profile_export"))
+
+        assert response.status_code == 200
+        assert response["Content-Type"] == "application/json"
+        assert response["Content-Disposition"] == 'attachment; filename="emomusic-data-alice.json"'
+        assert "no-store" in response["Cache-Control"]
+        document = json.loads(response.content)
+        from_the_api = logged_in.get("/api/me/export/").json()
+        assert {key: value for key, value in document.items() if key != "exported"} == {
+            key: value for key, value in from_the_api.items() if key != "exported"
+        }
+        assert {row["id"] for row in document["detections"]} == {detection.pk for detection in rows["detections"]}
+
+    def test_holds_nothing_of_another_user(self, logged_in, user, other_user, history):
+        theirs = history(other_user)
+
+        document = json.loads(logged_in.get(reverse("profile_export")).content)
+
+        assert document["account"]["id"] == user.pk
+        assert document["detections"] == document["ratings"] == document["outcomes"] == []
+        assert theirs["songs"][0].spotify_id not in json.dumps(document)
+
+    def test_anonymous_is_sent_to_login(self, client, db):
+        response = client.get(reverse("profile_export"))
+
+        assert response.status_code == 302
+        assert response["Location"].startswith(reverse("login"))
+
+    def test_only_get(self, logged_in):
+        assert logged_in.post(reverse("profile_export")).status_code == 405
