@@ -2,7 +2,7 @@
 
 from django.contrib.auth import authenticate
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
-from rest_framework import exceptions, serializers, status
+from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -11,24 +11,12 @@ from rest_framework.views import APIView
 from accounts import selectors, services
 from accounts.models import PhotoRetention, Strategy
 from accounts.serializers import ExportOutputSerializer
+from emomusic_site.api import TooManyAttempts
 from emomusic_site.ratelimit import RateLimited, client_address
 
 TOO_MANY_ATTEMPTS = OpenApiResponse(
     description='Too many attempts: {"detail": "Too many attempts. Try again in N seconds."}, with Retry-After.'
 )
-
-
-class TooManyAttempts(exceptions.Throttled):
-    """429 with the limiter's own sentence as the detail, and Retry-After.
-
-    DRF's Throttled(wait=...) would append a second sentence ("Expected
-    available in N seconds.") saying the same thing.
-    """
-
-    def __init__(self, refused: RateLimited) -> None:
-        exceptions.APIException.__init__(self, str(refused), self.default_code)
-        # DRF's exception handler turns `wait` into the Retry-After header.
-        self.wait = refused.retry_after_seconds
 
 
 class SignupInputSerializer(serializers.Serializer):

@@ -10,14 +10,32 @@ from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from emomusic_site.ratelimit import RateLimited
+
+
+class TooManyAttempts(exceptions.Throttled):
+    """429 with the limiter's own sentence as the detail, and Retry-After.
+
+    DRF's Throttled(wait=...) would append a second sentence ("Expected
+    available in N seconds.") saying the same thing.
+    """
+
+    def __init__(self, refused: RateLimited) -> None:
+        exceptions.APIException.__init__(self, str(refused), self.default_code)
+        # DRF's exception handler turns `wait` into the Retry-After header.
+        self.wait = refused.retry_after_seconds
+
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
-    """DRF's handler, plus Django's ValidationError raised by services → 400.
+    """DRF's handler, plus Django's ValidationError raised by services → 400
+    and RateLimited → 429.
 
     Services validate with Django's ValidationError so that they work the same
     from the API, the web forms and management commands.
     """
-    if isinstance(exc, DjangoValidationError):
+    if isinstance(exc, RateLimited):
+        exc = TooManyAttempts(exc)
+    elif isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(as_serializer_error(exc))
     elif isinstance(exc, Http404):
         exc = exceptions.NotFound()
