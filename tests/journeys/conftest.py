@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from django.core.cache import caches
 
 # Playwright's sync API runs an event loop in this thread; Django's ORM calls
 # made by the tests themselves are still plain synchronous calls.
@@ -68,6 +69,9 @@ def browser_factory(playwright_instance):
 @pytest.fixture
 def page(request, browser_factory, live_server) -> Iterator:
     """A fresh page; on failure its screenshot is saved under test-artifacts/."""
+    # A live server's database is flushed between tests, but not the cache
+    # table that holds the rate-limit counters: start every journey afresh.
+    caches["ratelimit"].clear()
     fake_camera = bool(request.node.get_closest_marker("fake_camera"))
     browser = browser_factory(fake_camera=fake_camera)
     context = browser.new_context(base_url=live_server.url, permissions=["camera"] if fake_camera else [])
