@@ -74,6 +74,11 @@ class Catalog:
     artist_codes: np.ndarray  # (n,) int32 into artists
     genre_codes: np.ndarray  # (n,) int32 into genres ("" is the code for no genre)
     mood_codes: np.ndarray  # (n,) int32 into mood_ids, -1 for no mood
+    # The mood a song counts as for the label term: its own, or for a song
+    # without one the mood whose profile is nearest (a nearest-centroid guess,
+    # made once per catalog version), so unlabelled songs compete fairly.
+    label_codes: np.ndarray  # (n,) int32 into mood_ids, -1 when the catalog has no profiles
+    label_confidence: np.ndarray  # (n,) float32: 1 for a given label, less for a guess
     dedupe_codes: np.ndarray  # (n,) int32: the same title by the same artist shares a code
     titles: list[str]
     artists: list[str]
@@ -133,6 +138,8 @@ def build_catalog(rows: Sequence[SongRow]) -> Catalog:
         if members.any():
             profiles[index] = features[members].mean(axis=0)
 
+    weights = _separating_weights(features, mood_codes, len(mood_ids))
+    label_codes, label_confidence = _label_codes(features, mood_codes, profiles, weights)
     return Catalog(
         song_ids=np.array([row.song_id for row in rows], dtype=np.int64),
         features=features,
@@ -140,13 +147,15 @@ def build_catalog(rows: Sequence[SongRow]) -> Catalog:
         artist_codes=artist_codes,
         genre_codes=genre_codes,
         mood_codes=mood_codes,
+        label_codes=label_codes,
+        label_confidence=label_confidence,
         dedupe_codes=dedupe_codes,
         titles=[row.title for row in rows],
         artists=[artist_names[key] for key in artists],
         genres=genres,
         mood_ids=mood_ids,
         mood_profiles=profiles,
-        feature_weights=_separating_weights(features, mood_codes, len(mood_ids)),
+        feature_weights=weights,
         mean=mean,
         std=std,
         row_of={int(song_id): index for index, song_id in enumerate(row.song_id for row in rows)},
@@ -157,6 +166,24 @@ def _codes(values: list[str]) -> tuple[list[str], np.ndarray]:
     vocabulary: dict[str, int] = {}
     codes = np.array([vocabulary.setdefault(value, len(vocabulary)) for value in values], dtype=np.int32)
     return list(vocabulary), codes
+
+
+def _label_codes(
+    features: np.ndarray, mood_codes: np.ndarray, profiles: np.ndarray, weights: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    codes = mood_codes.copy()
+    confidence = (mood_codes >= 0).astype(np.float32)
+    usable = ~np.isnan(profiles).any(axis=1)
+    missing = np.flatnonzero(mood_codes < 0)
+    if len(missing) and usable.any():
+        candidates = np.flatnonzero(usable)
+        distance = np.stack(
+            [((features[missing] - profiles[code]) ** 2 * weights).sum(axis=1) for code in candidates], axis=1
+        )
+        codes[missing] = candidates[np.argmin(distance, axis=1)]
+        # A guess counts less than a label an admin gave.
+        confidence[missing] = 0.95
+    return codes, confidence
 
 
 def _separating_weights(features: np.ndarray, mood_codes: np.ndarray, mood_count: int) -> np.ndarray:
@@ -261,15 +288,16 @@ def content_scores(catalog: Catalog, mood_weights: Mapping[int, float]) -> tuple
     else:
         difference = catalog.features - target
         distance = np.einsum("ij,ij,j->i", difference, difference, catalog.feature_weights)
-        scale = float(np.median(distance)) or 1.0
+        # The median of a regular sample is as good a scale as the exact one, and 40x cheaper at 200,000 songs.
+        scale = float(np.median(distance[:: max(1, len(distance) // 5000)])) or 1.0
         closeness = np.exp(-distance / scale)
     label_weight = np.zeros(len(catalog.mood_ids) + 1, dtype=np.float32)  # last slot: no mood
     total_weight = sum(weight for weight in mood_weights.values() if weight > 0) or 1.0
     for mood_id, weight in mood_weights.items():
         if mood_id in catalog.mood_ids and weight > 0:
             label_weight[catalog.mood_ids.index(mood_id)] = weight / total_weight
-    label = label_weight[catalog.mood_codes]  # -1 indexes the last slot
-    return (0.65 * closeness + 0.3 * label + 0.05 * catalog.popularity).astype(np.float32), target
+    label = label_weight[catalog.label_codes] * catalog.label_confidence  # -1 indexes the last slot
+    return (0.75 * closeness + 0.2 * label + 0.05 * catalog.popularity).astype(np.float32), target
 
 
 def _similarity(catalog: Catalog, candidates: np.ndarray, rows: np.ndarray) -> np.ndarray:

@@ -1,0 +1,113 @@
+import json
+from io import StringIO
+from pathlib import Path
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from catalog.models import Song
+from recommendations.management.commands.generate_catalog import SYNTHETIC_PREFIX
+from tests.factories import SongFactory
+
+SEED_DIR = Path(__file__).resolve().parents[2] / "catalog" / "seed"
+
+
+def run(*args) -> str:
+    out = StringIO()
+    call_command(*args, stdout=out, stderr=StringIO())
+    return out.getvalue()
+
+
+@pytest.mark.django_db
+def test_generate_catalog_samples_valid_songs_from_the_real_ones(seed_songs):
+    run("generate_catalog", "--songs", "300", "--seed", "1")
+
+    synthetic = Song.objects.filter(spotify_id__startswith=SYNTHETIC_PREFIX)
+    assert synthetic.count() == 300
+    for song in synthetic[:50]:
+        song.full_clean()
+    # The moods and features follow the real catalog's.
+    real_moods = {song.mood.name for song in seed_songs}
+    assert set(synthetic.values_list("mood__name", flat=True)) <= real_moods
+    calm = synthetic.filter(mood__name="Calm")
+    energetic = synthetic.filter(mood__name="Energetic")
+    mean = lambda songs, field: sum(getattr(song, field) for song in songs) / len(songs)  # noqa: E731
+    assert mean(list(calm), "energy") < mean(list(energetic), "energy")
+
+
+@pytest.mark.django_db
+def test_generate_catalog_twice_adds_new_ids_and_delete_removes_them(seed_songs):
+    run("generate_catalog", "--songs", "20")
+    run("generate_catalog", "--songs", "20", "--unlabelled")
+
+    synthetic = Song.objects.filter(spotify_id__startswith=SYNTHETIC_PREFIX)
+    assert synthetic.count() == 40
+    assert synthetic.filter(mood__isnull=True).count() == 20
+    assert all(len(spotify_id) == 22 for spotify_id in synthetic.values_list("spotify_id", flat=True))
+
+    run("generate_catalog", "--delete")
+
+    assert Song.objects.count() == len(seed_songs)
+
+
+@pytest.mark.django_db
+def test_generate_catalog_needs_a_real_catalog_and_a_size():
+    with pytest.raises(CommandError, match="import one first"):
+        run("generate_catalog", "--songs", "10")
+    with pytest.raises(CommandError, match="--songs"):
+        run("generate_catalog")
+
+
+@pytest.mark.django_db
+def test_evaluate_recommender_writes_a_report_showing_the_gain(tmp_path):
+    out = run("evaluate_recommender", "--users", "4", "--catalog", "seed", "--output", str(tmp_path))
+
+    report = json.loads((tmp_path / "recommender_evaluation.json").read_text())
+    assert [checkpoint["ratings"] for checkpoint in report["checkpoints"]] == [0, 10, 20, 40]
+    assert report["catalog_songs"] == 686
+    last = report["checkpoints"][-1]
+    assert last["personalized_mean"] > last["baseline_mean"]
+    assert all(1 <= checkpoint["personalized_mean"] <= 5 for checkpoint in report["checkpoints"])
+    markdown = (tmp_path / "recommender_evaluation.md").read_text()
+    assert "| 40 |" in markdown
+    assert "recommender_evaluation.md" in out
+
+
+@pytest.mark.django_db
+def test_evaluate_recommender_refuses_a_tiny_catalog(tmp_path):
+    SongFactory.create_batch(5)
+
+    with pytest.raises(CommandError, match="at least 100"):
+        run("evaluate_recommender", "--users", "2", "--output", str(tmp_path))
+
+
+@pytest.mark.django_db
+def test_fill_missing_moods_reports_the_cross_validated_accuracy(seed_songs, tmp_path):
+    Song.objects.filter(pk__in=[song.pk for song in seed_songs[:40]]).update(mood=None)
+    report = tmp_path / "classifier.md"
+
+    out = run("fill_missing_moods", "--report", str(report))
+
+    assert "Labelled 40 songs" in out
+    assert not Song.objects.filter(mood__isnull=True).exists()
+    assert Song.objects.filter(mood_predicted=True).count() == 40
+    text = report.read_text()
+    assert "logistic regression" in text and "random forest" in text
+    assert "Majority-class baseline" in text
+
+
+@pytest.mark.django_db
+def test_import_songs_fills_in_missing_moods(seed_songs, tmp_path):
+    unlabelled = tmp_path / "new.csv"
+    header = (SEED_DIR / "data_moods.csv").read_text().splitlines()[0]
+    unlabelled.write_text(
+        header + "\n" + "Quiet Thing,Album,Someone New,0000000000000000000new,2020-01-01,10,200000,"
+        "0.2,0.95,0.05,0.9,0.1,0.1,-25.0,0.04,70.0,5,4,\n"
+    )
+
+    out = run("import_songs", str(unlabelled))
+
+    song = Song.objects.get(spotify_id="0000000000000000000new")
+    assert song.mood is not None and song.mood.name == "Calm"
+    assert song.mood_predicted
+    assert "Predicted the mood of 1 songs" in out
