@@ -4,6 +4,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from catalog.services import ImportReport, songs_import
+from recommendations.services import moods_fill_missing
 
 
 def write_report(command: BaseCommand, report: ImportReport) -> None:
@@ -32,3 +33,9 @@ class Command(BaseCommand):
         write_report(self, report)
         if not report.imported:
             raise CommandError(f"No song in {path} could be imported.")
+        filled, classifier = moods_fill_missing()
+        if filled and classifier is not None:
+            self.stdout.write(
+                f"Predicted the mood of {filled} songs without one ({classifier.name}, "
+                f"{classifier.accuracy:.0%} cross-validated accuracy)."
+            )
