@@ -37,10 +37,10 @@
 
   function Panel(root) {
     this.root = root;
-    this.list = root.querySelector("[data-list]");
-    this.status = root.querySelector("[data-status]");
-    this.summary = root.querySelector("[data-summary]");
-    this.strategy = root.querySelector("[data-strategy]");
+    this.list = root.querySelector("[data-rec-list]");
+    this.status = root.querySelector("[data-rec-status]");
+    this.summary = root.querySelector("[data-rec-summary]");
+    this.strategy = root.querySelector("[data-rec-strategy]");
     this.pending = {};
     var panel = this;
     if (this.strategy) {
@@ -211,7 +211,7 @@
   function init(scope) {
     (scope || document).querySelectorAll("[data-recommendations]:not([data-ready])").forEach(function (root) {
       root.setAttribute("data-ready", "");
-      root.querySelector("[data-status]").setAttribute("tabindex", "-1");
+      root.querySelector("[data-rec-status]").setAttribute("tabindex", "-1");
       new Panel(root);
     });
   }

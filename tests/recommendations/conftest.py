@@ -13,7 +13,7 @@ SEED_DIR = Path(__file__).resolve().parents[2] / "catalog" / "seed"
 
 def load_seed_songs(*, with_moods: bool = True) -> list[Song]:
     genres = {row["id"]: row["genre"] for row in csv.DictReader((SEED_DIR / "track_genres.csv").open())}
-    moods = {mood.name: mood for mood in Mood.objects.all()}
+    moods = {name: Mood.objects.get_or_create(name=name)[0] for name in ("Happy", "Sad", "Calm", "Energetic")}
     songs = []
     for row in csv.DictReader((SEED_DIR / "data_moods.csv").open()):
         songs.append(
