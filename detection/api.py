@@ -1,6 +1,5 @@
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import exceptions, status
-from rest_framework.exceptions import Throttled
 from rest_framework.generics import GenericAPIView
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
@@ -16,7 +15,7 @@ from detection.serializers import (
     OutcomeOutputSerializer,
 )
 from emomusic_site.api import ServiceUnavailable
-from emomusic_site.ratelimit import RateLimited, rate_limit_hit
+from emomusic_site.ratelimit import rate_limit_hit
 
 
 class Conflict(exceptions.APIException):
@@ -53,10 +52,7 @@ class DetectionListCreateApi(GenericAPIView):
         },
     )
     def post(self, request: Request) -> Response:
-        try:
-            rate_limit_hit(scope="upload_user", key=str(request.user.pk))
-        except RateLimited as exc:
-            raise Throttled(wait=exc.retry_after_seconds, detail=str(exc)) from exc
+        rate_limit_hit(scope="upload_user", key=str(request.user.pk))
         serializer = DetectionCreateInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         try:

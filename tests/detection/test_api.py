@@ -160,11 +160,10 @@ def test_uploads_are_rate_limited(api_client, settings):
     settings.RATE_LIMITS_ENABLED = True
     settings.RATE_LIMITS = {**settings.RATE_LIMITS, "upload_user": (2, 60)}
     with mock.patch.object(process_detection, "apply_async"):
-        statuses = [
-            api_client.post(LIST_URL, {"image": upload(image_bytes())}, format="multipart").status_code
-            for _ in range(3)
-        ]
-    assert statuses == [202, 202, 429]
+        responses = [api_client.post(LIST_URL, {"image": upload(image_bytes())}, format="multipart") for _ in range(3)]
+    assert [response.status_code for response in responses] == [202, 202, 429]
+    assert responses[2].json()["detail"].startswith("Too many attempts. Try again in ")
+    assert 0 < int(responses[2]["Retry-After"]) <= 60
     assert Detection.objects.count() == 2
 
 
