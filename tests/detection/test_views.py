@@ -366,3 +366,15 @@ def test_another_user_cannot_record_an_outcome(outsider, user):
     detection = done(user)
     assert outsider.post(f"/detections/{detection.pk}/outcome", {"mood_before": 2, "mood_after": 4}).status_code == 404
     assert not Outcome.objects.exists()
+
+
+def test_form_uploads_are_rate_limited(web, settings):
+    settings.RATE_LIMITS_ENABLED = True
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "upload_user": (1, 60)}
+    with mock.patch.object(process_detection, "apply_async"):
+        first = web.post("/detections/new", {"image": upload(image_bytes())})
+        second = web.post("/detections/new", {"image": upload(image_bytes())})
+    assert first.status_code == 302
+    assert second.status_code == 429
+    assert "Too many attempts. Try again in" in second.content.decode()
+    assert Detection.objects.count() == 1
