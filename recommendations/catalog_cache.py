@@ -18,12 +18,13 @@ import threading
 import time
 from typing import Any
 
+import numpy as np
 from django.core.cache import cache
 from django.db.models import Max
 from django.db.models.signals import post_delete, post_save
 
 from catalog.models import Mood, Song
-from recommendations.engine import FEATURES, Catalog, SongRow, build_catalog
+from recommendations.engine import FEATURES, Catalog, CatalogColumns, build_catalog_from_columns, columns_from_rows
 
 logger = logging.getLogger(__name__)
 
@@ -57,24 +58,23 @@ def _version() -> int:
         return -1
 
 
-def catalog_rows() -> list[SongRow]:
+def catalog_columns() -> CatalogColumns:
+    """Every song, column by column (one query; about a second for 200,000 songs)."""
     fields = ("id", "name", "artist", "genre", "mood_id", "mood_predicted", "popularity", *FEATURES)
-    rows = []
-    for values in Song.objects.order_by("id").values_list(*fields).iterator(chunk_size=5000):
-        record = dict(zip(fields, values, strict=True))
-        rows.append(
-            SongRow(
-                song_id=record["id"],
-                title=record["name"],
-                artist=record["artist"],
-                genre=record["genre"],
-                mood_id=record["mood_id"],
-                mood_labelled=not record["mood_predicted"],
-                popularity=float(record["popularity"]),
-                values={name: float(record[name]) for name in FEATURES},
-            )
-        )
-    return rows
+    records = list(Song.objects.order_by("id").values_list(*fields).iterator(chunk_size=10_000))
+    if not records:
+        return columns_from_rows([])
+    columns = list(zip(*records, strict=True))
+    return CatalogColumns(
+        song_ids=np.array(columns[0], dtype=np.int64),
+        titles=list(columns[1]),
+        artists=list(columns[2]),
+        genres=list(columns[3]),
+        mood_ids=np.array([-1 if mood_id is None else mood_id for mood_id in columns[4]], dtype=np.int64),
+        labelled=~np.array(columns[5], dtype=bool),
+        popularity=np.array(columns[6], dtype=np.float64),
+        raw=np.array(columns[7:], dtype=np.float64).T.copy(),
+    )
 
 
 def current_catalog() -> Catalog:
@@ -89,7 +89,7 @@ def current_catalog() -> Catalog:
         if _cached is not None and _cached[0] == fingerprint:
             return _cached[1]
         fingerprint = catalog_fingerprint(slow=True)
-        catalog = build_catalog(catalog_rows())
+        catalog = build_catalog_from_columns(catalog_columns())
         _cached = (fingerprint, catalog)
         return catalog
 

@@ -23,6 +23,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+import pandas as pd
 
 # The standardized features the recommender compares songs on.
 FEATURES: tuple[str, ...] = (
@@ -107,27 +108,63 @@ class SongRow:
     values: Mapping[str, float]
 
 
-def build_catalog(rows: Sequence[SongRow]) -> Catalog:
-    """Standardize the features and learn one target profile per mood from the labelled songs."""
-    n = len(rows)
-    raw = np.array([[row.values[name] for name in FEATURES] for row in rows], dtype=np.float64).reshape(
-        n, len(FEATURES)
+@dataclass(frozen=True)
+class CatalogColumns:
+    """The catalog column by column, as the database hands it over (fast to build for 200,000 songs)."""
+
+    song_ids: np.ndarray  # (n,) int64
+    titles: list[str]
+    artists: list[str]
+    genres: list[str]
+    mood_ids: np.ndarray  # (n,) int64, -1 for no mood
+    labelled: np.ndarray  # (n,) bool: the mood was given, not predicted
+    popularity: np.ndarray  # (n,) float
+    raw: np.ndarray  # (n, len(FEATURES)) float64, unstandardized
+
+
+def columns_from_rows(rows: Sequence[SongRow]) -> CatalogColumns:
+    return CatalogColumns(
+        song_ids=np.array([row.song_id for row in rows], dtype=np.int64),
+        titles=[row.title for row in rows],
+        artists=[row.artist for row in rows],
+        genres=[row.genre for row in rows],
+        mood_ids=np.array([-1 if row.mood_id is None else row.mood_id for row in rows], dtype=np.int64),
+        labelled=np.array([row.mood_labelled for row in rows], dtype=bool),
+        popularity=np.array([row.popularity for row in rows], dtype=np.float64),
+        raw=np.array([[row.values[name] for name in FEATURES] for row in rows], dtype=np.float64).reshape(
+            len(rows), len(FEATURES)
+        ),
     )
+
+
+def build_catalog(rows: Sequence[SongRow]) -> Catalog:
+    return build_catalog_from_columns(columns_from_rows(rows))
+
+
+def build_catalog_from_columns(columns: CatalogColumns) -> Catalog:
+    """Standardize the features and learn one target profile per mood from the labelled songs."""
+    raw = columns.raw
+    n = len(columns.song_ids)
     mean = raw.mean(axis=0) if n else np.zeros(len(FEATURES))
     std = raw.std(axis=0) if n else np.ones(len(FEATURES))
     std = np.where(std > 1e-9, std, 1.0)
     features = ((raw - mean) / std).astype(np.float32)
 
-    artists, artist_codes = _codes([row.artist.strip().lower() or f"#{row.song_id}" for row in rows])
-    artist_names: dict[str, str] = {}
-    for row in rows:
-        artist_names.setdefault(row.artist.strip().lower() or f"#{row.song_id}", row.artist.strip())
-    genres, genre_codes = _codes([row.genre.strip().lower() for row in rows])
-    _, dedupe_codes = _codes([f"{row.title.strip().lower()}\x00{row.artist.strip().lower()}" for row in rows])
-    mood_ids = sorted({row.mood_id for row in rows if row.mood_id is not None})
-    mood_index = {mood_id: index for index, mood_id in enumerate(mood_ids)}
-    mood_codes = np.array([mood_index.get(row.mood_id, -1) for row in rows], dtype=np.int32)
-    labelled = np.array([row.mood_labelled for row in rows], dtype=bool)
+    artist_display = pd.Series(columns.artists, dtype=object).str.strip()
+    artist_keys = artist_display.str.lower()
+    # A song without an artist is its own artist: the cap must not lump them together.
+    artist_keys = artist_keys.where(artist_keys != "", "#" + pd.Series(columns.song_ids).astype(str))
+    artist_codes, _ = pd.factorize(artist_keys)
+    first_of_artist = np.unique(artist_codes, return_index=True)[1] if n else np.zeros(0, dtype=int)
+    genre_codes, genre_uniques = pd.factorize(pd.Series(columns.genres, dtype=object).str.strip().str.lower())
+    titles = pd.Series(columns.titles, dtype=object).str.strip().str.lower()
+    dedupe_codes, _ = pd.factorize(titles + "\x00" + artist_keys)
+    mood_ids = sorted(int(mood_id) for mood_id in np.unique(columns.mood_ids) if mood_id >= 0)
+    mood_codes = np.full(n, -1, dtype=np.int32)
+    if mood_ids:
+        known = columns.mood_ids >= 0
+        mood_codes[known] = np.searchsorted(np.array(mood_ids, dtype=np.int64), columns.mood_ids[known])
+    labelled = columns.labelled
 
     profiles = np.full((len(mood_ids), len(FEATURES)), np.nan, dtype=np.float32)
     for index in range(len(mood_ids)):
@@ -141,31 +178,25 @@ def build_catalog(rows: Sequence[SongRow]) -> Catalog:
     weights = _separating_weights(features, mood_codes, len(mood_ids))
     label_codes, label_confidence = _label_codes(features, mood_codes, profiles, weights)
     return Catalog(
-        song_ids=np.array([row.song_id for row in rows], dtype=np.int64),
+        song_ids=columns.song_ids,
         features=features,
-        popularity=np.clip(np.array([row.popularity for row in rows], dtype=np.float32) / 100.0, 0, 1),
-        artist_codes=artist_codes,
-        genre_codes=genre_codes,
+        popularity=np.clip(columns.popularity.astype(np.float32) / 100.0, 0, 1),
+        artist_codes=np.asarray(artist_codes, dtype=np.int32),
+        genre_codes=np.asarray(genre_codes, dtype=np.int32),
         mood_codes=mood_codes,
         label_codes=label_codes,
         label_confidence=label_confidence,
-        dedupe_codes=dedupe_codes,
-        titles=[row.title for row in rows],
-        artists=[artist_names[key] for key in artists],
-        genres=genres,
+        dedupe_codes=np.asarray(dedupe_codes, dtype=np.int32),
+        titles=list(columns.titles),
+        artists=[str(artist_display.iat[index]) for index in first_of_artist],
+        genres=[str(genre) for genre in genre_uniques],
         mood_ids=mood_ids,
         mood_profiles=profiles,
         feature_weights=weights,
         mean=mean,
         std=std,
-        row_of={int(song_id): index for index, song_id in enumerate(row.song_id for row in rows)},
+        row_of=dict(zip(columns.song_ids.tolist(), range(n), strict=True)),
     )
-
-
-def _codes(values: list[str]) -> tuple[list[str], np.ndarray]:
-    vocabulary: dict[str, int] = {}
-    codes = np.array([vocabulary.setdefault(value, len(vocabulary)) for value in values], dtype=np.int32)
-    return list(vocabulary), codes
 
 
 def _label_codes(

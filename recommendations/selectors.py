@@ -10,14 +10,29 @@ from django.shortcuts import get_object_or_404
 from catalog.models import Mood, Song
 from recommendations import engine
 from recommendations.catalog_cache import current_catalog
+from recommendations.defaults import DEFAULT_RULES
 from recommendations.engine import UserRatings
 from recommendations.models import EmotionMoodRule, Rating
 
 
 def mood_rules_for(*, strategy: str) -> dict[str, Mood]:
-    """emotion -> mood for one strategy, as the admins' table says."""
-    rules = EmotionMoodRule.objects.filter(strategy=strategy).select_related("mood")
-    return {rule.emotion: rule.mood for rule in rules}
+    """emotion -> mood for one strategy, as the admins' table says.
+
+    An emotion the table has no row for (an admin deleted it, or a test
+    database was flushed after the seeding migration) falls back to the
+    documented default, when that mood exists.
+    """
+    rules = {
+        rule.emotion: rule.mood for rule in EmotionMoodRule.objects.filter(strategy=strategy).select_related("mood")
+    }
+    defaults = DEFAULT_RULES.get(strategy, {})
+    missing = {emotion: name for emotion, name in defaults.items() if emotion not in rules}
+    if missing:
+        moods = {mood.name.lower(): mood for mood in Mood.objects.all()}
+        for emotion, name in missing.items():
+            if name.lower() in moods:
+                rules[emotion] = moods[name.lower()]
+    return rules
 
 
 @dataclass(frozen=True)

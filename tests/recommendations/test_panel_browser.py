@@ -11,8 +11,7 @@ from tests.recommendations.conftest import load_seed_songs
 
 pytestmark = [
     pytest.mark.browser,
-    # serialized_rollback: the flush after each test would also wipe the seeded moods and rules.
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    pytest.mark.django_db(transaction=True),
     pytest.mark.skipif(not HAVE_CHROMIUM, reason="chromium not found (apt-get install chromium)"),
 ]
 

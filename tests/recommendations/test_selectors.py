@@ -41,6 +41,19 @@ def test_an_admin_edit_changes_the_pick():
     assert mood_for(emotion="sad", strategy="match").name == "Melancholic"
 
 
+def test_a_deleted_rule_falls_back_to_the_default():
+    EmotionMoodRule.objects.filter(strategy="uplift", emotion="sad").delete()
+
+    assert mood_for(emotion="sad", strategy="uplift").name == "Happy"
+
+
+def test_no_mood_when_neither_rule_nor_default_mood_exists():
+    EmotionMoodRule.objects.filter(strategy="uplift", emotion="sad").delete()
+    Mood.objects.filter(name="Happy").delete()
+
+    assert mood_for(emotion="sad", strategy="uplift") is None
+
+
 def test_unknown_emotion_or_strategy_has_no_mood():
     assert mood_for(emotion="bored", strategy="match") is None
     assert mood_for(emotion="sad", strategy="party") is None

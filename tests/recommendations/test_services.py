@@ -70,8 +70,7 @@ def test_rating_delete(user):
     assert not Rating.objects.exists()
 
 
-# serialized_rollback: the flush after the test would also wipe the seeded moods and rules.
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("with_detection", [False, True])
 def test_two_simultaneous_ratings_of_one_song_leave_one_row(with_detection):
     user = UserFactory()
