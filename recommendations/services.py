@@ -111,5 +111,6 @@ def moods_fill_missing(*, refresh: bool = False, always_train: bool = False) -> 
         with transaction.atomic():
             Song.objects.bulk_update(batch, ["mood", "mood_predicted", "updated"], batch_size=1000)
         changed += len(batch)
-    logger.info("The mood classifier (%s) labelled %d songs.", classifier.name, changed)
+    if changed:
+        logger.info("The mood classifier (%s) labelled %d songs.", classifier.name, changed)
     return changed, classifier

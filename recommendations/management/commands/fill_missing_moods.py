@@ -31,7 +31,10 @@ class Command(BaseCommand):
         for name, (mean, std) in classifier.cv_accuracy.items():
             chosen = " (chosen)" if name == classifier.name else ""
             self.stdout.write(f"{name}: {mean:.1%} ± {std:.1%} accuracy over {classifier.folds} folds{chosen}")
-        self.stdout.write(self.style.SUCCESS(f"Labelled {changed} songs with the {classifier.name} classifier."))
+        if changed:
+            self.stdout.write(self.style.SUCCESS(f"Labelled {changed} songs with the {classifier.name} classifier."))
+        else:
+            self.stdout.write("No song lacked a mood; the classifier was trained for its report only.")
         if report is not None:
             report.parent.mkdir(parents=True, exist_ok=True)
             labelled = Song.objects.filter(mood__isnull=False, mood_predicted=False).count()
