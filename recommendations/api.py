@@ -3,7 +3,7 @@
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, serializers, status
-from rest_framework.generics import GenericAPIView
+from rest_framework.generics import ListAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -122,17 +122,14 @@ class RatingOutputSerializer(serializers.Serializer):
     created = serializers.DateTimeField()
 
 
-class RatingListCreateApi(GenericAPIView):
-    """GET lists the user's ratings (newest first); POST saves one, replacing an earlier one in the same context."""
+class RatingListCreateApi(ListAPIView):
+    """GET lists the user's ratings (newest first, paginated); POST saves one, replacing an earlier one in the same
+    context."""
 
     serializer_class = RatingOutputSerializer
 
     def get_queryset(self):
         return selectors.ratings_for(user=self.request.user)
-
-    def get(self, request: Request) -> Response:
-        page = self.paginate_queryset(self.get_queryset())
-        return self.get_paginated_response(RatingOutputSerializer(page, many=True).data)
 
     @extend_schema(request=RatingInputSerializer, responses={200: RatingOutputSerializer, 201: RatingOutputSerializer})
     def post(self, request: Request) -> Response:

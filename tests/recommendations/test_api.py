@@ -343,3 +343,15 @@ def test_anonymous_cannot_delete(anon_client, user):
 
     assert anon_client.delete(reverse("api_rating", args=[rating.pk])).status_code == 401
     assert Rating.objects.filter(pk=rating.pk).exists()
+
+
+def test_songs_without_a_mood_label_are_recommended_on_their_features(api_client, seed_songs):
+    # An admin imported half the catalog without moods (and did not run the classifier).
+    Song.objects.filter(pk__in=[song.pk for song in seed_songs[1::2]]).update(mood=None)
+
+    response = api_client.get(RECOMMENDATIONS, {"emotion": "angry", "strategy": "calm", "limit": 20})
+
+    assert response.status_code == 200
+    unlabelled = [item for item in response.json()["results"] if item["song"]["mood"] is None]
+    assert len(unlabelled) >= 3
+    assert all(item["reasons"][0].startswith("calm: ") for item in unlabelled)
