@@ -76,10 +76,11 @@ def _preact_block(x, filters: int, stride: int, name: str):
 def build_resnet(
     input_shape: tuple[int, int, int] = INPUT_SHAPE,
     num_classes: int = NUM_CLASSES,
-    widths: tuple[int, ...] = (32, 64, 128, 256),
+    width: int = 32,
     blocks_per_stage: int = 2,
 ) -> keras.Model:
     """A pre-activation ResNet (ResNet-18 layout, narrower) sized for 48x48 faces."""
+    widths = tuple(width * 2**stage for stage in range(4))
     inputs, x = _scaled_input(input_shape)
     x = layers.Conv2D(widths[0], 3, padding="same", use_bias=False, name="stem_conv")(x)
     for stage, filters in enumerate(widths):
@@ -156,8 +157,8 @@ def build_vgg16(
 def build_vggnet(
     input_shape: tuple[int, int, int] = INPUT_SHAPE,
     num_classes: int = NUM_CLASSES,
-    widths: tuple[int, ...] = (32, 64, 128, 256),
-    dense_units: int = 256,
+    width: int = 32,
+    dense_units: int | None = None,
     dropout: float = 0.3,
 ) -> keras.Model:
     """A VGG-style net after Khaireddin & Chen (2021), narrowed to train on a CPU.
@@ -165,8 +166,11 @@ def build_vggnet(
     Four stages of two conv-BN-ReLU layers and max-pooling (48 -> 3 pixels),
     then a dense layer on the flattened 3x3 map: faces keep their spatial
     layout (eyes above mouth) up to the classifier, which global pooling
-    would throw away.
+    would throw away. `width` is the first stage's filters (doubled at each
+    stage); on a CPU the cost grows with its square.
     """
+    widths = tuple(width * 2**stage for stage in range(4))
+    dense_units = dense_units or widths[-1]
     inputs, x = _scaled_input(input_shape)
     for stage, filters in enumerate(widths):
         x = _conv_bn_relu(x, filters, name=f"stage{stage + 1}a")
@@ -202,8 +206,9 @@ ARCHITECTURES: dict[str, Callable[..., keras.Model]] = {
     "vggnet": build_vggnet,
     "tiny": build_tiny,
 }
-# Builders that accept `weights=` (keras.applications backbones).
+# Builders that accept `weights=` (keras.applications backbones), and those that accept `width=`.
 PRETRAINABLE = {"efficientnetb0", "vgg16"}
+SCALABLE = {"vggnet", "resnet"}
 
 
 def build_model(
@@ -211,10 +216,15 @@ def build_model(
     input_shape: tuple[int, int, int] = INPUT_SHAPE,
     num_classes: int = NUM_CLASSES,
     weights: str | None = None,
+    width: int | None = None,
 ) -> keras.Model:
-    """Build the named architecture; `weights` only for the keras.applications ones."""
+    """Build the named architecture; `weights` only for the keras.applications ones, `width` for SCALABLE."""
     if arch not in ARCHITECTURES:
         raise ValueError(f"Unknown architecture {arch!r}; choose one of {', '.join(ARCHITECTURES)}.")
+    if width is not None:
+        if arch not in SCALABLE:
+            raise ValueError(f"--width applies to {', '.join(sorted(SCALABLE))}, not {arch}.")
+        return ARCHITECTURES[arch](input_shape, num_classes, width=width)
     if weights is not None and arch not in PRETRAINABLE:
         raise ValueError(
             f"{arch} is trained from scratch; --weights only applies to {', '.join(sorted(PRETRAINABLE))}."

@@ -81,7 +81,12 @@ def ship(
             "anomalies_in_train": len(run.get("anomalies", [])),
             "anomalies_in_test": len(report.anomalies),
         },
-        "recipe": {**run["config"], "augmentation": dataclasses.asdict(AugmentConfig())},
+        "recipe": {
+            **run["config"],
+            "augmentation": dataclasses.asdict(
+                AugmentConfig(erase_probability=run["config"].get("erase_probability", 0.5))
+            ),
+        },
         "epochs": {"planned": state["config"]["epochs"], "run": state["epoch"], "best": state["best_epoch"]},
         "validation_accuracy": best.get("val_accuracy"),
         "test_accuracy": chosen["accuracy"],

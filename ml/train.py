@@ -54,6 +54,8 @@ class TrainConfig:
     patience: int = 10
     seed: int = fer_data.DEFAULT_SEED
     weights: str | None = None
+    width: int | None = None
+    erase_probability: float = 0.5
     limit_per_class: int | None = None
 
 
@@ -72,6 +74,7 @@ class FerBatches(keras.utils.PyDataset):
         oversample: bool = False,
         shuffle: bool = True,
         first_epoch: int = 0,
+        augment_config: AugmentConfig | None = None,
     ):
         super().__init__()
         self.images = images
@@ -83,7 +86,7 @@ class FerBatches(keras.utils.PyDataset):
         self.oversample = oversample
         self.shuffle = shuffle
         self.epoch = first_epoch
-        self.augment_config = AugmentConfig()
+        self.augment_config = augment_config or AugmentConfig()
         self._order = self._epoch_order()
 
     def _epoch_order(self) -> np.ndarray:
@@ -293,6 +296,7 @@ def train(
         class_weights=weights,
         oversample=config.balance == "oversample",
         first_epoch=state["epoch"],
+        augment_config=AugmentConfig(erase_probability=config.erase_probability),
     )
     validation = (
         preprocess_faces(validation_part.images),
@@ -303,7 +307,9 @@ def train(
         model = keras.models.load_model(out / "checkpoint.keras")
         print(f"Resuming {out} after epoch {state['epoch']} (best so far {state['best_val_accuracy']:.4f}).")
     else:
-        model = compile_model(build_model(config.arch, INPUT_SHAPE, len(LABELS), weights=config.weights), config)
+        model = compile_model(
+            build_model(config.arch, INPUT_SHAPE, len(LABELS), weights=config.weights, width=config.width), config
+        )
         _write_json(
             out / "run.json",
             {
@@ -364,6 +370,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--patience", type=int, default=defaults.patience, help="early-stopping patience (epochs)")
     parser.add_argument("--seed", type=int, default=defaults.seed)
     parser.add_argument("--weights", default=None, help="'imagenet' for efficientnetb0/vgg16 where it can be fetched")
+    parser.add_argument("--width", type=int, default=None, help="first-stage filters of vggnet/resnet")
+    parser.add_argument("--erase-probability", type=float, default=defaults.erase_probability)
     parser.add_argument("--limit-per-class", type=int, default=None, help="use only the first N images per class")
     parser.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
     return parser.parse_args(argv)
@@ -388,6 +396,8 @@ def main(argv: list[str] | None = None) -> None:
         patience=args.patience,
         seed=args.seed,
         weights=args.weights,
+        width=args.width,
+        erase_probability=args.erase_probability,
         limit_per_class=args.limit_per_class,
     )
     command = "python -m ml.train " + shlex.join(sys.argv[1:] if argv is None else argv)

@@ -22,6 +22,13 @@ def test_every_architecture_builds_and_trains_a_step(arch):
     assert np.isfinite(loss)
 
 
+def test_width_scales_the_vgg_style_net():
+    narrow, wide = build_model("vggnet", width=8), build_model("vggnet", width=16)
+    assert narrow.get_layer("stage4b_conv").filters == 64 and wide.get_layer("stage4b_conv").filters == 128
+    with pytest.raises(ValueError, match="--width applies to"):
+        build_model("vgg16", width=8)
+
+
 def test_weights_are_refused_for_models_trained_from_scratch():
     with pytest.raises(ValueError, match="trained from scratch"):
         build_model("vggnet", weights="imagenet")
