@@ -1,23 +1,16 @@
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
 
 from accounts.models import Strategy
 from detection.models import EMOTION_CHOICES
 from detection.selectors import detections_for
-from recommendations import selectors
+from recommendations import selectors, services
 
 HISTORY_PAGE_SIZE = 25
-EMOTION_ICONS = {
-    "angry": "😠",
-    "disgust": "🤢",
-    "fear": "😨",
-    "happy": "😄",
-    "sad": "😢",
-    "surprise": "😲",
-    "neutral": "😐",
-}
 
 
 @login_required
@@ -33,6 +26,17 @@ def history(request: HttpRequest) -> HttpResponse:
             "ratings_page": ratings.get_page(request.GET.get("ratings_page")),
         },
     )
+
+
+@login_required
+@require_POST
+def rating_delete(request: HttpRequest, rating_id: str) -> HttpResponse:
+    """Forget one of the user's ratings (a song rated 1 or 2 can then come back in that context)."""
+    rating = selectors.rating_for_user(user=request.user, rating_id=int(rating_id))
+    song = rating.song
+    services.rating_delete(rating=rating)
+    messages.success(request, f"Your rating of “{song.name}” is deleted.")
+    return redirect("history")
 
 
 @login_required
@@ -55,7 +59,7 @@ def pick_mood(request: HttpRequest) -> HttpResponse:
         {
             "emotion": emotion,
             "emotion_label": labels.get(emotion, ""),
-            "emotions": [(value, label, EMOTION_ICONS[value]) for value, label in EMOTION_CHOICES],
+            "emotions": EMOTION_CHOICES,
             "strategy": strategy,
             "error": error,
         },

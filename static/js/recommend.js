@@ -42,6 +42,7 @@
     this.summary = root.querySelector("[data-rec-summary]");
     this.strategy = root.querySelector("[data-rec-strategy]");
     this.pending = {};
+    this.openReasons = {}; // "why this?" stays open across refreshes of the list
     var panel = this;
     if (this.strategy) {
       this.strategy.addEventListener("change", function () { panel.load("Strategy changed."); });
@@ -112,11 +113,13 @@
     var reasons = el("ul", { class: "rec-reasons", id: base + "-why", hidden: "" },
       result.reasons.map(function (reason) { return el("li", { text: reason }); }));
     var why = el("button", { type: "button", class: "link-button", "aria-expanded": "false", "aria-controls": base + "-why", text: "Why this?" });
-    why.addEventListener("click", function () {
-      var open = why.getAttribute("aria-expanded") === "true";
-      why.setAttribute("aria-expanded", String(!open));
-      reasons.hidden = open;
-    });
+    function showReasons(open) {
+      why.setAttribute("aria-expanded", String(open));
+      reasons.hidden = !open;
+      panel.openReasons[song.id] = open;
+    }
+    why.addEventListener("click", function () { showReasons(why.getAttribute("aria-expanded") !== "true"); });
+    if (this.openReasons[song.id]) showReasons(true);
 
     var player = el("div", { class: "rec-player" });
     var play = el("button", { type: "button", class: "button button-small", text: "▶ Play" });

@@ -2,6 +2,7 @@ import pytest
 from django.urls import reverse
 
 from detection.models import DetectionStatus
+from recommendations.models import Rating
 from tests.factories import DetectionFactory, RatingFactory, SongFactory
 
 pytestmark = pytest.mark.django_db
@@ -122,3 +123,40 @@ def test_another_users_detection_page_is_404(client, user, other_user):
     client.force_login(user)
 
     assert client.get(reverse("detection_detail", args=[detection.pk])).status_code == 404
+
+
+def test_delete_a_rating_from_the_history(client, user):
+    rating = RatingFactory(user=user, score=1, song=SongFactory(name="Never Again"))
+    client.force_login(user)
+
+    page = client.get(reverse("history"))
+    response = client.post(reverse("rating_delete", args=[rating.pk]), follow=True)
+
+    assert reverse("rating_delete", args=[rating.pk]) in page.content.decode()
+    assert response.status_code == 200
+    assert response.redirect_chain[-1][0] == reverse("history")
+    assert "Your rating of “Never Again” is deleted." in response.content.decode()
+    assert not Rating.objects.filter(pk=rating.pk).exists()
+
+
+def test_deleting_another_users_rating_from_the_history_is_404(client, user, other_user):
+    rating = RatingFactory(user=other_user)
+    client.force_login(user)
+
+    response = client.post(reverse("rating_delete", args=[rating.pk]))
+
+    assert response.status_code == 404
+    assert Rating.objects.filter(pk=rating.pk).exists()
+
+
+def test_deleting_a_rating_needs_login_and_post(client, user):
+    rating = RatingFactory(user=user)
+
+    anonymous = client.post(reverse("rating_delete", args=[rating.pk]))
+    client.force_login(user)
+    by_get = client.get(reverse("rating_delete", args=[rating.pk]))
+
+    assert anonymous.status_code == 302
+    assert reverse("login") in anonymous["Location"]
+    assert by_get.status_code == 405
+    assert Rating.objects.filter(pk=rating.pk).exists()
