@@ -1,0 +1,258 @@
+"""The worker side with the real shipped model: detection.tasks and detection.worker_models.
+
+Every test here runs the model that ships in ml/artifacts (loaded once for the
+module) on real face photos; nothing of our own ML code is replaced.
+"""
+
+import io
+import logging
+from pathlib import Path
+from unittest import mock
+
+import numpy as np
+import pytest
+from celery.exceptions import SoftTimeLimitExceeded
+from django.core.files.storage import FileSystemStorage
+from django.utils import timezone
+from PIL import Image
+
+from accounts.models import PhotoRetention
+from detection import services, tasks, worker_models
+from detection.models import Detection, DetectionStatus
+from ml.inference import read_model_card
+from ml.labels import LABELS
+from recommendations.selectors import mood_for
+from tests.conftest import FACES_DIR
+from tests.detection.images import upload
+
+FACE_PHOTOS = sorted(FACES_DIR.glob("*.jpg"))
+
+
+@pytest.fixture(scope="module")
+def models():
+    """The real classifier and face finder, loaded once for this module as a worker process would."""
+    return worker_models.classifier(), worker_models.face_finder()
+
+
+def uploaded(user, content: bytes) -> Detection:
+    return services.detection_create(user=user, upload=upload(content))
+
+
+def photo_bytes(path: Path) -> bytes:
+    return path.read_bytes()
+
+
+def blank_photo() -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (320, 240), (128, 128, 128)).save(buffer, format="JPEG")
+    return buffer.getvalue()
+
+
+def run(detection: Detection):
+    return tasks.process_detection.apply(args=[detection.pk])
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("photo", FACE_PHOTOS, ids=[path.stem for path in FACE_PHOTOS])
+def test_a_face_photo_is_analysed(models, user, photo):
+    classifier, _ = models
+    detection = uploaded(user, photo_bytes(photo))
+
+    result = run(detection)
+
+    assert result.successful() and result.result == "done"
+    detection.refresh_from_db()
+    assert detection.status == DetectionStatus.DONE
+    assert list(detection.probabilities) == list(LABELS)
+    assert sum(detection.probabilities.values()) == pytest.approx(1.0, abs=1e-5)
+    assert all(0.0 <= value <= 1.0 for value in detection.probabilities.values())
+    assert detection.emotion == max(detection.probabilities, key=detection.probabilities.get)
+    assert detection.confidence == pytest.approx(detection.probabilities[detection.emotion])
+    assert detection.model_version == classifier.version
+    assert detection.faces and detection.faces[0]["probabilities"] == detection.probabilities
+    x, y, w, h = detection.faces[0]["box"]
+    assert 0 <= x < x + w <= detection.image_width and 0 <= y < y + h <= detection.image_height
+    assert detection.mood == mood_for(
+        emotion=detection.emotion, strategy=user.strategy, probabilities=detection.probabilities
+    )
+    assert detection.error == "" and detection.attempts == 1
+    assert detection.started <= detection.finished <= timezone.now()
+    assert detection.image  # kept: the default retention is 24 hours
+
+
+@pytest.mark.django_db
+def test_real_photos_keep_at_least_half_the_models_test_accuracy(models, user, settings):
+    """Through the whole worker path (upload, face detection, crop), the shipped model keeps
+    at least half the FER-2013 test accuracy its model card reports, on our 14 labelled photos.
+
+    A broken crop or colour order would drop it to chance or below; the bar follows the
+    card so that it holds an interim model and a final one to the same standard.
+    """
+    card = read_model_card(settings.EMOTION_MODEL_PATH)
+    floor = max(1, int(card["test_accuracy"] * len(FACE_PHOTOS) * 0.5))
+    right = 0
+    for photo in FACE_PHOTOS:
+        detection = uploaded(user, photo_bytes(photo))
+        run(detection)
+        detection.refresh_from_db()
+        right += detection.emotion == photo.stem.split("_")[0]
+    assert right >= floor, f"{right} of {len(FACE_PHOTOS)} photos read right; expected at least {floor}"
+
+
+@pytest.mark.django_db
+def test_a_blank_photo_has_no_face(models, user):
+    detection = uploaded(user, blank_photo())
+    assert run(detection).result == "no_face"
+    detection.refresh_from_db()
+    assert detection.status == DetectionStatus.NO_FACE
+    assert detection.error == "We couldn't find a face. Try a well-lit, front-facing photo."
+    assert detection.probabilities is None and detection.faces == [] and detection.emotion == ""
+    assert detection.finished is not None
+
+
+@pytest.mark.django_db
+def test_delete_after_analysis_removes_the_photo_and_keeps_the_result(models, user, settings):
+    user.photo_retention = PhotoRetention.DELETE_AFTER_ANALYSIS
+    user.save()
+    detection = uploaded(user, photo_bytes(FACE_PHOTOS[0]))
+    path = Path(settings.MEDIA_ROOT) / detection.image.name
+    assert path.exists()
+
+    run(detection)
+
+    detection.refresh_from_db()
+    assert detection.status == DetectionStatus.DONE and detection.probabilities
+    assert not detection.image and detection.photo_deleted is not None
+    assert not path.exists()
+
+
+@pytest.mark.django_db
+def test_a_damaged_stored_photo_fails_with_a_message(models, user, settings, caplog):
+    detection = uploaded(user, photo_bytes(FACE_PHOTOS[0]))
+    (Path(settings.MEDIA_ROOT) / detection.image.name).write_bytes(b"\xff\xd8 not really a jpeg")
+
+    with caplog.at_level(logging.ERROR, logger="detection.tasks"):
+        assert run(detection).result == "failed"
+
+    detection.refresh_from_db()
+    assert detection.status == DetectionStatus.FAILED
+    assert detection.error == tasks.FAILED_MESSAGE
+    assert detection.finished is not None
+    assert f"Detection {detection.pk} failed" in caplog.text
+
+
+@pytest.mark.django_db
+def test_a_photo_deleted_before_analysis_fails_with_a_message(models, user):
+    detection = uploaded(user, photo_bytes(FACE_PHOTOS[0]))
+    detection.image.delete(save=False)
+    assert run(detection).result == "failed"
+    detection.refresh_from_db()
+    assert detection.status == DetectionStatus.FAILED and detection.error == services.PHOTO_GONE_MESSAGE
+
+
+@pytest.mark.django_db
+def test_transient_storage_errors_are_retried_then_succeed(models, user):
+    detection = uploaded(user, photo_bytes(FACE_PHOTOS[1]))
+    real_open = FileSystemStorage._open
+    calls = {"count": 0}
+
+    def flaky_open(storage, name, mode="rb"):
+        calls["count"] += 1
+        if calls["count"] <= 2:
+            raise ConnectionError("storage briefly unreachable")
+        return real_open(storage, name, mode)
+
+    with mock.patch.object(FileSystemStorage, "_open", flaky_open):
+        result = run(detection)
+
+    assert result.successful()
+    detection.refresh_from_db()
+    assert detection.status == DetectionStatus.DONE
+    assert detection.attempts == 3
+
+
+@pytest.mark.django_db
+def test_transient_errors_that_persist_end_in_failed(models, user):
+    detection = uploaded(user, photo_bytes(FACE_PHOTOS[1]))
+    with mock.patch.object(FileSystemStorage, "_open", side_effect=TimeoutError("storage down")):
+        run(detection)
+    detection.refresh_from_db()
+    assert detection.status == DetectionStatus.FAILED
+    assert detection.error == tasks.FAILED_MESSAGE
+    assert detection.attempts == tasks.MAX_RETRIES + 1
+
+
+@pytest.mark.django_db
+def test_the_soft_time_limit_ends_in_failed(models, user):
+    detection = uploaded(user, photo_bytes(FACE_PHOTOS[1]))
+    with mock.patch.object(FileSystemStorage, "_open", side_effect=SoftTimeLimitExceeded()):
+        assert run(detection).result == "failed"
+    detection.refresh_from_db()
+    assert detection.status == DetectionStatus.FAILED and detection.error == tasks.TOO_SLOW_MESSAGE
+
+
+@pytest.mark.django_db
+def test_a_message_delivered_twice_is_analysed_once(models, user):
+    detection = uploaded(user, photo_bytes(FACE_PHOTOS[2]))
+    assert run(detection).result == "done"
+    finished = Detection.objects.get(pk=detection.pk).finished
+    assert run(detection).result == "skipped"
+    detection.refresh_from_db()
+    assert detection.attempts == 1 and detection.finished == finished
+
+
+@pytest.mark.django_db
+def test_a_deleted_detection_is_skipped(models, user):
+    assert tasks.process_detection.apply(args=[987_654]).result == "skipped"
+
+
+@pytest.mark.django_db
+def test_the_model_is_loaded_once_per_process(models, user):
+    classifier, finder = models
+    for photo in FACE_PHOTOS[:2]:
+        run(uploaded(user, photo_bytes(photo)))
+    assert worker_models.classifier() is classifier
+    assert worker_models.face_finder() is finder
+
+
+def test_loading_logs_its_time(models, monkeypatch, caplog):
+    monkeypatch.setattr(worker_models, "_classifier", None)
+    with caplog.at_level(logging.INFO, logger="detection.worker_models"):
+        reloaded = worker_models.classifier()
+    assert reloaded.version == models[0].version
+    assert "Loaded emotion model" in caplog.text and " s" in caplog.text
+    predictions = reloaded.predict(np.zeros((1, 48, 48), dtype=np.uint8))
+    assert predictions.shape == (1, len(LABELS))
+
+
+@pytest.mark.django_db
+def test_the_sweep_task(user):
+    old = timezone.now() - services.STUCK_AFTER - services.STUCK_AFTER
+    stuck = Detection.objects.create(user=user, status=DetectionStatus.PROCESSING)
+    Detection.objects.filter(pk=stuck.pk).update(created=old)
+    assert tasks.sweep.apply().result == {"failed_stuck": 1, "photos_deleted": 0}
+    stuck.refresh_from_db()
+    assert stuck.status == DetectionStatus.FAILED and stuck.error == services.STUCK_MESSAGE
+
+
+def test_the_sweep_is_scheduled_every_minute(settings):
+    entry = settings.CELERY_BEAT_SCHEDULE["detection-sweep"]
+    assert entry == {"task": "detection.sweep", "schedule": 60.0}
+
+
+@pytest.mark.django_db
+def test_a_detection_deleted_during_its_analysis_is_skipped_quietly(models, user, caplog):
+    detection = uploaded(user, photo_bytes(FACE_PHOTOS[0]))
+    real_open = FileSystemStorage._open
+
+    def delete_then_open(storage, name, mode="rb"):
+        services.detection_delete(detection=Detection.objects.get(pk=detection.pk))
+        return real_open(storage, name, mode)
+
+    with (
+        mock.patch.object(FileSystemStorage, "_open", delete_then_open),
+        caplog.at_level(logging.INFO, logger="detection.tasks"),
+    ):
+        assert run(detection).result == "skipped"
+    assert not Detection.objects.exists()
+    assert "was deleted during its analysis" in caplog.text and "Traceback" not in caplog.text
