@@ -125,11 +125,11 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = env.path("STATIC_ROOT", default=BASE_DIR / "staticfiles")
+STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(BASE_DIR / "staticfiles")))
 
 # Photos are private: MEDIA_ROOT is never mapped to a URL. They reach their
 # owner only through a view that checks who is asking.
-MEDIA_ROOT = env.path("MEDIA_ROOT", default=VAR_DIR / "media")
+MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(VAR_DIR / "media")))
 if env.str("AWS_STORAGE_BUCKET_NAME", default=""):
     _default_storage = {
         "BACKEND": "storages.backends.s3.S3Storage",
@@ -208,6 +208,9 @@ CELERY_RESULT_EXPIRES = 3600
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Pool processes load TensorFlow and the model at start-up (worker_process_init);
+# Celery's 4-second default would kill them mid-load on a busy machine, forever.
+CELERY_WORKER_PROC_ALIVE_TIMEOUT = env.float("CELERY_WORKER_PROC_ALIVE_TIMEOUT", default=120.0)
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=60)
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=90)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
@@ -252,7 +255,9 @@ SPECTACULAR_SETTINGS = {
 
 # --- The emotion model ------------------------------------------------------
 # The worker loads it; the web process only reads its model card.
-EMOTION_MODEL_PATH = env.path("EMOTION_MODEL_PATH", default=BASE_DIR / "ml" / "artifacts" / "emotion_model.keras")
+EMOTION_MODEL_PATH = Path(
+    env.str("EMOTION_MODEL_PATH", default=str(BASE_DIR / "ml" / "artifacts" / "emotion_model.keras"))
+)
 
 # --- Security ---------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True

@@ -1,0 +1,112 @@
+"""A real Celery worker, on a real Redis, runs the work the web side queued."""
+
+import json
+import time
+
+import pytest
+from django.conf import settings
+
+from detection.models import Detection, DetectionStatus
+from tests.conftest import FACES_DIR
+
+pytestmark = pytest.mark.integration
+
+TERMINAL = {DetectionStatus.DONE, DetectionStatus.NO_FACE, DetectionStatus.FAILED}
+
+
+def upload(api_client, name: str = "happy_1.jpg") -> int:
+    with open(FACES_DIR / name, "rb") as photo:
+        response = api_client.post("/api/detections/", {"image": photo}, format="multipart")
+    assert response.status_code == 202, response.content
+    assert response.json()["status"] == "queued"
+    return response.json()["id"]
+
+
+def wait_for(predicate, *, timeout_seconds: float, what: str, worker=None) -> None:
+    deadline = time.monotonic() + timeout_seconds
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.2)
+    log = worker.log()[-4000:] if worker else ""
+    raise AssertionError(f"timed out waiting for {what}\n{log}")
+
+
+def shipped_model_version() -> str:
+    card = settings.EMOTION_MODEL_PATH.with_name("model_card.json")
+    return json.loads(card.read_text())["version"]
+
+
+def test_an_uploaded_selfie_is_analysed_by_the_worker(celery_worker_factory, api_client, user):
+    worker = celery_worker_factory()
+
+    detection_id = upload(api_client)
+
+    wait_for(
+        lambda: Detection.objects.get(pk=detection_id).status in TERMINAL,
+        timeout_seconds=120,
+        what="the worker to finish the detection",
+        worker=worker,
+    )
+    response = api_client.get(f"/api/detections/{detection_id}/")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "done", body
+    assert list(body["probabilities"]) == ["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"]
+    assert sum(body["probabilities"].values()) == pytest.approx(1.0, abs=1e-3)
+    assert body["emotion"] == max(body["probabilities"], key=body["probabilities"].get)
+    assert body["faces"] and len(body["faces"][0]["box"]) == 4
+    assert body["model_version"] == shipped_model_version()
+    assert body["mood"] is not None
+    detection = Detection.objects.get(pk=detection_id)
+    assert detection.started is not None and detection.finished >= detection.started
+    assert "Loaded emotion model" in worker.log()
+
+
+def test_a_worker_killed_mid_task_loses_nothing(celery_worker_factory, api_client, user):
+    """acks_late: the photo a dead worker held goes to the next worker and completes."""
+    first = celery_worker_factory(CELERY_VISIBILITY_TIMEOUT="5")
+    detection_id = upload(api_client)
+    wait_for(
+        lambda: "detection.process" in first.log() and "received" in first.log(), timeout_seconds=60, what="the task"
+    )
+
+    first.kill()
+    assert Detection.objects.get(pk=detection_id).status in {DetectionStatus.QUEUED, DetectionStatus.PROCESSING}
+
+    second = celery_worker_factory(CELERY_VISIBILITY_TIMEOUT="5")
+    wait_for(
+        lambda: Detection.objects.get(pk=detection_id).status in TERMINAL,
+        timeout_seconds=150,
+        what="the second worker to finish the photo",
+        worker=second,
+    )
+    detection = Detection.objects.get(pk=detection_id)
+    assert detection.status == DetectionStatus.DONE, detection.error
+    assert len(detection.probabilities) == 7
+
+
+def test_a_killed_pool_process_is_replaced_and_its_photo_rerun(celery_worker_factory, api_client, user):
+    """task_reject_on_worker_lost: the pool child dies mid-photo, the main process requeues it."""
+    import os
+    import signal
+
+    worker = celery_worker_factory()
+    detection_id = upload(api_client)
+    wait_for(
+        lambda: Detection.objects.get(pk=detection_id).status != DetectionStatus.QUEUED,
+        timeout_seconds=60,
+        what="the task to start",
+        worker=worker,
+    )
+    children = [int(pid) for pid in os.popen(f"pgrep -P {worker.process.pid}").read().split()]  # noqa: S605
+    for pid in children:
+        os.kill(pid, signal.SIGKILL)
+
+    wait_for(
+        lambda: Detection.objects.get(pk=detection_id).status in TERMINAL,
+        timeout_seconds=150,
+        what="the photo to be analysed again",
+        worker=worker,
+    )
+    assert Detection.objects.get(pk=detection_id).status == DetectionStatus.DONE
