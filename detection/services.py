@@ -222,7 +222,11 @@ def _finish(detection: Detection, *, status: str, **fields: Any) -> Detection:
 
 
 def detection_fail(*, detection_id: int, error: str) -> Detection | None:
-    """End a pending detection in `failed` with a message; None if it is gone or already finished."""
+    """End a pending detection in `failed` with a message.
+
+    Returns None if the detection is gone, and leaves one that has already
+    finished as it is (returning it unchanged).
+    """
     with transaction.atomic():
         detection = Detection.objects.select_for_update().select_related("user").filter(pk=detection_id).first()
         if detection is None or detection.status not in PENDING_STATUSES:
@@ -326,7 +330,8 @@ def detections_fail_stuck(*, now=None) -> int:
     stuck = Detection.objects.filter(status__in=PENDING_STATUSES, created__lt=now - STUCK_AFTER)
     failed = 0
     for detection_id in stuck.values_list("pk", flat=True):
-        if detection_fail(detection_id=detection_id, error=STUCK_MESSAGE) is not None:
+        detection = detection_fail(detection_id=detection_id, error=STUCK_MESSAGE)
+        if detection is not None and detection.error == STUCK_MESSAGE:
             failed += 1
     if failed:
         logger.warning("Failed %d detections stuck for more than %s", failed, STUCK_AFTER)
