@@ -14,6 +14,7 @@ from django.conf import settings
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from emomusic_site.celery import app as celery_app
 from tests.factories import UserFactory
 
 FIXTURES_DIR = Path(__file__).parent / "fixtures"
@@ -196,3 +197,19 @@ def celery_worker_factory(transactional_db, redis_server, settings, tmp_path):
     yield start
     for worker in workers:
         worker.stop()
+
+
+@pytest.fixture
+def broker_url() -> Iterator:
+    """Point the Celery app at another broker for one test (a dead socket, a live test Redis)."""
+    original = celery_app.conf.broker_url
+
+    def point_at(url: str) -> None:
+        celery_app.conf.broker_url = url
+        # The producer pool was built for the old URL; drop it so the next
+        # publish connects to the new one.
+        celery_app._pool = None
+        celery_app.amqp._producer_pool = None
+
+    yield point_at
+    point_at(original)

@@ -6,29 +6,20 @@ from django.test import Client
 
 from detection.models import Detection, DetectionStatus
 from emomusic_site import embedded_redis
-from emomusic_site.celery import app as celery_app
 from tests.conftest import FACES_DIR
 from tests.integration.test_worker import TERMINAL, upload, wait_for
 
 pytestmark = pytest.mark.integration
 
 
-def point_celery_at(url: str) -> None:
-    celery_app.conf.broker_url = url
-    # The producer pool was built for the old URL; drop it so the next publish connects anew.
-    celery_app._pool = None
-    celery_app.amqp._producer_pool = None
-
-
 @pytest.fixture
-def own_redis(settings, tmp_path):
+def own_redis(settings, tmp_path, broker_url):
     """A Redis of this test's own, which it may stop and start again."""
     socket_path = tmp_path / "outage.sock"
     url = f"redis+socket://{socket_path}"
-    original = celery_app.conf.broker_url
     state = {"process": embedded_redis.start(socket_path=socket_path, data_dir=tmp_path / "redis")}
     settings.REDIS_URL = url
-    point_celery_at(url)
+    broker_url(url)
 
     class Control:
         def stop(self) -> None:
@@ -40,7 +31,6 @@ def own_redis(settings, tmp_path):
 
     yield Control()
     state["process"].terminate()
-    point_celery_at(original)
 
 
 def test_a_redis_outage_refuses_uploads_cleanly_and_work_resumes_after(
