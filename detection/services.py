@@ -25,6 +25,7 @@ from redis.exceptions import RedisError
 
 from accounts.models import PhotoRetention
 from catalog.models import Mood
+from detection.calibration import calibrated_probabilities_for
 from detection.images import photo_normalise
 from detection.models import PENDING_STATUSES, Detection, DetectionStatus, Outcome
 from ml.labels import LABELS
@@ -160,17 +161,19 @@ def detection_analyse(*, detection: Detection, classifier: Classifier, face_find
                 "fallback": bool(getattr(face, "fallback", False)),
             }
         )
-    main = faces[0]
-    emotion = main["emotion"]
+    # faces keep the model's own reading; the detection's probabilities are
+    # read through this user's corrections (unchanged for most users).
+    probabilities = calibrated_probabilities_for(user=detection.user, probabilities=faces[0]["probabilities"])
+    emotion = max(probabilities, key=probabilities.__getitem__)
     return _finish(
         detection,
         status=DetectionStatus.DONE,
-        probabilities=main["probabilities"],
+        probabilities=probabilities,
         faces=faces,
         emotion=emotion,
-        confidence=main["probabilities"][emotion],
+        confidence=probabilities[emotion],
         model_version=str(classifier.version),
-        mood=mood_for_emotion(emotion=emotion, strategy=detection.user.strategy, probabilities=main["probabilities"]),
+        mood=mood_for_emotion(emotion=emotion, strategy=detection.user.strategy, probabilities=probabilities),
     )
 
 
