@@ -95,6 +95,8 @@ DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
 # A database restarted between requests must not cost the next request.
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # A fresh clone has no var/ yet; SQLite cannot create the file without it.
+    VAR_DIR.mkdir(exist_ok=True)
     # The web server and the worker write to the same file; wait for the
     # lock instead of failing with "database is locked".
     DATABASES["default"].setdefault("OPTIONS", {})
