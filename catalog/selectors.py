@@ -37,13 +37,14 @@ _FIELD_OF_COLUMN = {"id": "spotify_id", "length": "length_ms"}
 def songs_list(*, search: str = "", mood: str = "", genre: str = "") -> QuerySet[Song]:
     """Songs matching a free-text search over name, artist and album, and a mood or genre name (any case)."""
     songs = Song.objects.select_related("mood")
-    search = search.strip()
+    # A NUL character cannot be part of any song's text, and PostgreSQL refuses it in a query (a 500).
+    search, mood, genre = (value.replace("\x00", "").strip() for value in (search, mood, genre))
     if search:
         songs = songs.filter(Q(name__icontains=search) | Q(artist__icontains=search) | Q(album__icontains=search))
-    if mood.strip():
-        songs = songs.filter(mood__name__iexact=mood.strip())
-    if genre.strip():
-        songs = songs.filter(genre__iexact=genre.strip())
+    if mood:
+        songs = songs.filter(mood__name__iexact=mood)
+    if genre:
+        songs = songs.filter(genre__iexact=genre)
     return songs.order_by("name", "id")
 
 

@@ -13,7 +13,12 @@ urlpatterns = [
     path("api/", include("catalog.api_urls")),
     path("api/", include("recommendations.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    # GET only: the page's HTML renderer has no template for an OPTIONS answer (a 500 before).
+    path(
+        "api/docs/",
+        SpectacularSwaggerView.as_view(url_name="schema", http_method_names=["get", "head"]),
+        name="api-docs",
+    ),
     path("", include("detection.urls")),
     path("", include("recommendations.urls")),
     path("", include("catalog.urls")),
