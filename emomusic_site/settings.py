@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "catalog",
     "recommendations",
     "detection",
+    "insights",
 ]
 
 MIDDLEWARE = [

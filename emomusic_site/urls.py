@@ -6,6 +6,8 @@ from emomusic_site import views
 
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
+    # Before the admin's own URLs, which would otherwise answer this path.
+    path("admin/insights/", include("insights.urls")),
     path("admin/", admin.site.urls),
     path("accounts/", include("accounts.urls")),
     path("api/", include("accounts.api_urls")),

@@ -8,6 +8,8 @@ from django.views.decorators.http import require_POST
 from accounts.models import Strategy
 from detection.models import EMOTION_CHOICES
 from detection.selectors import detections_for
+from insights import charts
+from insights import selectors as insights
 from recommendations import selectors, services
 
 HISTORY_PAGE_SIZE = 25
@@ -15,15 +17,29 @@ HISTORY_PAGE_SIZE = 25
 
 @login_required
 def history(request: HttpRequest) -> HttpResponse:
-    """The user's past detections and ratings, newest first."""
+    """The user's moods over time, loved songs, outcomes, and past detections and ratings (newest first)."""
     detections = Paginator(detections_for(user=request.user), HISTORY_PAGE_SIZE)
     ratings = Paginator(selectors.ratings_for(user=request.user), HISTORY_PAGE_SIZE)
+    # Anything but "week" is the default view, so a mangled link still shows a page.
+    period = "week" if request.GET.get("timeline") == "week" else "day"
+    timeline = insights.emotion_timeline_for(user=request.user, period=period)
+    label_format = "%d %b" if period == "day" else "w/c %d %b"
     return render(
         request,
         "recommendations/history.html",
         {
             "detections_page": detections.get_page(request.GET.get("detections_page")),
             "ratings_page": ratings.get_page(request.GET.get("ratings_page")),
+            "period": period,
+            "timeline": timeline,
+            "timeline_total": sum(point.total for point in timeline),
+            "timeline_chart": charts.stacked_bars(
+                [(point.start.strftime(label_format), point.counts) for point in timeline]
+            ),
+            "distribution": insights.emotion_distribution_for(user=request.user),
+            "loved_moods": insights.loved_songs_by_mood_for(user=request.user),
+            "outcomes": insights.outcomes_for(user=request.user),
+            "emotion_choices": EMOTION_CHOICES,
         },
     )
 
