@@ -49,7 +49,11 @@ class EmotionShare:
 def emotion_distribution(detections: QuerySet[Detection]) -> list[EmotionShare]:
     """All seven emotions in LABELS order, with how many finished detections ended in each."""
     counts = dict(
-        _finished(detections).annotate(accepted=accepted_emotion()).values_list("accepted").annotate(n=Count("id"))
+        _finished(detections)
+        .order_by()
+        .annotate(accepted=accepted_emotion())
+        .values_list("accepted")
+        .annotate(n=Count("id"))
     )
     total = sum(counts.values())
     return [
@@ -85,6 +89,7 @@ def emotion_timeline(
     since = timezone.make_aware(timezone.datetime.combine(starts[0], timezone.datetime.min.time()))
     rows = (
         _finished(detections)
+        .order_by()
         .filter(created__gte=since)
         .annotate(day=TruncDate("created"), accepted=accepted_emotion())
         .values_list("day", "accepted")
@@ -112,9 +117,10 @@ def outcome_stats_by_strategy(outcomes: QuerySet[Outcome]) -> list[OutcomeStats]
     """Per strategy (every strategy listed, even without answers): how the users felt before and after."""
     rows = {
         row["strategy"]: row
-        for row in outcomes.values("strategy").annotate(
-            count=Count("id"), before=Avg("mood_before"), after=Avg("mood_after")
-        )
+        # order_by(): a caller's ordering (the admin list's) would otherwise split the groups.
+        for row in outcomes.order_by()
+        .values("strategy")
+        .annotate(count=Count("id"), before=Avg("mood_before"), after=Avg("mood_after"))
     }
     stats = []
     for strategy, label in Strategy.choices:
@@ -138,9 +144,8 @@ class OutcomeCell:
 def outcome_changes_by_strategy_and_emotion(outcomes: QuerySet[Outcome]) -> dict[str, list[OutcomeCell]]:
     """strategy -> the mean change for each accepted emotion: whom matching, lifting or calming helps."""
     rows = (
-        outcomes.annotate(
-            accepted=Coalesce(NullIf(F("detection__corrected_emotion"), Value("")), F("detection__emotion"))
-        )
+        outcomes.order_by()
+        .annotate(accepted=Coalesce(NullIf(F("detection__corrected_emotion"), Value("")), F("detection__emotion")))
         .values_list("strategy", "accepted")
         .annotate(count=Count("id"), change=Avg(F("mood_after") - F("mood_before"), output_field=FloatField()))
     )
