@@ -146,17 +146,17 @@ def test_a_webcam_snapshot_is_analysed_and_shown_in_place(page, step_screenshots
         raise
     assert page.evaluate("window.__sameDocument") is True
     detection.refresh_from_db()
+    print(f"webcam snapshot ended {detection.status}: {detection.error}")
     assert detection.status in {DetectionStatus.NO_FACE, DetectionStatus.DONE}, (detection.status, detection.error)
     if detection.status == DetectionStatus.NO_FACE:
         assert result.get_by_role("heading", name="We couldn't find a face").is_visible()
         assert result.get_by_text(detection.error).is_visible()
         assert result.get_by_role("link", name="Try another photo").is_visible()
     # The camera's frame was stored upright at its own size, not the file name the script gave it.
-    assert (detection.image_width, detection.image_height) == tuple(
-        page.evaluate(
-            "[document.querySelector('.photo-frame img').naturalWidth, document.querySelector('.photo-frame img').naturalHeight]"
-        )
+    natural_size = page.evaluate(
+        "(img => [img.naturalWidth, img.naturalHeight])(document.querySelector('.photo-frame img'))"
     )
+    assert (detection.image_width, detection.image_height) == tuple(natural_size)
     assert "camera" not in detection.image.name
     step_screenshots("result")
 
