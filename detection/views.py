@@ -155,6 +155,14 @@ def pick_mood_url() -> str:
         return "/mood/"
 
 
+def calibrated_from(detection: Detection, labels: dict[str, str]) -> str:
+    """The model's own top emotion when the user's calibration changed the reading, else ""."""
+    main = (detection.faces or [None])[0]
+    if not isinstance(main, dict) or main.get("probabilities") in (None, detection.probabilities):
+        return ""
+    return labels.get(main.get("emotion", ""), "")
+
+
 def result_context(detection: Detection) -> dict:
     labels = dict(EMOTION_CHOICES)
     context: dict = {
@@ -177,6 +185,8 @@ def result_context(detection: Detection) -> dict:
                 "confidence_percent": round(confidence * 100),
                 "confidence_words": confidence_in_words(confidence),
                 "low_confidence": confidence < LOW_CONFIDENCE,
+                # Per-user calibration (detection.calibration) rewrote the probabilities; say so.
+                "calibrated_from": calibrated_from(detection, labels),
                 "bars": [
                     {
                         "emotion": label,

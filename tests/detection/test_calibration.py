@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from django.urls import reverse
 
 from detection import calibration, services
 from detection.models import Detection, DetectionStatus
@@ -162,3 +163,27 @@ def test_analysis_calibrates_only_the_user_with_corrections(user, other_user):
     assert theirs.emotion == "neutral"
     assert theirs.probabilities == pytest.approx(model_says)
     assert theirs.faces[0]["probabilities"] == theirs.probabilities
+
+
+# --- On the result page ---------------------------------------------------------------------
+
+
+def test_the_result_page_says_when_the_reading_was_adjusted(client, user):
+    model_says, adjusted = reading(neutral=0.6, sad=0.3), reading(sad=0.6, neutral=0.3)
+    calibrated = DetectionFactory(
+        user=user,
+        status=DetectionStatus.DONE,
+        emotion="sad",
+        confidence=0.6,
+        probabilities=adjusted,
+        faces=[{"box": [0, 0, 10, 10], "emotion": "neutral", "probabilities": model_says}],
+    )
+    plain = corrected(user, said="neutral", meant="", probabilities=model_says)
+    Detection.objects.filter(pk=plain.pk).update(confidence=0.6)
+    client.force_login(user)
+
+    adjusted_page = client.get(reverse("detection_detail", args=[calibrated.pk])).content.decode()
+    plain_page = client.get(reverse("detection_detail", args=[plain.pk])).content.decode()
+
+    assert "the model alone read neutral" in adjusted_page
+    assert "the model alone read" not in plain_page
