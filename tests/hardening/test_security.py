@@ -455,3 +455,87 @@ def test_a_forged_reset_link_changes_nothing(user):
     assert response.status_code == 200
     user.refresh_from_db()
     assert user.check_password(TEST_PASSWORD)
+
+
+# --- Odds and ends an attacker tries first --------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "target",
+    ["https://evil.example/", "//evil.example/", "/\\evil.example", "https:evil.example", "javascript:alert(1)"],
+)
+def test_login_and_signup_never_redirect_off_the_site(target, user):
+    client = Client()
+    response = client.post(
+        f"/accounts/login/?next={target}", {"username": user.username, "password": TEST_PASSWORD, "next": target}
+    )
+    assert response.status_code == 302
+    assert response["Location"].startswith("/") and not response["Location"].startswith(("//", "/\\"))
+    signup = Client().post(
+        "/accounts/signup/",
+        {
+            "username": "newcomer",
+            "password1": "a long passphrase 77",
+            "password2": "a long passphrase 77",
+            "next": target,
+        },
+    )
+    assert signup.status_code == 302
+    assert signup["Location"].startswith("/") and not signup["Location"].startswith(("//", "/\\")), signup["Location"]
+
+
+def test_logout_needs_a_post(user):
+    client = Client()
+    client.force_login(user)
+    assert client.get("/accounts/logout/").status_code == 405
+    assert client.get("/api/me/").status_code == 200
+
+
+def test_pages_send_the_protective_headers(user, owned):
+    client = Client()
+    client.force_login(user)
+    for url in ("/", "/history/", f"/detections/{owned['detection_id'].pk}/", "/api/me/", "/accounts/login/"):
+        response = client.get(url)
+        assert response["X-Frame-Options"] == "DENY", url
+        assert response["X-Content-Type-Options"] == "nosniff", url
+        assert response["Referrer-Policy"] == "same-origin", url
+
+
+def test_pages_with_personal_data_are_not_cached_by_shared_proxies(user, owned):
+    client = Client()
+    client.force_login(user)
+    detection = owned["detection_id"]
+    for url in (f"/detections/{detection.pk}/result", f"/detections/{detection.pk}/photo"):
+        assert "private" in client.get(url)["Cache-Control"], url
+
+
+def test_a_signed_in_user_who_is_not_staff_cannot_use_the_admin(user):
+    client = Client()
+    client.force_login(user)
+    for url in ("/admin/", "/admin/catalog/song/", "/admin/catalog/song/import/", "/admin/insights/"):
+        response = client.get(url)
+        assert response.status_code == 302 and response["Location"].startswith("/admin/login/"), url
+    csv_file = ContentFile(b"name,album\nx,y\n", name="songs.csv")
+    assert client.post("/admin/catalog/song/import/", {"csv_file": csv_file}).status_code == 302
+
+
+def test_only_staff_change_the_catalog_through_the_api(user, staff_user):
+    song = SongFactory(name="Original")
+    member = Client(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    assert (
+        member.patch(f"/api/songs/{song.pk}/", {"name": "Hacked"}, content_type="application/json").status_code == 403
+    )
+    assert member.delete(f"/api/songs/{song.pk}/").status_code == 403
+    assert member.post("/api/songs/", {"name": "Spam"}, content_type="application/json").status_code == 403
+    song.refresh_from_db()
+    assert song.name == "Original"
+
+
+def test_a_deleted_account_token_and_session_stop_working(user):
+    token_client = Client(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    session_client = Client()
+    session_client.force_login(user)
+    assert token_client.delete("/api/me/").status_code == 204
+    assert token_client.get("/api/me/").status_code == 401
+    response = session_client.get("/history/")
+    assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")

@@ -200,3 +200,37 @@ def test_staff_imports_a_csv_in_the_admin_and_edits_a_song(page, step_screenshot
     imported.refresh_from_db()
     assert (imported.name, imported.popularity) == ("Journey Song (Remastered)", 91)
     assert Song.objects.count() == 2
+
+
+HOSTILE_NAME = '<img src=x onerror="window.__xss=1">"; alert(1); //'
+
+
+def test_hostile_song_and_user_names_are_shown_as_text(page, step_screenshots, live_server):
+    """A catalog row or a username made of markup is shown literally; no script of it runs."""
+    from recommendations.catalog_cache import catalog_forget
+
+    load_seed_songs()
+    Song.objects.update(name=HOSTILE_NAME, artist="<script>window.__xss=2</script>")
+    catalog_forget()
+    user = UserFactory(username="<b>eve</b>")
+    dialogs: list[str] = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+
+    log_in(page, user.username)
+    page.goto("/mood/")
+    page.get_by_role("button", name="Sad").click()
+    items = page.locator(".rec-item")
+    items.first.wait_for()
+    step_screenshots("panel")
+    assert HOSTILE_NAME in items.first.inner_text()
+    items.first.locator("label[title='4 stars']").click()
+    page.locator("[data-rec-status]").filter(has_text="Saved 4 stars").wait_for()
+    assert page.evaluate("window.__xss") is None
+    for url in ("/history/", "/songs/", "/accounts/profile/"):
+        page.goto(url)
+        page.wait_for_load_state("load")
+        step_screenshots(url.strip("/").replace("/", "-"))
+        assert page.evaluate("window.__xss") is None, url
+        assert page.locator("img[src=x]").count() == 0, url
+        assert page.locator("b", has_text="eve").count() == 0, url
+    assert dialogs == []
