@@ -5,7 +5,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
-from rest_framework import exceptions
+from rest_framework import exceptions, parsers
 from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -48,3 +48,17 @@ class ServiceUnavailable(exceptions.APIException):
     status_code = 503
     default_detail = "The service is temporarily unavailable. Please try again in a minute."
     default_code = "service_unavailable"
+
+
+class JSONParser(parsers.JSONParser):
+    """DRF's JSON parser, answering 400 to a body nested too deeply for Python's decoder.
+
+    `[[[[...]]]]` a few thousand levels deep makes json.loads raise
+    RecursionError, which DRF's parser does not catch (a 500 before).
+    """
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        try:
+            return super().parse(stream, media_type, parser_context)
+        except RecursionError:
+            raise exceptions.ParseError("JSON parse error - the body is nested too deeply.") from None

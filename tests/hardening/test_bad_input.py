@@ -627,3 +627,24 @@ def test_deleting_someone_elses_things_by_guessing_ids_leaves_them(api_client, o
     fresh_client.force_login(fresh)
     assert fresh_client.get("/api/ratings/").json()["count"] == 0
     assert fresh_client.get("/api/detections/").json()["count"] == 0
+
+
+def test_bodies_built_to_exhaust_the_parser_are_400(api_client, anon_client, user, django_user_model):
+    deep = "[" * 100_000 + "]" * 100_000
+    for client, method, url in (
+        (api_client, "post", "/api/ratings/"),
+        (api_client, "patch", "/api/me/"),
+        (anon_client, "post", "/api/auth/token/"),
+        (anon_client, "post", "/api/auth/signup/"),
+    ):
+        response = getattr(client, method)(url, deep, content_type="application/json")
+        assert response.status_code == 400, (url, response.status_code)
+        assert "nested too deeply" in response.json()["detail"]
+    many_fields = "&".join(f"field{index}=1" for index in range(5_000))
+    oversized = json.dumps({"song": "x" * 3_000_000, "score": 5})
+    for body, content_type in ((many_fields, "application/x-www-form-urlencoded"), (oversized, "application/json")):
+        assert api_client.post("/api/ratings/", body, content_type=content_type).status_code == 400
+    for body in ('{"song": 1e999, "score": NaN}', '{"song": 1, "score": 1e400}', b'{"song": "\xff\xfe"}'):
+        assert api_client.post("/api/ratings/", body, content_type="application/json").status_code == 400
+    assert not Rating.objects.exists()
+    assert django_user_model.objects.count() == 1
