@@ -8,6 +8,7 @@ from django.conf import settings
 
 from detection.models import Detection, DetectionStatus
 from tests.conftest import FACES_DIR
+from tests.factories import MoodFactory
 
 pytestmark = pytest.mark.integration
 
@@ -37,7 +38,13 @@ def shipped_model_version() -> str:
     return json.loads(card.read_text())["version"]
 
 
-def test_an_uploaded_selfie_is_analysed_by_the_worker(celery_worker_factory, api_client, user):
+@pytest.fixture
+def moods(transactional_db):
+    """The seed moods: transactional tests flush what the data migration made."""
+    return [MoodFactory(name=name) for name in ("Happy", "Sad", "Calm", "Energetic")]
+
+
+def test_an_uploaded_selfie_is_analysed_by_the_worker(celery_worker_factory, api_client, user, moods):
     worker = celery_worker_factory()
 
     detection_id = upload(api_client)

@@ -12,10 +12,6 @@ from pathlib import Path
 import pytest
 from django.core.cache import caches
 
-# Playwright's sync API runs an event loop in this thread; Django's ORM calls
-# made by the tests themselves are still plain synchronous calls.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 FAKE_CAMERA_ARGS = ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream"]
@@ -67,8 +63,12 @@ def browser_factory(playwright_instance):
 
 
 @pytest.fixture
-def page(request, browser_factory, live_server) -> Iterator:
+def page(request, browser_factory, live_server, monkeypatch) -> Iterator:
     """A fresh page; on failure its screenshot is saved under test-artifacts/."""
+    # Playwright's sync API runs an event loop in this thread; the ORM calls the
+    # test itself makes are still plain synchronous calls. Scoped to the test so
+    # that it never leaks into a subprocess (check --deploy refuses it).
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     # A live server's database is flushed between tests, but not the cache
     # table that holds the rate-limit counters: start every journey afresh.
     caches["ratelimit"].clear()
