@@ -8,6 +8,7 @@ list of variables.
 
 import os
 import sys
+import tempfile
 from pathlib import Path
 
 import environ
@@ -198,8 +199,13 @@ RATE_LIMITS = {
 # --- Redis and Celery -------------------------------------------------------
 # Without REDIS_URL the project talks to the embedded redis-server that
 # `make run` and the tests start on this unix socket.
-# Tests get their own socket so they never touch the one `make run` serves.
-REDIS_SOCKET = VAR_DIR / "run" / ("redis-test.sock" if IS_TEST else "redis.sock")
+# Each test run gets its own socket, so it never touches the one `make run`
+# serves nor another run's (short path: unix sockets allow about 100 bytes).
+REDIS_SOCKET = (
+    Path(tempfile.gettempdir()) / f"emomusic-test-redis-{os.getpid()}.sock"
+    if IS_TEST
+    else VAR_DIR / "run" / "redis.sock"
+)
 REDIS_URL = env.str("REDIS_URL", default=f"redis+socket://{REDIS_SOCKET}")
 
 CELERY_BROKER_URL = REDIS_URL

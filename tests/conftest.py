@@ -23,14 +23,14 @@ FER_FIXTURE_DIR = FIXTURES_DIR / "fer2013"
 
 
 @pytest.fixture(scope="session")
-def redis_server() -> Iterator[str]:
+def redis_server(tmp_path_factory) -> Iterator[str]:
     """A real Redis: the one in REDIS_URL, else the embedded one on the test socket."""
     if os.environ.get("REDIS_URL"):
         yield settings.REDIS_URL
         return
     from emomusic_site import embedded_redis
 
-    process = embedded_redis.start(socket_path=settings.REDIS_SOCKET, data_dir=settings.VAR_DIR / "redis-test")
+    process = embedded_redis.start(socket_path=settings.REDIS_SOCKET, data_dir=tmp_path_factory.mktemp("redis"))
     try:
         yield settings.REDIS_URL
     finally:
