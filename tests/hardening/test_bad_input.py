@@ -648,3 +648,72 @@ def test_bodies_built_to_exhaust_the_parser_are_400(api_client, anon_client, use
         assert api_client.post("/api/ratings/", body, content_type="application/json").status_code == 400
     assert not Rating.objects.exists()
     assert django_user_model.objects.count() == 1
+
+
+def page_routes() -> list[str]:
+    """Every route outside /api/ and the admin, with {id} where it takes an id."""
+    routes = []
+
+    def walk(patterns, prefix: str) -> None:
+        for entry in patterns:
+            pattern = str(entry.pattern).replace("^", "").replace("$", "")
+            if isinstance(entry, URLResolver):
+                if not (prefix + pattern).startswith(("admin/", "api/")):
+                    walk(entry.url_patterns, prefix + pattern)
+            elif isinstance(entry, URLPattern) and not (prefix + pattern).startswith("api/"):
+                routes.append(prefix + pattern)
+
+    walk(get_resolver().url_patterns, "")
+    return sorted({"/" + re.sub(r"<(?:int:)?(\w+)>|\(\?P<(\w+)>[^)]*\)", r"{\1\2}", route) for route in routes})
+
+
+GARBAGE_FORMS = [
+    {},
+    {
+        "emotion": "\x00",
+        "mood_before": "9" * 40,
+        "mood_after": "-1",
+        "strategy": "chaos",
+        "photo_retention": ["a", "b"],
+    },
+    {"username": "x" * 10_000, "password": "\x00", "password1": "a", "password2": "b", "email": "@@"},
+    {"next": "https://evil.example/", "new_password1": "1", "new_password2": "2", "old_password": "nope"},
+    {"image": "not a file", "csv_file": "nope", "page": "-1", "emotion": "<script>"},
+]
+GARBAGE_QUERIES = [
+    "page=-1",
+    "page=abc",
+    "page=" + "9" * 40,
+    "emotion=%00",
+    "emotion=ecstatic",
+    "search=%25",
+    "ratings_page=0",
+]
+
+
+def test_no_page_answers_5xx_to_garbage(user, finished, song, settings, redis_server):
+    settings.RATE_LIMITS_ENABLED = False
+    mine = RatingFactory(user=user, song=song)
+    values = {"detection_id": str(finished.pk), "rating_id": str(mine.pk), "uidb64": "MQ", "token": "set-password"}
+    client = Client()
+    failures = []
+    for template in page_routes():
+        path = template
+        for name, value in values.items():
+            path = path.replace("{" + name + "}", value)
+        for query in GARBAGE_QUERIES:
+            client.force_login(user)
+            response = client.get(f"{path}?{query}")
+            if response.status_code >= 500:
+                failures.append(("get", path, query, response.status_code))
+        for body in GARBAGE_FORMS:
+            client.force_login(user)
+            response = client.post(path, body)
+            if response.status_code >= 500:
+                failures.append(("post", path, body, response.status_code))
+            anonymous = Client().post(path, body)
+            if anonymous.status_code >= 500:
+                failures.append(("anonymous post", path, body, anonymous.status_code))
+    assert failures == []
+    # Garbage never deleted the account (that takes its password); the delete buttons' own POSTs did delete.
+    assert type(user).objects.filter(pk=user.pk, is_active=True).exists()
