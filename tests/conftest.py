@@ -22,6 +22,25 @@ FACES_DIR = FIXTURES_DIR / "faces"
 FER_FIXTURE_DIR = FIXTURES_DIR / "fer2013"
 
 
+# Playwright's sync API keeps an event loop running in the test thread for the
+# whole session, so Django sees "an async context" in every browser test, from
+# the set-up of the live server's database to its flush after the test. The
+# switch is on exactly that long (a fixture's monkeypatch is undone before the
+# flush) and only for tests marked `browser`.
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_setup(item):
+    if item.get_closest_marker("browser"):
+        os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    yield
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_teardown(item, nextitem):
+    yield
+    if item.get_closest_marker("browser"):
+        os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+
+
 @pytest.fixture(scope="session")
 def redis_server(tmp_path_factory) -> Iterator[str]:
     """A real Redis: the one in REDIS_URL, else the embedded one on the test socket."""

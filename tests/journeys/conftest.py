@@ -38,7 +38,10 @@ def pytest_runtest_makereport(item, call):
     setattr(item, f"report_{report.when}", report)
 
 
-@pytest.fixture(scope="session")
+# Per module, not per session: while Playwright runs, its event loop counts as
+# running in this thread, and Django refuses database work from the tests after
+# it (SynchronousOnlyOperation in the next module's transactional tests).
+@pytest.fixture(scope="module")
 def playwright_instance():
     from playwright.sync_api import sync_playwright
 
