@@ -18,6 +18,32 @@ AUDIO_FEATURES = (
 )
 
 
+# The columns of the Kaggle "Spotify music data to identify the moods" file,
+# in its order. `mood` may be absent (a catalog whose moods are filled later);
+# `genre` is read when present so that an exported file re-imports whole.
+KAGGLE_COLUMNS = (
+    "name",
+    "album",
+    "artist",
+    "id",
+    "release_date",
+    "popularity",
+    "length",
+    "danceability",
+    "acousticness",
+    "energy",
+    "instrumentalness",
+    "liveness",
+    "valence",
+    "loudness",
+    "speechiness",
+    "tempo",
+    "key",
+    "time_signature",
+    "mood",
+)
+
+
 class Mood(models.Model):
     name = models.CharField(max_length=40, unique=True)
     description = models.TextField(blank=True)

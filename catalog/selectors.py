@@ -6,31 +6,10 @@ from typing import TextIO
 
 from django.db.models import Count, Q, QuerySet
 
-from catalog.models import Mood, Song
+from catalog.models import KAGGLE_COLUMNS, Mood, Song
 
 # The Kaggle file's columns, then genre: what the admin exports and the importer reads back.
-EXPORT_COLUMNS = (
-    "name",
-    "album",
-    "artist",
-    "id",
-    "release_date",
-    "popularity",
-    "length",
-    "danceability",
-    "acousticness",
-    "energy",
-    "instrumentalness",
-    "liveness",
-    "valence",
-    "loudness",
-    "speechiness",
-    "tempo",
-    "key",
-    "time_signature",
-    "mood",
-    "genre",
-)
+EXPORT_COLUMNS = (*KAGGLE_COLUMNS, "genre")
 _FIELD_OF_COLUMN = {"id": "spotify_id", "length": "length_ms"}
 
 

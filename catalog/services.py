@@ -18,32 +18,8 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from catalog.models import AUDIO_FEATURES, Mood, Song, release_year_of
+from catalog.models import AUDIO_FEATURES, KAGGLE_COLUMNS, Mood, Song, release_year_of
 
-# The columns of the Kaggle "Spotify music data to identify the moods" file,
-# in its order. `mood` may be absent (a catalog whose moods are filled later);
-# `genre` is read when present so that an exported file re-imports whole.
-KAGGLE_COLUMNS = (
-    "name",
-    "album",
-    "artist",
-    "id",
-    "release_date",
-    "popularity",
-    "length",
-    "danceability",
-    "acousticness",
-    "energy",
-    "instrumentalness",
-    "liveness",
-    "valence",
-    "loudness",
-    "speechiness",
-    "tempo",
-    "key",
-    "time_signature",
-    "mood",
-)
 OPTIONAL_COLUMNS = frozenset({"mood", "genre"})
 REQUIRED_COLUMNS = tuple(column for column in KAGGLE_COLUMNS if column not in OPTIONAL_COLUMNS)
 GENRE_COLUMNS = ("id", "genre")
