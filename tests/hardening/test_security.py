@@ -330,26 +330,51 @@ def test_cookies_are_httponly_and_samesite(user, settings):
     assert client.get("/accounts/login/").status_code in (200, 302)
 
 
-def test_production_cookies_are_secure_with_hsts(monkeypatch):
-    """The production settings module itself (check --deploy runs in tests/emomusic_site/test_settings.py)."""
-    import importlib
+def test_production_cookies_are_secure_with_hsts():
+    """The production settings, read in a fresh interpreter (check --deploy runs in tests/emomusic_site)."""
+    import json
+    import os
+    import subprocess
     import sys
 
-    monkeypatch.setenv("DJANGO_ENV", "production")
-    monkeypatch.setenv("SECRET_KEY", "x" * 60 + "production-test-key")
-    monkeypatch.setenv("ALLOWED_HOSTS", "emomusic.example")
-    monkeypatch.setenv("DATABASE_URL", "sqlite:////tmp/never-opened.sqlite3")
-    saved = sys.modules.pop("emomusic_site.settings")
-    try:
-        production = importlib.import_module("emomusic_site.settings")
-        assert production.DEBUG is False
-        assert production.SESSION_COOKIE_SECURE and production.CSRF_COOKIE_SECURE
-        assert production.SESSION_COOKIE_HTTPONLY
-        assert production.SECURE_HSTS_SECONDS >= 31_536_000
-        assert production.SECURE_SSL_REDIRECT
-        assert production.ALLOWED_HOSTS == ["emomusic.example"]
-    finally:
-        sys.modules["emomusic_site.settings"] = saved
+    env = {key: value for key, value in os.environ.items() if key != "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    env.update(
+        DJANGO_ENV="production",
+        SECRET_KEY="x" * 60 + "production-test-key",
+        ALLOWED_HOSTS="emomusic.example",
+        DJANGO_SETTINGS_MODULE="emomusic_site.settings",
+    )
+    names = [
+        "DEBUG",
+        "SESSION_COOKIE_SECURE",
+        "CSRF_COOKIE_SECURE",
+        "SESSION_COOKIE_HTTPONLY",
+        "SECURE_HSTS_SECONDS",
+        "SECURE_SSL_REDIRECT",
+        "ALLOWED_HOSTS",
+        "X_FRAME_OPTIONS",
+    ]
+    script = (
+        "import json; from django.conf import settings; "
+        f"print(json.dumps({{name: getattr(settings, name) for name in {names!r}}}))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=Path(__file__).resolve().parents[2],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    production = json.loads(result.stdout.strip().splitlines()[-1])
+    assert production["DEBUG"] is False
+    assert production["SESSION_COOKIE_SECURE"] and production["CSRF_COOKIE_SECURE"]
+    assert production["SESSION_COOKIE_HTTPONLY"]
+    assert production["SECURE_HSTS_SECONDS"] >= 31_536_000
+    assert production["SECURE_SSL_REDIRECT"]
+    assert production["ALLOWED_HOSTS"] == ["emomusic.example"]
+    assert production["X_FRAME_OPTIONS"] == "DENY"
 
 
 # --- (d) Photos ----------------------------------------------------------------------------------------
