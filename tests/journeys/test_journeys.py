@@ -234,3 +234,33 @@ def test_hostile_song_and_user_names_are_shown_as_text(page, step_screenshots, l
         assert page.locator("img[src=x]").count() == 0, url
         assert page.locator("b", has_text="eve").count() == 0, url
     assert dialogs == []
+
+
+def test_bad_files_are_refused_in_place_with_a_sentence(page, step_screenshots, live_server, tmp_path, settings):
+    """The upload page's script shows the API's refusal where the user is looking; nothing is stored."""
+    from tests.hardening.corpus import CORPUS
+
+    user = UserFactory()
+    log_in(page, user.username)
+    refused = {case.id: case for case in CORPUS if case.status == 400 and case.id != "empty"}
+    for case_id in ("text-renamed-jpg", "svg", "decompression-bomb", "animated-gif", "1x1", "12-mb-photo"):
+        case = refused[case_id]
+        path = tmp_path / case.name
+        path.write_bytes(case.content)
+        page.set_input_files("input[type=file]", str(path))
+        page.get_by_role("button", name="Analyse").click()
+        status = page.locator("#upload-status.is-error")
+        if case_id == "12-mb-photo":
+            # The script refuses it before sending, with the same limit the server applies.
+            status.filter(has_text="larger than the 10 MB limit").wait_for()
+        else:
+            status.filter(has_text=case.message).wait_for()
+        step_screenshots(case_id)
+        assert page.url.rstrip("/") == live_server.url
+        assert page.get_by_role("button", name="Analyse").is_enabled()
+    assert not Detection.objects.exists()
+    assert (
+        not [path for path in settings.MEDIA_ROOT.rglob("*") if path.is_file()]
+        if settings.MEDIA_ROOT.exists()
+        else True
+    )
