@@ -21,6 +21,32 @@ FIXTURES_DIR = Path(__file__).parent / "fixtures"
 FACES_DIR = FIXTURES_DIR / "faces"
 FER_FIXTURE_DIR = FIXTURES_DIR / "fer2013"
 
+# The Song object of the API contract (shared/API.md), exactly.
+SONG_FIELDS = {
+    "id",
+    "spotify_id",
+    "name",
+    "album",
+    "artist",
+    "release_date",
+    "popularity",
+    "length_ms",
+    "danceability",
+    "acousticness",
+    "energy",
+    "instrumentalness",
+    "liveness",
+    "valence",
+    "loudness",
+    "speechiness",
+    "tempo",
+    "key",
+    "time_signature",
+    "mood",
+    "genre",
+    "spotify_url",
+}
+
 
 # Playwright's sync API keeps an event loop running in the test thread for the
 # whole session, so Django sees "an async context" in every browser test, from

@@ -1,32 +1,8 @@
 import pytest
 
 from catalog.models import Song
+from tests.conftest import SONG_FIELDS
 from tests.factories import MoodFactory, SongFactory
-
-SONG_FIELDS = {
-    "id",
-    "spotify_id",
-    "name",
-    "album",
-    "artist",
-    "release_date",
-    "popularity",
-    "length_ms",
-    "danceability",
-    "acousticness",
-    "energy",
-    "instrumentalness",
-    "liveness",
-    "valence",
-    "loudness",
-    "speechiness",
-    "tempo",
-    "key",
-    "time_signature",
-    "mood",
-    "genre",
-    "spotify_url",
-}
 
 
 def new_song(**changes) -> dict:

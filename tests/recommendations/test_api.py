@@ -6,36 +6,13 @@ from django.urls import reverse
 from catalog.models import Song
 from detection.models import DetectionStatus
 from recommendations.models import Rating
+from tests.conftest import SONG_FIELDS
 from tests.factories import DetectionFactory, RatingFactory, SongFactory
 
 pytestmark = pytest.mark.django_db
 
 RECOMMENDATIONS = reverse("api_recommendations")
 RATINGS = reverse("api_ratings")
-SONG_FIELDS = {
-    "id",
-    "spotify_id",
-    "name",
-    "album",
-    "artist",
-    "release_date",
-    "popularity",
-    "length_ms",
-    "danceability",
-    "acousticness",
-    "energy",
-    "instrumentalness",
-    "liveness",
-    "valence",
-    "loudness",
-    "speechiness",
-    "tempo",
-    "key",
-    "time_signature",
-    "mood",
-    "genre",
-    "spotify_url",
-}
 
 
 def _ids(response) -> list[int]:
