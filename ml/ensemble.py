@@ -30,11 +30,10 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    import keras
-
     from ml.data import load_split
+    from ml.models import load_model
 
-    models = [keras.models.load_model(path, compile=False) for path in args.models]
+    models = [load_model(path) for path in args.models]
     test, _ = load_split(args.data, "test")
     results, _ = evaluate_predictor(
         averaged_predictor([keras_predictor(model) for model in models]), test.images, test.labels, args.modes

@@ -22,9 +22,9 @@ from pathlib import Path
 import numpy as np
 
 from ml.labels import LABELS
+from ml.preprocessing import TTA_MODES, tta_views
 
-TTA_MODES = ("plain", "flip", "tencrop")
-CROP_PADDING = 4
+__all__ = ["TTA_MODES", "classification_metrics", "confusion_matrix", "evaluate_predictor", "tta_views"]
 
 
 def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, num_classes: int = len(LABELS)) -> np.ndarray:
@@ -66,22 +66,6 @@ def classification_metrics(y_true: np.ndarray, probabilities: np.ndarray) -> dic
         "per_class": per_class,
         "confusion_matrix": matrix.tolist(),
     }
-
-
-def tta_views(batch: np.ndarray, mode: str) -> list[np.ndarray]:
-    """The views of a preprocessed (N, 48, 48, 1) batch that a TTA mode averages over."""
-    if mode == "plain":
-        return [batch]
-    if mode == "flip":
-        return [batch, batch[:, :, ::-1]]
-    if mode == "tencrop":
-        pad = CROP_PADDING
-        size = batch.shape[1]
-        padded = np.pad(batch, ((0, 0), (pad, pad), (pad, pad), (0, 0)), mode="reflect")
-        offsets = [(pad, pad), (0, 0), (0, 2 * pad), (2 * pad, 0), (2 * pad, 2 * pad)]
-        crops = [padded[:, top : top + size, left : left + size] for top, left in offsets]
-        return crops + [crop[:, :, ::-1] for crop in crops]
-    raise ValueError(f"Unknown TTA mode {mode!r}; choose one of {', '.join(TTA_MODES)}.")
 
 
 def predict_probabilities(
@@ -200,12 +184,11 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    import keras
-
     from ml.data import load_split
+    from ml.models import load_model
 
     model_path = Path(args.model)
-    model = keras.models.load_model(model_path, compile=False)
+    model = load_model(model_path)
     split, report = load_split(args.data, args.split, args.limit_per_class)
     results, _ = evaluate_predictor(keras_predictor(model), split.images, split.labels, args.modes)
     name = model_path.parent.name + "/" + model_path.name

@@ -35,6 +35,12 @@ def _conv_bn_relu(x, filters: int, kernel_size: int = 3, weight_decay: float = 0
     return layers.Activation("relu", name=None if name is None else f"{name}_relu")(x)
 
 
+def _probabilities(x, num_classes: int):
+    # float32 even under a mixed-precision policy: a bfloat16 softmax keeps about
+    # three significant digits, too few for the loss and for calibrated outputs.
+    return layers.Dense(num_classes, activation="softmax", dtype="float32", name="probabilities")(x)
+
+
 def _scaled_input(input_shape: tuple[int, int, int]):
     inputs = keras.Input(shape=input_shape, name="face")
     # Centre pixels on zero: [0, 255] -> [-1, 1].
@@ -54,7 +60,7 @@ def build_cnn(input_shape: tuple[int, int, int] = INPUT_SHAPE, num_classes: int 
         x = layers.BatchNormalization()(x)
         x = layers.Activation("relu")(x)
         x = layers.Dropout(0.25)(x)
-    outputs = layers.Dense(num_classes, activation="softmax", name="probabilities")(x)
+    outputs = _probabilities(x, num_classes)
     return keras.Model(inputs, outputs, name="cnn")
 
 
@@ -91,7 +97,7 @@ def build_resnet(
     x = layers.Activation("relu", name="post_relu")(x)
     x = layers.GlobalAveragePooling2D(name="pool")(x)
     x = layers.Dropout(0.3)(x)
-    outputs = layers.Dense(num_classes, activation="softmax", name="probabilities")(x)
+    outputs = _probabilities(x, num_classes)
     return keras.Model(inputs, outputs, name="resnet")
 
 
@@ -122,7 +128,7 @@ def build_efficientnet(
     )
     x = backbone(x)
     x = layers.Dropout(0.3)(x)
-    outputs = layers.Dense(num_classes, activation="softmax", name="probabilities")(x)
+    outputs = _probabilities(x, num_classes)
     return keras.Model(inputs, outputs, name="efficientnetb0")
 
 
@@ -150,7 +156,7 @@ def build_vgg16(
     x = layers.Flatten()(x)
     x = layers.Dense(256, activation="relu")(x)
     x = layers.Dropout(0.5)(x)
-    outputs = layers.Dense(num_classes, activation="softmax", name="probabilities")(x)
+    outputs = _probabilities(x, num_classes)
     return keras.Model(inputs, outputs, name="vgg16")
 
 
@@ -184,7 +190,7 @@ def build_vggnet(
     x = layers.BatchNormalization(name="head_bn")(x)
     x = layers.Activation("relu", name="head_relu")(x)
     x = layers.Dropout(dropout, name="head_drop2")(x)
-    outputs = layers.Dense(num_classes, activation="softmax", name="probabilities")(x)
+    outputs = _probabilities(x, num_classes)
     return keras.Model(inputs, outputs, name="vggnet")
 
 
@@ -194,8 +200,83 @@ def build_tiny(input_shape: tuple[int, int, int] = INPUT_SHAPE, num_classes: int
     x = _conv_bn_relu(x, 8)
     x = layers.MaxPooling2D(4)(x)
     x = layers.GlobalAveragePooling2D()(x)
-    outputs = layers.Dense(num_classes, activation="softmax", name="probabilities")(x)
+    outputs = _probabilities(x, num_classes)
     return keras.Model(inputs, outputs, name="tiny")
+
+
+@keras.saving.register_keras_serializable(package="emomusic")
+class ClassPriorShift(layers.Layer):
+    """Multiplies a model's probabilities by fixed per-class factors exp(shift) and renormalises.
+
+    A network trained on FER-2013's skewed classes under-predicts the rare ones
+    (fear, disgust); shifting their log-probabilities, with factors fitted on
+    the validation split (`ml.priors.fit_prior_shift`), trades a little overall
+    accuracy for recall where it is lowest. Inside the saved model, so every
+    caller gets the same decision rule.
+    """
+
+    def __init__(self, shift: list[float], **kwargs):
+        kwargs.setdefault("dtype", "float32")
+        super().__init__(**kwargs)
+        self.shift = [float(value) for value in shift]
+
+    def call(self, probabilities):
+        ops = keras.ops
+        shift = ops.convert_to_tensor(self.shift, dtype=probabilities.dtype)
+        return ops.softmax(ops.log(ops.clip(probabilities, 1e-7, 1.0)) + shift, axis=-1)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "shift": self.shift}
+
+
+def with_prior_shift(model: keras.Model, shift) -> keras.Model:
+    """`model` followed by a `ClassPriorShift`; the same name, so reports still say which network it is."""
+    outputs = ClassPriorShift(list(shift), name="prior_shift")(model.outputs[0])
+    return keras.Model(model.inputs, outputs, name=model.name)
+
+
+def load_model(path) -> keras.Model:
+    """Load a `.keras` file for inference; importing this module registers the custom layers it may hold."""
+    return keras.models.load_model(path, compile=False)
+
+
+def weighted_layers(model: keras.Model) -> list[layers.Layer]:
+    """The layers holding weights, in order, nested models flattened (a keras.applications backbone)."""
+    found: list[layers.Layer] = []
+    for layer in model.layers:
+        if isinstance(layer, keras.Model):
+            found.extend(weighted_layers(layer))
+        elif layer.weights:
+            found.append(layer)
+    return found
+
+
+def copy_weights(source: keras.Model, target: keras.Model) -> None:
+    """Copy `source`'s weights into `target`, layer by layer: same architecture, any precision or wrapper.
+
+    Used to warm-start a run from a shipped model (which may end in a
+    weightless ClassPriorShift) and to turn a mixed-precision model into a
+    float32 one.
+    """
+    source_layers, target_layers = weighted_layers(source), weighted_layers(target)
+    if len(source_layers) != len(target_layers):
+        raise ValueError(
+            f"{source.name} has {len(source_layers)} layers with weights, {target.name} has {len(target_layers)}: "
+            "not the same architecture."
+        )
+    for source_layer, target_layer in zip(source_layers, target_layers, strict=True):
+        weights = source_layer.get_weights()
+        shapes = [w.shape for w in weights]
+        expected = [tuple(w.shape) for w in target_layer.weights]
+        if shapes != expected:
+            raise ValueError(
+                f"Layer {source_layer.name} holds weights of shapes {shapes}, {target_layer.name} needs {expected}: "
+                "not the same architecture (or --width)."
+            )
+        target_layer.set_weights(weights)
 
 
 ARCHITECTURES: dict[str, Callable[..., keras.Model]] = {

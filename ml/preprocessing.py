@@ -15,6 +15,12 @@ import numpy as np
 
 IMAGE_SIZE = 48
 INPUT_SHAPE = (IMAGE_SIZE, IMAGE_SIZE, 1)
+# Test-time augmentation: evaluation and the worker's classifier average a face's
+# probabilities over the same views, built by `tta_views`.
+TTA_MODES = ("plain", "flip", "tencrop")
+# The reflect padding of training's random crop (ml.augment.AugmentConfig.crop_padding):
+# ten-crop's corners are the extreme shifts the model saw.
+CROP_PADDING = 4
 
 
 def to_gray(image: np.ndarray) -> np.ndarray:
@@ -67,3 +73,19 @@ def preprocess_faces(faces: np.ndarray | Sequence[np.ndarray], size: int = IMAGE
     if batch.dtype != np.uint8:
         batch = np.clip(batch, 0, 255).astype(np.uint8)
     return batch.astype(np.float32)[..., None]
+
+
+def tta_views(batch: np.ndarray, mode: str) -> list[np.ndarray]:
+    """The views of a preprocessed (N, 48, 48, 1) batch that a TTA mode averages over."""
+    if mode == "plain":
+        return [batch]
+    if mode == "flip":
+        return [batch, batch[:, :, ::-1]]
+    if mode == "tencrop":
+        pad = CROP_PADDING
+        size = batch.shape[1]
+        padded = np.pad(batch, ((0, 0), (pad, pad), (pad, pad), (0, 0)), mode="reflect")
+        offsets = [(pad, pad), (0, 0), (0, 2 * pad), (2 * pad, 0), (2 * pad, 2 * pad)]
+        crops = [padded[:, top : top + size, left : left + size] for top, left in offsets]
+        return crops + [crop[:, :, ::-1] for crop in crops]
+    raise ValueError(f"Unknown TTA mode {mode!r}; choose one of {', '.join(TTA_MODES)}.")

@@ -3,9 +3,12 @@
     python -m ml.ship --run runs/vggnet --data ../shared/datasets/fer2013 --version emotion-vggnet-2026.11
 
 Evaluates the run's best model on the test split (plain, flip and ten-crop
-TTA), saves it without optimizer state (smaller, inference only) and writes
-the model card from the run's recorded recipe and the measured numbers; the
-evaluation itself (JSON and confusion matrices) goes to `--report-dir`.
+TTA), saves it in float32 without optimizer state (smaller, inference only)
+and writes the model card from the run's recorded recipe and the measured
+numbers; the evaluation itself (JSON and confusion matrices) goes to
+`--report-dir`. `--tta` picks the mode the site's classifier averages over;
+`--min-recall` fits a per-class prior shift on the validation split (never
+the test split) and saves it inside the model.
 """
 
 from __future__ import annotations
@@ -22,12 +25,60 @@ from pathlib import Path
 from ml.augment import AugmentConfig
 from ml.inference import ARTIFACTS_DIR, MODEL_CARD
 from ml.labels import LABELS
+from ml.preprocessing import TTA_MODES
 
 MODEL_FILE = "emotion_model.keras"
 ARTIFACTS_LIMIT_BYTES = 25 * 1024 * 1024
-# The mode the worker's EmotionClassifier uses: a mirrored copy costs one
-# more face per batch, ten crops would cost nine.
-INFERENCE_MODE = "flip"
+
+
+def float32_copy(model, config: dict):
+    """The same network computing in float32: a mixed-precision run's model runs anywhere, at full precision."""
+    import keras
+
+    from ml.models import build_model, copy_weights
+    from ml.preprocessing import INPUT_SHAPE
+
+    if config.get("precision", "float32") == "float32":
+        return model
+    keras.mixed_precision.set_global_policy("float32")
+    rebuilt = build_model(
+        config["arch"], INPUT_SHAPE, len(LABELS), weights=config.get("weights"), width=config.get("width")
+    )
+    copy_weights(model, rebuilt)
+    return rebuilt
+
+
+def fit_validation_shift(model, run: dict, data: str, tta: str, min_recall: float) -> tuple[dict, object]:
+    """Fit a per-class prior shift on the run's own validation split; returns its report and the shifted model."""
+    import numpy as np
+
+    from ml.data import load_split, stratified_split
+    from ml.evaluate import classification_metrics, keras_predictor, predict_probabilities
+    from ml.models import with_prior_shift
+    from ml.preprocessing import preprocess_faces
+    from ml.priors import apply_prior_shift, fit_prior_shift
+
+    train_split, _ = load_split(data, "train")
+    _, validation = stratified_split(train_split, run["config"]["validation_fraction"], run["seed"])
+    probabilities = predict_probabilities(keras_predictor(model), preprocess_faces(validation.images), tta)
+    shift = fit_prior_shift(probabilities, validation.labels, min_recall=min_recall)
+    before = classification_metrics(validation.labels, probabilities)
+    after = classification_metrics(validation.labels, apply_prior_shift(probabilities, shift))
+
+    def summary(metrics: dict) -> dict:
+        recall = {label: round(row["recall"], 4) for label, row in metrics["per_class"].items()}
+        return {"accuracy": round(metrics["accuracy"], 4), "recall": recall}
+
+    report = {
+        "fitted_on": f"validation split ({len(validation)} images), {tta} TTA",
+        "min_recall": min_recall,
+        "shift": {label: float(value) for label, value in zip(LABELS, shift, strict=True)},
+        "validation_before": summary(before),
+        "validation_after": summary(after),
+    }
+    if not np.any(shift):
+        return report, model
+    return report, with_prior_shift(model, shift)
 
 
 def ship(
@@ -38,20 +89,28 @@ def ship(
     report_dir: Path,
     artifacts: Path = ARTIFACTS_DIR,
     command: str = "",
-    modes: tuple[str, ...] = ("plain", "flip", "tencrop"),
+    modes: tuple[str, ...] = TTA_MODES,
+    tta: str = "flip",
+    min_recall: float | None = None,
 ) -> dict:
-    if INFERENCE_MODE not in modes:
-        raise ValueError(f"--modes must include {INFERENCE_MODE!r}, the mode the site uses.")
+    """Evaluate, save and describe a run's best model as the site's; `tta` is the mode the site will use."""
+    if tta not in modes:
+        raise ValueError(f"--modes must include {tta!r}, the mode the site uses.")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import keras
 
     from ml.data import load_split
     from ml.evaluate import evaluate_predictor, format_report, keras_predictor, write_results
+    from ml.models import load_model
 
     state = json.loads((run_dir / "state.json").read_text())
     run = json.loads((run_dir / "run.json").read_text())
     source = run_dir / "best.keras"
-    model = keras.models.load_model(source, compile=False)
+    model = float32_copy(load_model(source), run["config"])
+    prior_shift = None
+    if min_recall is not None:
+        prior_shift, model = fit_validation_shift(model, run, data, tta, min_recall)
+        print(f"Prior shift fitted on validation: {prior_shift}")
     test, report = load_split(data, "test")
     results, _ = evaluate_predictor(keras_predictor(model), test.images, test.labels, modes)
     print(format_report(version, results))
@@ -63,7 +122,7 @@ def ship(
     model.save(tmp)
     os.replace(tmp, target)
     best = next((r for r in state["history"] if r["epoch"] == state["best_epoch"]), {})
-    chosen = results[INFERENCE_MODE]
+    chosen = results[tta]
     card = {
         "version": version,
         "file": MODEL_FILE,
@@ -89,12 +148,13 @@ def ship(
         },
         "epochs": {"planned": state["config"]["epochs"], "run": state["epoch"], "best": state["best_epoch"]},
         "validation_accuracy": best.get("val_accuracy"),
+        "prior_shift": prior_shift,
         "test_accuracy": chosen["accuracy"],
         "test_loss": chosen["loss"],
         "test_accuracy_by_tta": {mode: metrics["accuracy"] for mode, metrics in results.items()},
         "per_class_recall": {label: row["recall"] for label, row in chosen["per_class"].items()},
         "per_class_f1": {label: row["f1"] for label, row in chosen["per_class"].items()},
-        "inference": {"tta": INFERENCE_MODE, "flip_tta": INFERENCE_MODE == "flip"},
+        "inference": {"tta": tta, "flip_tta": tta != "plain"},
         "date": dt.datetime.now(dt.UTC).date().isoformat(),
         "keras": keras.__version__,
         "backend": keras.backend.backend(),
@@ -107,7 +167,7 @@ def ship(
         raise RuntimeError(f"{artifacts} holds {total / 2**20:.1f} MB, over the 25 MB the repository allows.")
     print(
         f"Shipped {target} ({target.stat().st_size / 2**20:.1f} MB) as {version}: test accuracy "
-        f"{chosen['accuracy']:.4f} ({INFERENCE_MODE})."
+        f"{chosen['accuracy']:.4f} ({tta})."
     )
     return card
 
@@ -118,7 +178,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--data", required=True, help="FER-2013 folder holding test/")
     parser.add_argument("--version", required=True, help="e.g. emotion-vggnet-2026.11")
     parser.add_argument("--report-dir", default="reports/shipped")
-    parser.add_argument("--modes", nargs="+", default=["plain", "flip", "tencrop"], help="TTA modes to evaluate")
+    parser.add_argument("--modes", nargs="+", choices=TTA_MODES, default=list(TTA_MODES), help="TTA modes to evaluate")
+    parser.add_argument("--tta", choices=TTA_MODES, default="flip", help="the TTA mode the site will use")
+    parser.add_argument(
+        "--min-recall",
+        type=float,
+        default=None,
+        help="fit a per-class prior shift on the validation split so every class reaches this recall there",
+    )
     args = parser.parse_args(argv)
     command = "python -m ml.ship " + shlex.join(sys.argv[1:] if argv is None else argv)
     ship(
@@ -128,6 +195,8 @@ def main(argv: list[str] | None = None) -> None:
         report_dir=Path(args.report_dir),
         command=command,
         modes=tuple(args.modes),
+        tta=args.tta,
+        min_recall=args.min_recall,
     )
 
 

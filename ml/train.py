@@ -30,7 +30,7 @@ import numpy as np
 from ml import data as fer_data
 from ml.augment import AugmentConfig, augment_batch
 from ml.labels import LABELS
-from ml.models import ARCHITECTURES, build_model
+from ml.models import ARCHITECTURES, build_model, copy_weights, load_model
 from ml.preprocessing import INPUT_SHAPE, preprocess_faces
 
 BALANCE_CHOICES = ("none", "weights", "sqrt-weights", "oversample")
@@ -57,6 +57,15 @@ class TrainConfig:
     width: int | None = None
     erase_probability: float = 0.5
     limit_per_class: int | None = None
+    # "mixed_bfloat16" trains about 1.3x faster on CPUs with AVX512-BF16 (measured on this
+    # machine's EPYC); ml.ship converts the weights back to float32 for inference anywhere.
+    precision: str = "float32"
+    # Warm start: begin from this .keras model's weights (same architecture and width), as when
+    # a later session continues training the shipped model with a fresh schedule.
+    init_from: str | None = None
+
+
+PRECISION_CHOICES = ("float32", "mixed_bfloat16")
 
 
 class FerBatches(keras.utils.PyDataset):
@@ -270,6 +279,9 @@ def train(
         print(f"{out} has already finished ({state['epoch']} epochs).")
         return _finish(out, state)
 
+    if config.precision not in PRECISION_CHOICES:
+        raise ValueError(f"Unknown --precision {config.precision!r}; choose one of {', '.join(PRECISION_CHOICES)}.")
+    keras.mixed_precision.set_global_policy(config.precision)
     keras.utils.set_random_seed(config.seed + state["epoch"])
     started = time.time()
     train_split, train_report = fer_data.load_split(config.data, "train", config.limit_per_class)
@@ -307,9 +319,11 @@ def train(
         model = keras.models.load_model(out / "checkpoint.keras")
         print(f"Resuming {out} after epoch {state['epoch']} (best so far {state['best_val_accuracy']:.4f}).")
     else:
-        model = compile_model(
-            build_model(config.arch, INPUT_SHAPE, len(LABELS), weights=config.weights, width=config.width), config
-        )
+        model = build_model(config.arch, INPUT_SHAPE, len(LABELS), weights=config.weights, width=config.width)
+        if config.init_from:
+            copy_weights(load_model(config.init_from), model)
+            print(f"Starting from the weights of {config.init_from}.", flush=True)
+        model = compile_model(model, config)
         _write_json(
             out / "run.json",
             {
@@ -372,6 +386,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--weights", default=None, help="'imagenet' for efficientnetb0/vgg16 where it can be fetched")
     parser.add_argument("--width", type=int, default=None, help="first-stage filters of vggnet/resnet")
     parser.add_argument("--erase-probability", type=float, default=defaults.erase_probability)
+    parser.add_argument("--precision", choices=PRECISION_CHOICES, default=defaults.precision)
+    parser.add_argument(
+        "--init-from", default=None, help="start from this .keras model's weights (same --arch/--width)"
+    )
     parser.add_argument("--limit-per-class", type=int, default=None, help="use only the first N images per class")
     parser.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
     return parser.parse_args(argv)
@@ -399,6 +417,8 @@ def main(argv: list[str] | None = None) -> None:
         width=args.width,
         erase_probability=args.erase_probability,
         limit_per_class=args.limit_per_class,
+        precision=args.precision,
+        init_from=args.init_from,
     )
     command = "python -m ml.train " + shlex.join(sys.argv[1:] if argv is None else argv)
     train(config, resume=args.resume, command=command, verbose=1 if sys.stdout.isatty() else 2)

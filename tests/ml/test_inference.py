@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from ml import LABELS
-from ml.inference import DEFAULT_MODEL, EmotionClassifier, read_model_card
+from ml.inference import DEFAULT_MODEL, EmotionClassifier, card_tta, read_model_card
 
 
 @pytest.fixture(scope="module")
@@ -31,11 +31,11 @@ def test_predict_on_an_array_batch_matches_the_model_on_preprocessed_input(class
     from ml.preprocessing import preprocess_faces
 
     split, _ = load_split(fer_dir, "test")
-    classifier.flip_tta = False
+    classifier.tta = "plain"
     try:
         probabilities = classifier.predict(split.images)  # 28 faces, padded to a bucket internally
     finally:
-        classifier.flip_tta = True
+        classifier.tta = "flip"
     direct = classifier.model.predict(preprocess_faces(split.images), verbose=0)
     np.testing.assert_allclose(probabilities, direct / direct.sum(axis=1, keepdims=True), atol=1e-5)
     assert classifier.predict(np.zeros((0, 48, 48), np.uint8)).shape == (0, 7)
@@ -47,14 +47,45 @@ def test_version_comes_from_the_model_card(tiny_run, tmp_path):
 
     _, model_path = tiny_run
     shutil.copy(model_path, tmp_path / "emotion_model.keras")
-    card = {"version": "emotion-test-1", "file": "emotion_model.keras", "inference": {"flip_tta": False}}
+    card = {"version": "emotion-test-1", "file": "emotion_model.keras", "inference": {"tta": "tencrop"}}
     (tmp_path / "model_card.json").write_text(json.dumps(card))
 
     loaded = EmotionClassifier.load(tmp_path / "emotion_model.keras")
 
-    assert loaded.version == "emotion-test-1" and loaded.flip_tta is False
+    assert loaded.version == "emotion-test-1" and loaded.tta == "tencrop"
     with pytest.raises(FileNotFoundError, match="No emotion model"):
         EmotionClassifier.load(tmp_path / "missing.keras")
+
+
+@pytest.mark.parametrize(
+    ("inference", "expected"),
+    [
+        ({"tta": "tencrop", "flip_tta": True}, "tencrop"),
+        ({"flip_tta": False}, "plain"),  # cards written before ten-crop was offered
+        ({"flip_tta": True}, "flip"),
+        ({}, "flip"),
+    ],
+)
+def test_the_card_decides_the_tta_mode(inference, expected):
+    assert card_tta({"inference": inference}) == expected
+
+
+@pytest.mark.parametrize("tta", ["plain", "flip", "tencrop"])
+def test_each_tta_mode_averages_the_same_views_as_evaluation(classifier, tta):
+    from ml.evaluate import keras_predictor, predict_probabilities
+    from ml.preprocessing import preprocess_faces
+
+    faces = np.random.default_rng(3).integers(0, 256, (9, 48, 48), np.uint8)  # tencrop: two chunks (6 + 3)
+    classifier.tta = tta
+    try:
+        probabilities = classifier.predict(faces)
+    finally:
+        classifier.tta = "flip"
+
+    expected = predict_probabilities(keras_predictor(classifier.model), preprocess_faces(faces), tta)
+    np.testing.assert_allclose(probabilities, expected / expected.sum(axis=1, keepdims=True), atol=1e-5)
+    with pytest.raises(ValueError, match="TTA mode"):
+        EmotionClassifier(classifier.model, "v", tta="rotate")
 
 
 @pytest.mark.skipif(not DEFAULT_MODEL.exists(), reason="no shipped model yet")

@@ -34,3 +34,50 @@ def test_weights_are_refused_for_models_trained_from_scratch():
         build_model("vggnet", weights="imagenet")
     with pytest.raises(ValueError, match="Unknown architecture"):
         build_model("alexnet")
+
+
+def test_prior_shift_layer_matches_numpy_and_survives_a_save(tmp_path):
+    from ml.models import ClassPriorShift, build_tiny, load_model, with_prior_shift
+    from ml.priors import apply_prior_shift
+
+    model = build_tiny()
+    shift = [0.0, 1.5, 0.8, 0.0, -0.2, 0.0, 0.0]
+    shifted = with_prior_shift(model, shift)
+    x = np.random.default_rng(0).uniform(0, 255, (5, 48, 48, 1)).astype(np.float32)
+
+    expected = apply_prior_shift(model.predict_on_batch(x), np.array(shift))
+    np.testing.assert_allclose(shifted.predict_on_batch(x), expected, atol=1e-5)
+    shifted.save(tmp_path / "shifted.keras")
+    loaded = load_model(tmp_path / "shifted.keras")
+    assert isinstance(loaded.layers[-1], ClassPriorShift) and loaded.layers[-1].shift == shift
+    np.testing.assert_allclose(loaded.predict_on_batch(x), expected, atol=1e-5)
+    assert loaded.name == "tiny"
+
+
+def test_copy_weights_turns_a_mixed_precision_model_into_a_float32_one():
+    from ml.models import copy_weights, with_prior_shift
+
+    keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    try:
+        mixed = build_model("vggnet", width=4)
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    plain = build_model("vggnet", width=4)
+    x = np.random.default_rng(1).uniform(0, 255, (3, 48, 48, 1)).astype(np.float32)
+
+    copy_weights(with_prior_shift(mixed, [0.0] * 7), plain)  # a shipped model's weightless tail is skipped
+
+    assert plain.layers[2].compute_dtype == "float32" and mixed.layers[2].compute_dtype == "bfloat16"
+    for source, target in zip(mixed.weights, plain.weights, strict=True):
+        np.testing.assert_array_equal(np.asarray(source), np.asarray(target))
+    # bfloat16 keeps ~3 significant digits: the two agree on the probabilities to about that.
+    np.testing.assert_allclose(plain.predict_on_batch(x), mixed.predict_on_batch(x), atol=0.05)
+
+
+def test_copy_weights_refuses_another_architecture():
+    from ml.models import copy_weights
+
+    with pytest.raises(ValueError, match="not the same architecture"):
+        copy_weights(build_model("vggnet", width=4), build_model("vggnet", width=8))
+    with pytest.raises(ValueError, match="not the same architecture"):
+        copy_weights(build_model("tiny"), build_model("vggnet", width=4))

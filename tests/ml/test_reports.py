@@ -46,6 +46,42 @@ def test_ship_writes_the_model_and_a_complete_card(shipped):
     assert EmotionClassifier.load(artifacts / "emotion_model.keras").version == "emotion-test-1"
 
 
+def test_ship_converts_mixed_precision_fits_a_prior_shift_and_records_the_tta(fer_dir, tmp_path):
+    import keras
+
+    from ml.inference import EmotionClassifier
+    from ml.models import ClassPriorShift, load_model
+    from ml.ship import ship
+    from ml.train import TrainConfig, train
+
+    run = tmp_path / "run"
+    config = TrainConfig(
+        arch="vggnet", width=4, data=str(fer_dir), out=str(run), epochs=1, batch_size=8, precision="mixed_bfloat16"
+    )
+    try:
+        train(config, verbose=0)
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+
+    card = ship(
+        run,
+        str(fer_dir),
+        "emotion-test-2",
+        report_dir=tmp_path / "report",
+        artifacts=tmp_path / "artifacts",
+        tta="tencrop",
+        min_recall=0.9,  # out of reach for one epoch on 28 images: a shift is certain to be fitted
+    )
+
+    shipped = load_model(tmp_path / "artifacts" / "emotion_model.keras")
+    assert {layer.compute_dtype for layer in shipped.layers if layer.weights} == {"float32"}
+    assert isinstance(shipped.layers[-1], ClassPriorShift)
+    assert shipped.layers[-1].shift == [card["prior_shift"]["shift"][label] for label in LABELS]
+    assert card["prior_shift"]["min_recall"] == 0.9 and "validation" in card["prior_shift"]["fitted_on"]
+    assert card["inference"]["tta"] == "tencrop" and card["test_accuracy"] == card["test_accuracy_by_tta"]["tencrop"]
+    assert EmotionClassifier.load(tmp_path / "artifacts" / "emotion_model.keras").tta == "tencrop"
+
+
 def test_ship_refuses_modes_without_the_sites_one(tiny_run, fer_dir, tmp_path):
     from ml.ship import ship
 

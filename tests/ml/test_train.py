@@ -52,3 +52,46 @@ def test_learning_rate_warms_up_then_decays_to_zero():
     assert learning_rate_at(99, 100, config) == pytest.approx(1.0)
     assert learning_rate_at(550, 100, config) == pytest.approx(0.5)
     assert learning_rate_at(1000, 100, config) == pytest.approx(0.0)
+
+
+def test_a_warm_start_begins_from_the_given_models_weights(tiny_run, fer_dir, tmp_path):
+    import keras
+
+    _, model_path = tiny_run
+    config = TrainConfig(
+        arch="tiny", data=str(fer_dir), out=str(tmp_path / "warm"), epochs=1, batch_size=8, init_from=str(model_path)
+    )
+    config.learning_rate = 0.0  # nothing learned: the convolution must still hold the source's kernel
+
+    warm = keras.models.load_model(train(config, command="warm", verbose=0))
+
+    source = keras.models.load_model(model_path)
+    np.testing.assert_array_equal(np.asarray(warm.layers[2].kernel), np.asarray(source.layers[2].kernel))
+    assert json.loads((tmp_path / "warm" / "run.json").read_text())["config"]["init_from"] == str(model_path)
+
+
+def test_a_warm_start_from_another_architecture_is_refused(tiny_run, fer_dir, tmp_path):
+    _, model_path = tiny_run
+    config = TrainConfig(
+        arch="vggnet", width=4, data=str(fer_dir), out=str(tmp_path), epochs=1, init_from=str(model_path)
+    )
+    with pytest.raises(ValueError, match="not the same architecture"):
+        train(config, verbose=0)
+
+
+def test_mixed_precision_training_records_its_policy_and_leaves_float32_behind(fer_dir, tmp_path):
+    import keras
+
+    config = TrainConfig(
+        arch="tiny", data=str(fer_dir), out=str(tmp_path), epochs=1, batch_size=8, precision="mixed_bfloat16"
+    )
+    try:
+        model = keras.models.load_model(train(config, verbose=0))
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+
+    assert model.layers[2].compute_dtype == "bfloat16"
+    assert model.layers[-1].compute_dtype == "float32"  # the softmax stays in full precision
+    assert json.loads((tmp_path / "run.json").read_text())["config"]["precision"] == "mixed_bfloat16"
+    with pytest.raises(ValueError, match="precision"):
+        train(TrainConfig(arch="tiny", data=str(fer_dir), out=str(tmp_path / "x"), precision="float8"), verbose=0)
