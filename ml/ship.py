@@ -48,33 +48,46 @@ def float32_copy(model, config: dict):
     return rebuilt
 
 
-def fit_validation_shift(model, run: dict, data: str, tta: str, min_recall: float) -> tuple[dict, object]:
-    """Fit a per-class prior shift on the run's own validation split; returns its report and the shifted model."""
-    import numpy as np
-
+def validation_predictions(model, run: dict, data: str, modes: tuple[str, ...]):
+    """The run's own validation split (same fraction and seed) and the model's probabilities on it per TTA mode."""
     from ml.data import load_split, stratified_split
-    from ml.evaluate import classification_metrics, keras_predictor, predict_probabilities
-    from ml.models import with_prior_shift
+    from ml.evaluate import keras_predictor, predict_probabilities
     from ml.preprocessing import preprocess_faces
-    from ml.priors import apply_prior_shift, fit_prior_shift
 
     train_split, _ = load_split(data, "train")
     _, validation = stratified_split(train_split, run["config"]["validation_fraction"], run["seed"])
-    probabilities = predict_probabilities(keras_predictor(model), preprocess_faces(validation.images), tta)
-    shift = fit_prior_shift(probabilities, validation.labels, min_recall=min_recall)
-    before = classification_metrics(validation.labels, probabilities)
-    after = classification_metrics(validation.labels, apply_prior_shift(probabilities, shift))
+    batch = preprocess_faces(validation.images)
+    return validation, {mode: predict_probabilities(keras_predictor(model), batch, mode) for mode in modes}
 
-    def summary(metrics: dict) -> dict:
-        recall = {label: round(row["recall"], 4) for label, row in metrics["per_class"].items()}
-        return {"accuracy": round(metrics["accuracy"], 4), "recall": recall}
 
+def _summary(metrics: dict) -> dict:
+    recall = {label: round(row["recall"], 4) for label, row in metrics["per_class"].items()}
+    return {"accuracy": round(metrics["accuracy"], 4), "recall": recall}
+
+
+def choose_tta(labels, probabilities: dict) -> tuple[str, dict]:
+    """The TTA mode with the best validation accuracy (the fewest views on a tie), and every mode's accuracy."""
+    from ml.evaluate import classification_metrics
+
+    accuracy = {mode: round(classification_metrics(labels, p)["accuracy"], 4) for mode, p in probabilities.items()}
+    return max(accuracy, key=lambda mode: (accuracy[mode], -TTA_MODES.index(mode))), accuracy
+
+
+def fit_validation_shift(model, labels, probabilities, tta: str, min_recall: float) -> tuple[dict, object]:
+    """Fit a per-class prior shift on validation predictions; returns its report and the shifted model."""
+    import numpy as np
+
+    from ml.evaluate import classification_metrics
+    from ml.models import with_prior_shift
+    from ml.priors import apply_prior_shift, fit_prior_shift
+
+    shift = fit_prior_shift(probabilities, labels, min_recall=min_recall)
     report = {
-        "fitted_on": f"validation split ({len(validation)} images), {tta} TTA",
+        "fitted_on": f"validation split ({len(labels)} images), {tta} TTA",
         "min_recall": min_recall,
         "shift": {label: float(value) for label, value in zip(LABELS, shift, strict=True)},
-        "validation_before": summary(before),
-        "validation_after": summary(after),
+        "validation_before": _summary(classification_metrics(labels, probabilities)),
+        "validation_after": _summary(classification_metrics(labels, apply_prior_shift(probabilities, shift))),
     }
     if not np.any(shift):
         return report, model
@@ -93,8 +106,11 @@ def ship(
     tta: str = "flip",
     min_recall: float | None = None,
 ) -> dict:
-    """Evaluate, save and describe a run's best model as the site's; `tta` is the mode the site will use."""
-    if tta not in modes:
+    """Evaluate, save and describe a run's best model as the site's.
+
+    `tta` is the mode the site will use, or "auto": the best on the validation split.
+    """
+    if tta != "auto" and tta not in modes:
         raise ValueError(f"--modes must include {tta!r}, the mode the site uses.")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import keras
@@ -107,10 +123,17 @@ def ship(
     run = json.loads((run_dir / "run.json").read_text())
     source = run_dir / "best.keras"
     model = float32_copy(load_model(source), run["config"])
-    prior_shift = None
-    if min_recall is not None:
-        prior_shift, model = fit_validation_shift(model, run, data, tta, min_recall)
-        print(f"Prior shift fitted on validation: {prior_shift}")
+    prior_shift, tta_selection = None, None
+    if tta == "auto" or min_recall is not None:
+        candidates = modes if tta == "auto" else (tta,)
+        validation, probabilities = validation_predictions(model, run, data, candidates)
+        if tta == "auto":
+            tta, accuracy = choose_tta(validation.labels, probabilities)
+            tta_selection = {"chosen_on": "validation split", "validation_accuracy": accuracy}
+            print(f"TTA on validation: {accuracy}; the site will use {tta}.")
+        if min_recall is not None:
+            prior_shift, model = fit_validation_shift(model, validation.labels, probabilities[tta], tta, min_recall)
+            print(f"Prior shift fitted on validation: {prior_shift}")
     test, report = load_split(data, "test")
     results, _ = evaluate_predictor(keras_predictor(model), test.images, test.labels, modes)
     print(format_report(version, results))
@@ -154,7 +177,7 @@ def ship(
         "test_accuracy_by_tta": {mode: metrics["accuracy"] for mode, metrics in results.items()},
         "per_class_recall": {label: row["recall"] for label, row in chosen["per_class"].items()},
         "per_class_f1": {label: row["f1"] for label, row in chosen["per_class"].items()},
-        "inference": {"tta": tta, "flip_tta": tta != "plain"},
+        "inference": {"tta": tta, "flip_tta": tta != "plain", "tta_selection": tta_selection},
         "date": dt.datetime.now(dt.UTC).date().isoformat(),
         "keras": keras.__version__,
         "backend": keras.backend.backend(),
@@ -179,7 +202,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--version", required=True, help="e.g. emotion-vggnet-2026.11")
     parser.add_argument("--report-dir", default="reports/shipped")
     parser.add_argument("--modes", nargs="+", choices=TTA_MODES, default=list(TTA_MODES), help="TTA modes to evaluate")
-    parser.add_argument("--tta", choices=TTA_MODES, default="flip", help="the TTA mode the site will use")
+    parser.add_argument(
+        "--tta",
+        choices=(*TTA_MODES, "auto"),
+        default="flip",
+        help="the TTA mode the site will use; auto: the best on the validation split",
+    )
     parser.add_argument(
         "--min-recall",
         type=float,

@@ -82,6 +82,34 @@ def test_ship_converts_mixed_precision_fits_a_prior_shift_and_records_the_tta(fe
     assert EmotionClassifier.load(tmp_path / "artifacts" / "emotion_model.keras").tta == "tencrop"
 
 
+def test_choose_tta_takes_the_best_validation_accuracy_and_the_fewest_views_on_a_tie():
+    import numpy as np
+
+    from ml.ship import choose_tta
+
+    labels = np.array([0, 1, 1])
+    right, wrong = np.array([[0.9, 0.1], [0.1, 0.9], [0.2, 0.8]]), np.array([[0.9, 0.1], [0.9, 0.1], [0.2, 0.8]])
+
+    assert choose_tta(labels, {"plain": wrong, "flip": right, "tencrop": right}) == (
+        "flip",
+        {"plain": 0.6667, "flip": 1.0, "tencrop": 1.0},
+    )
+    assert choose_tta(labels, {"plain": wrong, "flip": wrong, "tencrop": right})[0] == "tencrop"
+
+
+def test_ship_with_auto_tta_records_the_validation_choice(tiny_run, fer_dir, tmp_path):
+    from ml.ship import ship
+
+    out, _ = tiny_run
+    card = ship(out, str(fer_dir), "v", report_dir=tmp_path / "r", artifacts=tmp_path / "a", tta="auto")
+
+    selection = card["inference"]["tta_selection"]
+    accuracy = selection["validation_accuracy"]
+    assert selection["chosen_on"] == "validation split" and set(accuracy) == {"plain", "flip", "tencrop"}
+    assert accuracy[card["inference"]["tta"]] == max(accuracy.values())
+    assert card["prior_shift"] is None
+
+
 def test_ship_refuses_modes_without_the_sites_one(tiny_run, fer_dir, tmp_path):
     from ml.ship import ship
 
