@@ -278,6 +278,7 @@ EMOTION_MODEL_PATH = Path(
 # --- Security ---------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False  # the site's own fetch() calls read it for X-CSRFToken
+CSRF_FAILURE_VIEW = "emomusic_site.errors.csrf_failure"
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"

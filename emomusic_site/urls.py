@@ -25,3 +25,8 @@ urlpatterns = [
     path("", include("recommendations.urls")),
     path("", include("catalog.urls")),
 ]
+
+handler400 = "emomusic_site.errors.bad_request"
+handler403 = "emomusic_site.errors.permission_denied"
+handler404 = "emomusic_site.errors.page_not_found"
+handler500 = "emomusic_site.errors.server_error"
