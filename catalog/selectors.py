@@ -7,6 +7,7 @@ from typing import TextIO
 from django.db.models import Count, Q, QuerySet
 
 from catalog.models import KAGGLE_COLUMNS, Mood, Song
+from catalog.spreadsheet import escape_cell
 
 # The Kaggle file's columns, then genre: what the admin exports and the importer reads back.
 EXPORT_COLUMNS = (*KAGGLE_COLUMNS, "genre")
@@ -44,5 +45,7 @@ def songs_to_csv(*, songs: Iterable[Song], stream: TextIO) -> int:
 
 def _export_value(song: Song, column: str) -> object:
     if column == "mood":
-        return song.mood.name if song.mood else ""
-    return getattr(song, _FIELD_OF_COLUMN.get(column, column))
+        return escape_cell(song.mood.name) if song.mood else ""
+    value = getattr(song, _FIELD_OF_COLUMN.get(column, column))
+    # Numbers (a loudness of -5.2) are never formulas; text is escaped for spreadsheets.
+    return escape_cell(value) if isinstance(value, str) else value

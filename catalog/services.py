@@ -19,6 +19,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from catalog.models import AUDIO_FEATURES, KAGGLE_COLUMNS, Mood, Song, release_year_of
+from catalog.spreadsheet import unescape_cell
 
 OPTIONAL_COLUMNS = frozenset({"mood", "genre"})
 REQUIRED_COLUMNS = tuple(column for column in KAGGLE_COLUMNS if column not in OPTIONAL_COLUMNS)
@@ -191,7 +192,7 @@ def _parse_row(row: Mapping[str, str]) -> tuple[dict[str, Any], list[str]]:
     values: dict[str, Any] = {}
     problems: list[str] = []
     for column, field_name in TEXT_COLUMNS.items():
-        values[field_name] = row[column].strip()
+        values[field_name] = unescape_cell(row[column].strip())
     for column in ("id", "name"):
         if not values[TEXT_COLUMNS[column]]:
             problems.append(f"{column} is empty.")
@@ -266,7 +267,7 @@ def _genres_from(genres_file: CsvSource) -> dict[str, str]:
     for _, row in table.rows:
         spotify_id = row.get("id", "").strip()
         if spotify_id:
-            genres[spotify_id] = row["genre"].strip()
+            genres[spotify_id] = unescape_cell(row["genre"].strip())
     return genres
 
 
@@ -288,7 +289,7 @@ def songs_import(*, csv_file: CsvSource, genres_file: CsvSource | None = None) -
     report = ImportReport()
 
     rows = table.rows
-    ids = [row.get("id", "").strip() for _, row in rows]
+    ids = [unescape_cell(row.get("id", "").strip()) for _, row in rows]
     existing: dict[str, Song] = {}
     # In chunks: SQLite caps the number of parameters in one query.
     for start in range(0, len(ids), 500):
@@ -318,7 +319,7 @@ def songs_import(*, csv_file: CsvSource, genres_file: CsvSource | None = None) -
             before = {name: getattr(song, name) for name in (*COMPARED_FIELDS, "mood_id", "genre", "mood_predicted")}
             for name, value in values.items():
                 setattr(song, name, value)
-            mood_name = " ".join(row["mood"].split()) if has_mood else ""
+            mood_name = unescape_cell(" ".join(row["mood"].split())) if has_mood else ""
             new_mood = None
             if mood_name:
                 mood = moods.get(mood_name.lower())
@@ -338,7 +339,7 @@ def songs_import(*, csv_file: CsvSource, genres_file: CsvSource | None = None) -
             if spotify_id in genres:
                 song.genre = genres[spotify_id]
             elif has_genre:
-                song.genre = row["genre"].strip()
+                song.genre = unescape_cell(row["genre"].strip())
 
             try:
                 if new_mood is not None:

@@ -1,3 +1,4 @@
+import csv
 import io
 
 from catalog.models import Song
@@ -63,6 +64,21 @@ def test_exported_songs_reimport_without_changes(db):
     assert stream.getvalue().splitlines()[0] == ",".join(EXPORT_COLUMNS)
     report = songs_import(csv_file=stream.getvalue().encode())
     assert (report.created, report.updated, report.unchanged, report.skipped) == (0, 0, 2, [])
+
+
+def test_the_export_cannot_run_formulas_in_a_spreadsheet_and_still_reimports_unchanged(db):
+    MoodFactory(name="Happy")
+    SongFactory(name='=HYPERLINK("http://evil.example","click")', artist="@dj", album="-5", loudness=-5.25)
+    stream = io.StringIO()
+    songs_to_csv(songs=Song.objects.all(), stream=stream)
+
+    row = dict(zip(EXPORT_COLUMNS, next(csv.reader(stream.getvalue().splitlines()[1:])), strict=True))
+    assert row["name"] == '\'=HYPERLINK("http://evil.example","click")'
+    assert (row["artist"], row["album"], row["loudness"]) == ("'@dj", "'-5", "-5.25")  # numbers stay numbers
+
+    report = songs_import(csv_file=stream.getvalue().encode())
+    assert (report.created, report.updated, report.unchanged, report.skipped) == (0, 0, 1, [])
+    assert Song.objects.get().name == '=HYPERLINK("http://evil.example","click")'
 
 
 def test_exported_songs_rebuild_an_empty_catalog(db):
