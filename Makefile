@@ -60,11 +60,17 @@ MODEL ?= $(RUN)/model.keras
 eda: $(STAMP)  ## Charts and summary of FER-2013 and the song catalog into reports/eda
 	$(BIN)/python -m ml.eda --data $(FER_DATA) --catalog $(CATALOG_CSV) --out reports/eda
 
-train: $(STAMP)  ## Train ARCH for EPOCHS into RUN (add RESUME=1 to continue an interrupted run)
-	$(BIN)/python -m ml.train --arch $(ARCH) --data $(FER_DATA) --epochs $(EPOCHS) --out $(RUN) $(if $(RESUME),--resume)
+train: $(STAMP)  ## Train ARCH for EPOCHS into RUN (RESUME=1 continues an interrupted run; TRAIN_FLAGS="--width 32 ...")
+	$(BIN)/python -m ml.train --arch $(ARCH) --data $(FER_DATA) --epochs $(EPOCHS) --out $(RUN) $(if $(RESUME),--resume) $(TRAIN_FLAGS)
 
 evaluate: $(STAMP)  ## Test-set metrics of MODEL, with and without test-time augmentation
 	$(BIN)/python -m ml.evaluate --model $(MODEL) --data $(FER_DATA)
+
+MIN_RECALL ?= 0.45
+.PHONY: ship
+ship: $(STAMP)  ## Ship RUN's best model as VERSION to ml/artifacts (TTA mode and per-class shift chosen on validation)
+	@test -n "$(VERSION)" || { echo "Name it: make ship RUN=runs/vggnet VERSION=emotion-vggnet-YYYY.MM"; exit 1; }
+	$(BIN)/python -m ml.ship --run $(RUN) --data $(FER_DATA) --version $(VERSION) --tta auto --min-recall $(MIN_RECALL)
 
 compare: $(STAMP)  ## The architecture comparison table and chart from the runs under reports/runs
 	$(BIN)/python -m ml.compare --runs reports/runs/* --out reports
