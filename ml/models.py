@@ -239,8 +239,35 @@ def with_prior_shift(model: keras.Model, shift) -> keras.Model:
 
 
 def load_model(path) -> keras.Model:
-    """Load a `.keras` file for inference; importing this module registers the custom layers it may hold."""
-    return keras.models.load_model(path, compile=False)
+    """Load a `.keras` file for inference, computing in float32.
+
+    Importing this module registers the custom layers the file may hold; a
+    model trained in mixed precision is converted (`to_float32`), so
+    evaluation and the site score exactly what gets shipped.
+    """
+    return to_float32(keras.models.load_model(path, compile=False))
+
+
+def to_float32(model: keras.Model) -> keras.Model:
+    """The same network and weights computing in float32; a model already in float32 is returned as it is."""
+
+    def full_precision(node):
+        if isinstance(node, dict):
+            policy = node.get("config") if node.get("class_name") == "DTypePolicy" else None
+            if isinstance(policy, dict) and str(policy.get("name", "")).startswith("mixed_"):
+                return {**node, "config": {**policy, "name": "float32"}}
+            return {key: full_precision(value) for key, value in node.items()}
+        if isinstance(node, list):
+            return [full_precision(value) for value in node]
+        return node
+
+    config = model.get_config()
+    converted = full_precision(config)
+    if converted == config:
+        return model
+    rebuilt = model.__class__.from_config(converted)
+    rebuilt.set_weights(model.get_weights())
+    return rebuilt
 
 
 def weighted_layers(model: keras.Model) -> list[layers.Layer]:

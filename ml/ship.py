@@ -31,23 +31,6 @@ MODEL_FILE = "emotion_model.keras"
 ARTIFACTS_LIMIT_BYTES = 25 * 1024 * 1024
 
 
-def float32_copy(model, config: dict):
-    """The same network computing in float32: a mixed-precision run's model runs anywhere, at full precision."""
-    import keras
-
-    from ml.models import build_model, copy_weights
-    from ml.preprocessing import INPUT_SHAPE
-
-    if config.get("precision", "float32") == "float32":
-        return model
-    keras.mixed_precision.set_global_policy("float32")
-    rebuilt = build_model(
-        config["arch"], INPUT_SHAPE, len(LABELS), weights=config.get("weights"), width=config.get("width")
-    )
-    copy_weights(model, rebuilt)
-    return rebuilt
-
-
 def validation_predictions(model, run: dict, data: str, modes: tuple[str, ...]):
     """The run's own validation split (same fraction and seed) and the model's probabilities on it per TTA mode."""
     from ml.data import load_split, stratified_split
@@ -122,7 +105,7 @@ def ship(
     state = json.loads((run_dir / "state.json").read_text())
     run = json.loads((run_dir / "run.json").read_text())
     source = run_dir / "best.keras"
-    model = float32_copy(load_model(source), run["config"])
+    model = load_model(source)  # float32, whatever precision it was trained in
     prior_shift, tta_selection = None, None
     if tta == "auto" or min_recall is not None:
         candidates = modes if tta == "auto" else (tta,)

@@ -81,3 +81,23 @@ def test_copy_weights_refuses_another_architecture():
         copy_weights(build_model("vggnet", width=4), build_model("vggnet", width=8))
     with pytest.raises(ValueError, match="not the same architecture"):
         copy_weights(build_model("tiny"), build_model("vggnet", width=4))
+
+
+def test_loading_a_mixed_precision_model_gives_the_same_network_in_float32(tmp_path):
+    from ml.models import load_model, to_float32, with_prior_shift
+
+    keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    try:
+        mixed = with_prior_shift(build_model("vggnet", width=4), [0.0, 0.5, 0.0, 0.0, 0.0, 0.0, 0.0])
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    mixed.save(tmp_path / "mixed.keras")
+    x = np.random.default_rng(2).uniform(0, 255, (3, 48, 48, 1)).astype(np.float32)
+
+    loaded = load_model(tmp_path / "mixed.keras")
+
+    assert {layer.compute_dtype for layer in loaded.layers} == {"float32"}
+    assert loaded.layers[-1].shift == [0.0, 0.5, 0.0, 0.0, 0.0, 0.0, 0.0]
+    np.testing.assert_allclose(loaded.predict_on_batch(x), mixed.predict_on_batch(x), atol=0.05)
+    plain = build_model("tiny")
+    assert to_float32(plain) is plain
