@@ -284,9 +284,9 @@ def weighted_layers(model: keras.Model) -> list[layers.Layer]:
 def copy_weights(source: keras.Model, target: keras.Model) -> None:
     """Copy `source`'s weights into `target`, layer by layer: same architecture, any precision or wrapper.
 
-    Used to warm-start a run from a shipped model (which may end in a
-    weightless ClassPriorShift) and to turn a mixed-precision model into a
-    float32 one.
+    Used to warm-start a run (`ml.train --init-from`) from a shipped model,
+    which may end in a weightless ClassPriorShift and may differ in precision
+    from the new run. (`to_float32` converts a whole model instead.)
     """
     source_layers, target_layers = weighted_layers(source), weighted_layers(target)
     if len(source_layers) != len(target_layers):

@@ -54,7 +54,7 @@ def test_prior_shift_layer_matches_numpy_and_survives_a_save(tmp_path):
     assert loaded.name == "tiny"
 
 
-def test_copy_weights_turns_a_mixed_precision_model_into_a_float32_one():
+def test_copy_weights_crosses_precisions_and_skips_a_shipped_models_weightless_tail():
     from ml.models import copy_weights, with_prior_shift
 
     keras.mixed_precision.set_global_policy("mixed_bfloat16")
