@@ -70,7 +70,8 @@ def comparison_markdown(rows: list[dict], ensembles: list[dict] | None = None) -
         "Best epoch by validation accuracy (stratified 20% of train, fixed seed). Train accuracy and loss are"
         " measured on augmented batches with dropout active, and the loss includes label smoothing and class"
         " weights, so they read lower than validation. Test: the 7,178 test images; flip and 10-crop are"
-        " test-time augmentation.",
+        " test-time augmentation. A run with no validation accuracy trained on all of train (validation"
+        " fraction 0) with a schedule fixed beforehand, and its last epoch is the model.",
         "",
         "| run | architecture | parameters | epochs (run / planned) | best epoch | train acc | train loss"
         " | val acc | val loss | test acc | test loss | test acc, flip | test acc, 10-crop | min class recall |",

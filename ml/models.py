@@ -10,7 +10,7 @@ train on the JAX backend.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import keras
 from keras import layers
@@ -236,6 +236,34 @@ def with_prior_shift(model: keras.Model, shift) -> keras.Model:
     """`model` followed by a `ClassPriorShift`; the same name, so reports still say which network it is."""
     outputs = ClassPriorShift(list(shift), name="prior_shift")(model.outputs[0])
     return keras.Model(model.inputs, outputs, name=model.name)
+
+
+def build_ensemble(members: Sequence[keras.Model], name: str = "ensemble") -> keras.Model:
+    """One model whose probabilities are the mean of its members', saved and loaded as a single `.keras` file.
+
+    Members are copied under the names member_1, member_2... (a functional
+    model's layers need distinct names, and trained nets share theirs), each
+    keeping its own weights and any prior shift it was shipped with.
+    """
+    if len(members) < 2:
+        raise ValueError("An ensemble needs at least two models.")
+    shapes = {tuple(member.input_shape[1:]) for member in members}
+    classes = {member.output_shape[-1] for member in members}
+    if len(shapes) != 1 or len(classes) != 1:
+        raise ValueError(f"Ensemble members must share input and output shapes; got {shapes} and {classes}.")
+    inputs = keras.Input(shape=shapes.pop(), name="face")
+    outputs = []
+    for index, member in enumerate(members, start=1):
+        copy = member.__class__.from_config({**member.get_config(), "name": f"member_{index}"})
+        copy.set_weights(member.get_weights())
+        outputs.append(copy(inputs))
+    mean = layers.Average(name="mean_probabilities", dtype="float32")(outputs)
+    return keras.Model(inputs, mean, name=name)
+
+
+def ensemble_members(model: keras.Model) -> list[keras.Model]:
+    """The member networks of a model made by `build_ensemble`; [] for a single network."""
+    return [layer for layer in model.layers if isinstance(layer, keras.Model) and layer.name.startswith("member_")]
 
 
 def load_model(path) -> keras.Model:

@@ -8,7 +8,13 @@ and writes the model card from the run's recorded recipe and the measured
 numbers; the evaluation itself (JSON and confusion matrices) goes to
 `--report-dir`. `--tta` picks the mode the site's classifier averages over;
 `--min-recall` fits a per-class prior shift on the validation split (never
-the test split) and saves it inside the model.
+the test split) and saves it inside the model. `--ensemble-with MODEL...`
+ships the mean of the run's model and those models' probabilities as one
+`.keras` file, their cards kept in the new one.
+
+A run trained on all of train (`--validation-fraction 0`) has nothing to
+choose with, so it takes a `--tta` chosen before (by a validated run) and no
+`--min-recall`.
 """
 
 from __future__ import annotations
@@ -20,10 +26,11 @@ import json
 import os
 import shlex
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 from ml.augment import AugmentConfig
-from ml.inference import ARTIFACTS_DIR, MODEL_CARD
+from ml.inference import ARTIFACTS_DIR, MODEL_CARD, read_model_card
 from ml.labels import LABELS
 from ml.preprocessing import TTA_MODES
 
@@ -88,13 +95,17 @@ def ship(
     modes: tuple[str, ...] = TTA_MODES,
     tta: str = "flip",
     min_recall: float | None = None,
+    ensemble_with: Sequence[Path] = (),
 ) -> dict:
-    """Evaluate, save and describe a run's best model as the site's.
+    """Evaluate, save and describe a run's best model (or its ensemble with `ensemble_with`) as the site's.
 
     `tta` is the mode the site will use, or "auto": the best on the validation split.
     """
     if tta != "auto" and tta not in modes:
         raise ValueError(f"--modes must include {tta!r}, the mode the site uses.")
+    missing = [str(path) for path in ensemble_with if not Path(path).is_file()]
+    if missing:
+        raise FileNotFoundError(f"No model to ensemble with at {', '.join(missing)}.")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import keras
 
@@ -104,6 +115,12 @@ def ship(
 
     state = json.loads((run_dir / "state.json").read_text())
     run = json.loads((run_dir / "run.json").read_text())
+    validated = sum(run["validation_counts"].values()) > 0
+    if not validated and (tta == "auto" or min_recall is not None):
+        raise ValueError(
+            f"{run_dir} trained on all of train and has no validation split to choose on: "
+            "pass --tta plain, flip or tencrop (as chosen for a validated run) and no --min-recall."
+        )
     source = run_dir / "best.keras"
     model = load_model(source)  # float32, whatever precision it was trained in
     prior_shift, tta_selection = None, None
@@ -117,6 +134,27 @@ def ship(
         if min_recall is not None:
             prior_shift, model = fit_validation_shift(model, validation.labels, probabilities[tta], tta, min_recall)
             print(f"Prior shift fitted on validation: {prior_shift}")
+    architecture = model.name
+    ensemble = None
+    if ensemble_with:
+        from ml.models import build_ensemble
+
+        # Read before saving: a member may be the model this call replaces.
+        member_cards = [read_model_card(path) for path in ensemble_with]
+        others = [load_model(path) for path in ensemble_with]
+        model = build_ensemble([model, *others])
+        names = [
+            architecture,
+            *(card.get("architecture") or other.name for card, other in zip(member_cards, others, strict=True)),
+        ]
+        architecture = f"ensemble of {', '.join(names)}"
+        ensemble = {
+            "combination": "mean of the members' probabilities, each after its own prior shift",
+            "members": [
+                {"source": str(source), "described_by": "this card's recipe, data and epochs"},
+                *({"source": str(path), "card": card} for path, card in zip(ensemble_with, member_cards, strict=True)),
+            ],
+        }
     test, report = load_split(data, "test")
     results, _ = evaluate_predictor(keras_predictor(model), test.images, test.labels, modes)
     print(format_report(version, results))
@@ -132,7 +170,7 @@ def ship(
     card = {
         "version": version,
         "file": MODEL_FILE,
-        "architecture": model.name,
+        "architecture": architecture,
         "parameters": int(model.count_params()),
         "labels": list(LABELS),
         "input": "uint8 grayscale face, resized to 48x48 by ml.preprocessing.preprocess_faces; "
@@ -141,7 +179,9 @@ def ship(
             "name": "FER-2013 (Kaggle msambare/fer2013 folder layout)",
             "train_images": sum(run["train_counts"].values()),
             "validation_images": sum(run["validation_counts"].values()),
-            "validation": f"stratified {run['config']['validation_fraction']:.0%} of train, seed {run['seed']}",
+            "validation": f"stratified {run['config']['validation_fraction']:.0%} of train, seed {run['seed']}"
+            if validated
+            else "none: trained on all of train, the last epoch of a schedule fixed beforehand kept",
             "test_images": len(test),
             "anomalies_in_train": len(run.get("anomalies", [])),
             "anomalies_in_test": len(report.anomalies),
@@ -155,6 +195,7 @@ def ship(
         "epochs": {"planned": state["config"]["epochs"], "run": state["epoch"], "best": state["best_epoch"]},
         "validation_accuracy": best.get("val_accuracy"),
         "prior_shift": prior_shift,
+        "ensemble": ensemble,
         "test_accuracy": chosen["accuracy"],
         "test_loss": chosen["loss"],
         "test_accuracy_by_tta": {mode: metrics["accuracy"] for mode, metrics in results.items()},
@@ -197,6 +238,13 @@ def main(argv: list[str] | None = None) -> None:
         default=None,
         help="fit a per-class prior shift on the validation split so every class reaches this recall there",
     )
+    parser.add_argument(
+        "--ensemble-with",
+        nargs="+",
+        default=[],
+        metavar="MODEL",
+        help="ship the mean of the run's model and these .keras models (their model cards are kept in the new card)",
+    )
     args = parser.parse_args(argv)
     command = "python -m ml.ship " + shlex.join(sys.argv[1:] if argv is None else argv)
     ship(
@@ -208,6 +256,7 @@ def main(argv: list[str] | None = None) -> None:
         modes=tuple(args.modes),
         tta=args.tta,
         min_recall=args.min_recall,
+        ensemble_with=[Path(path) for path in args.ensemble_with],
     )
 
 

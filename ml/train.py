@@ -5,7 +5,9 @@
 Every epoch writes `checkpoint.keras` (weights and optimizer state) and
 `state.json` into `--out`, so an interrupted run continues where it stopped
 with `--resume`; the best epoch (validation accuracy) is kept as `best.keras`
-and, at the end, as `model.keras`. History goes to `history.json` and
+and, at the end, as `model.keras`. With `--validation-fraction 0` the run
+trains on all of train with a schedule fixed beforehand (from a validated
+run) and keeps its last epoch, since nothing is left to choose one with. History goes to `history.json` and
 `curves.png`, the exact command and seed to `run.json`.
 """
 
@@ -179,9 +181,11 @@ class RunKeeper(keras.callbacks.Callback):
         record["seconds"] = round(time.time() - self.epoch_started, 1)
         self.state["history"].append(record)
         self.state["epoch"] = epoch + 1
-        val_accuracy = record.get("val_accuracy", record.get("accuracy", 0.0))
-        if val_accuracy > self.state["best_val_accuracy"]:
-            self.state["best_val_accuracy"] = val_accuracy
+        # Without a validation set the last epoch of the fixed schedule is the model: training
+        # accuracy would pick the most overfitted epoch, not the best one.
+        val_accuracy = record.get("val_accuracy")
+        if val_accuracy is None or val_accuracy > self.state["best_val_accuracy"]:
+            self.state["best_val_accuracy"] = -1.0 if val_accuracy is None else val_accuracy
             self.state["best_epoch"] = epoch + 1
             self.state["wait"] = 0
             self.model.save(self.out / "best.keras")
@@ -310,10 +314,12 @@ def train(
         first_epoch=state["epoch"],
         augment_config=AugmentConfig(erase_probability=config.erase_probability),
     )
-    validation = (
-        preprocess_faces(validation_part.images),
-        keras.utils.to_categorical(validation_part.labels, len(LABELS)).astype("float32"),
-    )
+    validation = None
+    if len(validation_part):
+        validation = (
+            preprocess_faces(validation_part.images),
+            keras.utils.to_categorical(validation_part.labels, len(LABELS)).astype("float32"),
+        )
 
     if resume:
         model = keras.models.load_model(out / "checkpoint.keras")
@@ -361,7 +367,12 @@ def _finish(out: Path, state: dict) -> Path:
     final = out / "model.keras"
     if best.exists():
         final.write_bytes(best.read_bytes())
-    print(f"Best validation accuracy {state['best_val_accuracy']:.4f} at epoch {state['best_epoch']}; saved {final}.")
+    if state["best_val_accuracy"] < 0:
+        print(f"No validation set: kept the last epoch ({state['best_epoch']}); saved {final}.")
+    else:
+        print(
+            f"Best validation accuracy {state['best_val_accuracy']:.4f} at epoch {state['best_epoch']}; saved {final}."
+        )
     return final
 
 

@@ -101,3 +101,19 @@ def test_loading_a_mixed_precision_model_gives_the_same_network_in_float32(tmp_p
     np.testing.assert_allclose(loaded.predict_on_batch(x), mixed.predict_on_batch(x), atol=0.05)
     plain = build_model("tiny")
     assert to_float32(plain) is plain
+
+
+def test_an_ensemble_averages_its_members_and_survives_a_save(tmp_path):
+    from ml.models import build_ensemble, build_tiny, ensemble_members, load_model, with_prior_shift
+
+    first, second = build_tiny(), with_prior_shift(build_tiny(), [0.5, 0, 0, 0, 0, 0, -0.5])
+    faces = np.random.default_rng(1).uniform(0, 255, (4, 48, 48, 1)).astype("float32")
+    expected = (first.predict(faces, verbose=0) + second.predict(faces, verbose=0)) / 2
+
+    build_ensemble([first, second]).save(tmp_path / "ensemble.keras")
+    loaded = load_model(tmp_path / "ensemble.keras")
+
+    np.testing.assert_allclose(loaded.predict(faces, verbose=0), expected, rtol=1e-5, atol=1e-6)
+    assert len(ensemble_members(loaded)) == 2 and ensemble_members(first) == []
+    with pytest.raises(ValueError, match="at least two"):
+        build_ensemble([first])

@@ -118,6 +118,83 @@ def test_ship_refuses_modes_without_the_sites_one(tiny_run, fer_dir, tmp_path):
         ship(out, str(fer_dir), "v", report_dir=tmp_path, artifacts=tmp_path, modes=("plain",))
 
 
+@pytest.fixture(scope="module")
+def full_run(fer_dir, tmp_path_factory):
+    """Two epochs of the tiny model on all of the fixture's train images: no validation split."""
+    from ml.train import TrainConfig, train
+
+    out = tmp_path_factory.mktemp("full-run")
+    config = TrainConfig(
+        arch="tiny", data=str(fer_dir), out=str(out), epochs=2, batch_size=8, validation_fraction=0.0, seed=7
+    )
+    train(config, command="python -m ml.train --arch tiny --validation-fraction 0", verbose=0)
+    return out
+
+
+def test_a_run_without_validation_ships_with_a_tta_chosen_before_and_says_so(full_run, fer_dir, tmp_path):
+    from ml.ship import ship
+
+    card = ship(full_run, str(fer_dir), "v", report_dir=tmp_path / "r", artifacts=tmp_path / "a", tta="flip")
+
+    assert card["data"]["validation_images"] == 0 and card["data"]["validation"].startswith("none")
+    assert card["validation_accuracy"] is None and card["epochs"] == {"planned": 2, "run": 2, "best": 2}
+    assert card["inference"]["tta"] == "flip" and card["ensemble"] is None
+    for choice in ({"tta": "auto"}, {"min_recall": 0.4}):
+        with pytest.raises(ValueError, match="no validation split"):
+            ship(full_run, str(fer_dir), "v", report_dir=tmp_path / "r2", artifacts=tmp_path / "a2", **choice)
+    assert not (tmp_path / "a2").exists()
+
+
+def test_ship_an_ensemble_with_the_shipped_model_replacing_it(shipped, full_run, fer_dir, tmp_path):
+    import shutil
+
+    import numpy as np
+
+    from ml.inference import EmotionClassifier
+    from ml.models import ensemble_members, load_model
+    from ml.preprocessing import preprocess_faces
+    from ml.ship import ship
+
+    previous_card, previous_artifacts, _ = shipped
+    artifacts = tmp_path / "artifacts"
+    shutil.copytree(previous_artifacts, artifacts)
+    previous = load_model(artifacts / "emotion_model.keras")
+    single = load_model(full_run / "best.keras")
+
+    card = ship(
+        full_run,
+        str(fer_dir),
+        "emotion-ensemble-1",
+        report_dir=tmp_path / "report",
+        artifacts=artifacts,
+        tta="flip",
+        ensemble_with=[artifacts / "emotion_model.keras"],
+    )
+
+    ensemble = load_model(artifacts / "emotion_model.keras")
+    faces = preprocess_faces(np.random.default_rng(0).integers(0, 256, (5, 48, 48), dtype=np.uint8))
+    expected = (single.predict(faces, verbose=0) + previous.predict(faces, verbose=0)) / 2
+    np.testing.assert_allclose(ensemble.predict(faces, verbose=0), expected, rtol=1e-5, atol=1e-6)
+    assert [member.name for member in ensemble_members(ensemble)] == ["member_1", "member_2"]
+    assert card["architecture"] == "ensemble of tiny, tiny"
+    assert card["parameters"] == single.count_params() + previous.count_params()
+    members = card["ensemble"]["members"]
+    assert members[0]["source"] == str(full_run / "best.keras")
+    assert members[1]["card"] == previous_card  # read before the new model replaced it
+    assert json.loads((artifacts / "model_card.json").read_text()) == card
+    assert EmotionClassifier.load(artifacts / "emotion_model.keras").version == "emotion-ensemble-1"
+
+
+def test_ship_refuses_a_missing_ensemble_member(tiny_run, fer_dir, tmp_path):
+    from ml.ship import ship
+
+    out, _ = tiny_run
+    with pytest.raises(FileNotFoundError, match=r"nowhere\.keras"):
+        ship(
+            out, str(fer_dir), "v", report_dir=tmp_path, artifacts=tmp_path, ensemble_with=[tmp_path / "nowhere.keras"]
+        )
+
+
 def test_compare_writes_the_table_and_chart(tiny_run, fer_dir, tmp_path):
     from ml import compare, evaluate
 

@@ -95,3 +95,19 @@ def test_mixed_precision_training_records_its_policy_and_leaves_float32_behind(f
     assert json.loads((tmp_path / "run.json").read_text())["config"]["precision"] == "mixed_bfloat16"
     with pytest.raises(ValueError, match="precision"):
         train(TrainConfig(arch="tiny", data=str(fer_dir), out=str(tmp_path / "x"), precision="float8"), verbose=0)
+
+
+def test_without_a_validation_set_the_run_trains_on_all_of_train_and_keeps_its_last_epoch(fer_dir, tmp_path):
+    config = TrainConfig(
+        arch="tiny", data=str(fer_dir), out=str(tmp_path), epochs=2, batch_size=8, validation_fraction=0.0, patience=1
+    )
+
+    model_path = train(config, verbose=0)
+
+    state = json.loads((tmp_path / "state.json").read_text())
+    run = json.loads((tmp_path / "run.json").read_text())
+    assert state["epoch"] == 2 and state["best_epoch"] == 2  # no early stop, the last epoch kept
+    assert all("val_accuracy" not in record for record in state["history"])
+    assert sum(run["validation_counts"].values()) == 0
+    assert sum(run["train_counts"].values()) == len(list(fer_dir.glob("train/*/*")))
+    assert model_path.read_bytes() == (tmp_path / "best.keras").read_bytes()
