@@ -59,8 +59,8 @@ class EmotionClassifier:
 
         `tta` is the test-time augmentation averaged per face ("plain",
         "flip": with its mirror image, "tencrop": five shifted crops and their
-        mirrors); by default the model card decides, as measured on the test
-        split when the model was shipped.
+        mirrors); by default the model card decides, as chosen (on the
+        validation split) when the model was shipped.
         """
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
         from ml.models import load_model
