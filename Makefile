@@ -67,10 +67,12 @@ evaluate: $(STAMP)  ## Test-set metrics of MODEL, with and without test-time aug
 	$(BIN)/python -m ml.evaluate --model $(MODEL) --data $(FER_DATA)
 
 MIN_RECALL ?= 0.45
+# A run trained on all of train has no validation split: SHIP_FLAGS="--tta flip [--ensemble-with MODEL ...]".
+SHIP_FLAGS ?= --tta auto --min-recall $(MIN_RECALL)
 .PHONY: ship
-ship: $(STAMP)  ## Ship RUN's best model as VERSION to ml/artifacts (TTA mode and per-class shift chosen on validation)
+ship: $(STAMP)  ## Ship RUN's best model as VERSION to ml/artifacts (by default TTA and per-class shift chosen on validation)
 	@test -n "$(VERSION)" || { echo "Name it: make ship RUN=runs/vggnet VERSION=emotion-vggnet-YYYY.MM"; exit 1; }
-	$(BIN)/python -m ml.ship --run $(RUN) --data $(FER_DATA) --version $(VERSION) --tta auto --min-recall $(MIN_RECALL)
+	$(BIN)/python -m ml.ship --run $(RUN) --data $(FER_DATA) --version $(VERSION) $(SHIP_FLAGS)
 
 compare: $(STAMP)  ## The architecture comparison table and chart from the runs under reports/runs
 	$(BIN)/python -m ml.compare --runs reports/runs/* --out reports
