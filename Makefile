@@ -75,7 +75,7 @@ ship: $(STAMP)  ## Ship RUN's best model as VERSION to ml/artifacts (by default 
 	$(BIN)/python -m ml.ship --run $(RUN) --data $(FER_DATA) --version $(VERSION) $(SHIP_FLAGS)
 
 compare: $(STAMP)  ## The architecture comparison table and chart from the runs under reports/runs
-	$(BIN)/python -m ml.compare --runs reports/runs/* --out reports
+	$(BIN)/python -m ml.compare --runs reports/runs/* --ensembles reports/ensembles/*/evaluation.json --out reports
 
 .PHONY: bench-train
 bench-train: $(STAMP)  ## Training images/s of the VGG-style net, float32 against mixed bfloat16

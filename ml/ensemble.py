@@ -1,6 +1,6 @@
 """Evaluate an ensemble: the averaged probabilities of several models, with the same TTA modes.
 
-python -m ml.ensemble --models runs/a/model.keras runs/b/model.keras --data DIR --out reports/ensemble
+python -m ml.ensemble --models runs/a/model.keras runs/b/model.keras --data DIR --out reports/ensembles/a+b
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m ml.ensemble", description="Evaluate averaged models.")
     parser.add_argument("--models", nargs="+", required=True)
     parser.add_argument("--data", required=True)
-    parser.add_argument("--out", default="reports/ensemble")
+    parser.add_argument("--out", default="reports/ensembles/ensemble")
     parser.add_argument("--name", default="ensemble")
     parser.add_argument("--modes", nargs="+", choices=TTA_MODES, default=list(TTA_MODES))
     args = parser.parse_args(argv)
