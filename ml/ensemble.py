@@ -1,5 +1,8 @@
 """Evaluate an ensemble: the averaged probabilities of several models, with the same TTA modes.
 
+The ensemble is built by `ml.models.build_ensemble`, the same model
+`ml.ship --ensemble-with` saves, so what is evaluated here is what would ship.
+
 python -m ml.ensemble --models runs/a/model.keras runs/b/model.keras --data DIR --out reports/ensembles/a+b
 """
 
@@ -7,17 +10,9 @@ from __future__ import annotations
 
 import argparse
 import os
-from collections.abc import Callable, Sequence
 from pathlib import Path
 
-import numpy as np
-
 from ml.evaluate import TTA_MODES, evaluate_predictor, format_report, keras_predictor, write_results
-
-
-def averaged_predictor(predictors: Sequence[Callable[[np.ndarray], np.ndarray]]) -> Callable[[np.ndarray], np.ndarray]:
-    """A predictor whose probabilities are the mean of the given ones'."""
-    return lambda x: np.mean([np.asarray(predict(x)) for predict in predictors], axis=0)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -31,13 +26,11 @@ def main(argv: list[str] | None = None) -> None:
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     from ml.data import load_split
-    from ml.models import load_model
+    from ml.models import build_ensemble, load_model
 
-    models = [load_model(path) for path in args.models]
+    ensemble = build_ensemble([load_model(path) for path in args.models])
     test, _ = load_split(args.data, "test")
-    results, _ = evaluate_predictor(
-        averaged_predictor([keras_predictor(model) for model in models]), test.images, test.labels, args.modes
-    )
+    results, _ = evaluate_predictor(keras_predictor(ensemble), test.images, test.labels, args.modes)
     print(format_report(args.name, results))
     path = write_results(
         args.name, results, Path(args.out), {"models": args.models, "data": args.data, "images": len(test)}

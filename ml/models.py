@@ -261,11 +261,6 @@ def build_ensemble(members: Sequence[keras.Model], name: str = "ensemble") -> ke
     return keras.Model(inputs, mean, name=name)
 
 
-def ensemble_members(model: keras.Model) -> list[keras.Model]:
-    """The member networks of a model made by `build_ensemble`; [] for a single network."""
-    return [layer for layer in model.layers if isinstance(layer, keras.Model) and layer.name.startswith("member_")]
-
-
 def load_model(path) -> keras.Model:
     """Load a `.keras` file for inference, computing in float32.
 

@@ -7,8 +7,9 @@ Every epoch writes `checkpoint.keras` (weights and optimizer state) and
 with `--resume`; the best epoch (validation accuracy) is kept as `best.keras`
 and, at the end, as `model.keras`. With `--validation-fraction 0` the run
 trains on all of train with a schedule fixed beforehand (from a validated
-run) and keeps its last epoch, since nothing is left to choose one with. History goes to `history.json` and
-`curves.png`, the exact command and seed to `run.json`.
+run) and keeps its last epoch, since nothing is left to choose one with.
+History goes to `history.json` and `curves.png`, the exact command and seed
+to `run.json`.
 """
 
 from __future__ import annotations
@@ -185,7 +186,8 @@ class RunKeeper(keras.callbacks.Callback):
         # accuracy would pick the most overfitted epoch, not the best one.
         val_accuracy = record.get("val_accuracy")
         if val_accuracy is None or val_accuracy > self.state["best_val_accuracy"]:
-            self.state["best_val_accuracy"] = -1.0 if val_accuracy is None else val_accuracy
+            if val_accuracy is not None:
+                self.state["best_val_accuracy"] = val_accuracy
             self.state["best_epoch"] = epoch + 1
             self.state["wait"] = 0
             self.model.save(self.out / "best.keras")
@@ -367,7 +369,7 @@ def _finish(out: Path, state: dict) -> Path:
     final = out / "model.keras"
     if best.exists():
         final.write_bytes(best.read_bytes())
-    if state["best_val_accuracy"] < 0:
+    if state["config"]["validation_fraction"] == 0:
         print(f"No validation set: kept the last epoch ({state['best_epoch']}); saved {final}.")
     else:
         print(

@@ -103,17 +103,24 @@ def test_loading_a_mixed_precision_model_gives_the_same_network_in_float32(tmp_p
     assert to_float32(plain) is plain
 
 
-def test_an_ensemble_averages_its_members_and_survives_a_save(tmp_path):
-    from ml.models import build_ensemble, build_tiny, ensemble_members, load_model, with_prior_shift
+def test_an_ensemble_averages_its_members_and_loads_in_float32(tmp_path):
+    from ml.models import build_ensemble, build_tiny, load_model, to_float32, with_prior_shift
 
-    first, second = build_tiny(), with_prior_shift(build_tiny(), [0.5, 0, 0, 0, 0, 0, -0.5])
+    keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    try:
+        mixed = build_tiny()
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    shifted = with_prior_shift(build_tiny(), [0.5, 0, 0, 0, 0, 0, -0.5])
     faces = np.random.default_rng(1).uniform(0, 255, (4, 48, 48, 1)).astype("float32")
-    expected = (first.predict(faces, verbose=0) + second.predict(faces, verbose=0)) / 2
+    expected = (to_float32(mixed).predict(faces, verbose=0) + shifted.predict(faces, verbose=0)) / 2
 
-    build_ensemble([first, second]).save(tmp_path / "ensemble.keras")
+    build_ensemble([mixed, shifted]).save(tmp_path / "ensemble.keras")
     loaded = load_model(tmp_path / "ensemble.keras")
 
     np.testing.assert_allclose(loaded.predict(faces, verbose=0), expected, rtol=1e-5, atol=1e-6)
-    assert len(ensemble_members(loaded)) == 2 and ensemble_members(first) == []
+    members = [layer for layer in loaded.layers if isinstance(layer, keras.Model)]
+    assert [member.name for member in members] == ["member_1", "member_2"]
+    assert {layer.compute_dtype for member in members for layer in member.layers if layer.weights} == {"float32"}
     with pytest.raises(ValueError, match="at least two"):
-        build_ensemble([first])
+        build_ensemble([shifted])
