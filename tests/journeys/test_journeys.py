@@ -154,6 +154,10 @@ def test_a_webcam_snapshot_is_analysed_and_shown_in_place(page, step_screenshots
         assert result.get_by_text(detection.error).is_visible()
         assert result.get_by_role("link", name="Try another photo").is_visible()
     # The camera's frame was stored upright at its own size, not the file name the script gave it.
+    # Wait for the stored photo to load: before that its natural size reads 0 x 0.
+    page.wait_for_function(
+        "(img => img && img.complete && img.naturalWidth > 0)(document.querySelector('.photo-frame img'))"
+    )
     natural_size = page.evaluate(
         "(img => [img.naturalWidth, img.naturalHeight])(document.querySelector('.photo-frame img'))"
     )
