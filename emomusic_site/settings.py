@@ -168,6 +168,14 @@ if not IS_PRODUCTION:
 # An upload larger than this is refused before it is decoded (see detection.services).
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+# No uploaded file is stored past this many bytes (emomusic_site.uploads): the largest limit
+# of any form, the catalog import's 50 MB. The forms refuse smaller files with their own limits.
+UPLOAD_MAX_FILE_BYTES = 50_000_000
+FILE_UPLOAD_HANDLERS = [
+    "emomusic_site.uploads.CappedUploadHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
 
 EMAIL_BACKEND = env.str(
     "EMAIL_BACKEND",
