@@ -29,6 +29,19 @@ def test_width_scales_the_vgg_style_net():
         build_model("vgg16", width=8)
 
 
+def test_vgg16_from_scratch_draws_he_scaled_kernels():
+    # Glorot-scaled kernels (what keras.applications draws) kept VGG16 at chance from scratch.
+    model = build_model("vgg16")
+    convs = [layer for layer in model.get_layer("vgg16").layers if isinstance(layer, keras.layers.Conv2D)]
+
+    assert len(convs) == 13
+    for conv in convs:
+        kernel = np.asarray(conv.kernel)
+        fan_in = np.prod(kernel.shape[:-1])
+        assert np.std(kernel) == pytest.approx(np.sqrt(2.0 / fan_in), rel=0.1), conv.name
+        assert not np.any(np.asarray(conv.bias))
+
+
 def test_weights_are_refused_for_models_trained_from_scratch():
     with pytest.raises(ValueError, match="trained from scratch"):
         build_model("vggnet", weights="imagenet")
