@@ -60,8 +60,10 @@ class TrainConfig:
     width: int | None = None
     erase_probability: float = 0.5
     limit_per_class: int | None = None
-    # "mixed_bfloat16" trains about 1.3x faster on CPUs with AVX512-BF16 (measured on this
-    # machine's EPYC); ml.ship converts the weights back to float32 for inference anywhere.
+    # Which precision is faster depends on the CPU, so measure with `make bench-train` before a
+    # long run: mixed bfloat16 trained the VGG-style net 1.3x faster on an AMD EPYC, and float32
+    # 1.6x faster on an Intel Xeon (266 against 168 images/s). ml.ship converts the weights of a
+    # mixed-precision run back to float32 for inference anywhere.
     precision: str = "float32"
     # Warm start: begin from this .keras model's weights (same architecture and width), as when
     # a later session continues training the shipped model with a fresh schedule.
