@@ -74,6 +74,28 @@ ship: $(STAMP)  ## Ship RUN's best model as VERSION to ml/artifacts (by default 
 	@test -n "$(VERSION)" || { echo "Name it: make ship RUN=runs/vggnet VERSION=emotion-vggnet-YYYY.MM"; exit 1; }
 	$(BIN)/python -m ml.ship --run $(RUN) --data $(FER_DATA) --version $(VERSION) $(SHIP_FLAGS)
 
+# The study's four architectures on one budget that fits a session on two CPU cores: the shipped net's
+# recipe in float32 for 8 epochs; VGG16 (no batch norm) needs a lower learning rate and gets 6 (its epochs are
+# 3x as long). Each run is copied to reports/runs/<arch>-<epochs> and evaluated there (plain and flip).
+STUDY_FLAGS ?= --batch-size 128 --optimizer adamw --weight-decay 0.05 --precision float32
+STUDY_LR ?= 0.003
+.PHONY: study study-run
+study: $(STAMP)  ## Train and evaluate the study's cnn, efficientnetb0, resnet and vgg16 on the fixed budget (~2 h here)
+	$(MAKE) study-run STUDY_ARCH=cnn STUDY_EPOCHS=8
+	$(MAKE) study-run STUDY_ARCH=efficientnetb0 STUDY_EPOCHS=8
+	$(MAKE) study-run STUDY_ARCH=resnet STUDY_EPOCHS=8
+	$(MAKE) study-run STUDY_ARCH=vgg16 STUDY_EPOCHS=6 STUDY_LR=0.0001
+
+study-run: $(STAMP)
+	$(BIN)/python -m ml.train --arch $(STUDY_ARCH) --data $(FER_DATA) --epochs $(STUDY_EPOCHS) \
+		--out runs/$(STUDY_ARCH)-$(STUDY_EPOCHS) --lr $(STUDY_LR) $(STUDY_FLAGS) $(if $(RESUME),--resume)
+	mkdir -p reports/runs/$(STUDY_ARCH)-$(STUDY_EPOCHS)
+	cp runs/$(STUDY_ARCH)-$(STUDY_EPOCHS)/run.json runs/$(STUDY_ARCH)-$(STUDY_EPOCHS)/state.json \
+		runs/$(STUDY_ARCH)-$(STUDY_EPOCHS)/history.json runs/$(STUDY_ARCH)-$(STUDY_EPOCHS)/curves.png \
+		reports/runs/$(STUDY_ARCH)-$(STUDY_EPOCHS)/
+	$(BIN)/python -m ml.evaluate --model runs/$(STUDY_ARCH)-$(STUDY_EPOCHS)/best.keras --data $(FER_DATA) \
+		--modes plain flip --out reports/runs/$(STUDY_ARCH)-$(STUDY_EPOCHS)
+
 compare: $(STAMP)  ## The architecture comparison table and chart from the runs under reports/runs
 	$(BIN)/python -m ml.compare --runs reports/runs/* --ensembles reports/ensembles/*/evaluation.json --out reports
 
