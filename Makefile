@@ -86,15 +86,14 @@ study: $(STAMP)  ## Train and evaluate the study's cnn, efficientnetb0, resnet a
 	$(MAKE) study-run STUDY_ARCH=resnet STUDY_EPOCHS=8
 	$(MAKE) study-run STUDY_ARCH=vgg16 STUDY_EPOCHS=6 STUDY_LR=0.0001
 
+STUDY_RUN = $(STUDY_ARCH)-$(STUDY_EPOCHS)
 study-run: $(STAMP)
 	$(BIN)/python -m ml.train --arch $(STUDY_ARCH) --data $(FER_DATA) --epochs $(STUDY_EPOCHS) \
-		--out runs/$(STUDY_ARCH)-$(STUDY_EPOCHS) --lr $(STUDY_LR) $(STUDY_FLAGS) $(if $(RESUME),--resume)
-	mkdir -p reports/runs/$(STUDY_ARCH)-$(STUDY_EPOCHS)
-	cp runs/$(STUDY_ARCH)-$(STUDY_EPOCHS)/run.json runs/$(STUDY_ARCH)-$(STUDY_EPOCHS)/state.json \
-		runs/$(STUDY_ARCH)-$(STUDY_EPOCHS)/history.json runs/$(STUDY_ARCH)-$(STUDY_EPOCHS)/curves.png \
-		reports/runs/$(STUDY_ARCH)-$(STUDY_EPOCHS)/
-	$(BIN)/python -m ml.evaluate --model runs/$(STUDY_ARCH)-$(STUDY_EPOCHS)/best.keras --data $(FER_DATA) \
-		--modes plain flip --out reports/runs/$(STUDY_ARCH)-$(STUDY_EPOCHS)
+		--out runs/$(STUDY_RUN) --lr $(STUDY_LR) $(STUDY_FLAGS) $(if $(RESUME),--resume)
+	mkdir -p reports/runs/$(STUDY_RUN)
+	cd runs/$(STUDY_RUN) && cp run.json state.json history.json curves.png ../../reports/runs/$(STUDY_RUN)/
+	$(BIN)/python -m ml.evaluate --model runs/$(STUDY_RUN)/best.keras --data $(FER_DATA) \
+		--modes plain flip --out reports/runs/$(STUDY_RUN)
 
 compare: $(STAMP)  ## The architecture comparison table and chart from the runs under reports/runs
 	$(BIN)/python -m ml.compare --runs reports/runs/* --ensembles reports/ensembles/*/evaluation.json --out reports

@@ -49,7 +49,7 @@ class CappedUploadHandler(FileUploadHandler):
         # The handlers after this one began storing the file before it passed the cap
         # and are never asked to complete it; closing a temporary upload deletes it now
         # rather than when the request is collected.
-        for handler in self.request.upload_handlers if self.request else ():
-            partial = getattr(handler, "file", None) if handler is not self else None
-            if partial is not None:
+        for handler in self.request.upload_handlers:
+            partial = getattr(handler, "file", None)
+            if handler is not self and partial is not None:
                 partial.close()
