@@ -259,8 +259,11 @@ def build_ensemble(members: Sequence[keras.Model], name: str = "ensemble") -> ke
 
     Members are copied under the names member_1, member_2... (a functional
     model's layers need distinct names, and trained nets share theirs), each
-    keeping its own weights and any prior shift it was shipped with.
+    keeping its own weights and any prior shift it was shipped with. A member
+    that is itself an ensemble joins as its own members, so adding a net to
+    a shipped ensemble weighs every net the same rather than halving the old ones.
     """
+    members = [net for member in members for net in ensemble_members(member)]
     if len(members) < 2:
         raise ValueError("An ensemble needs at least two models.")
     shapes = {tuple(member.input_shape[1:]) for member in members}
@@ -275,6 +278,18 @@ def build_ensemble(members: Sequence[keras.Model], name: str = "ensemble") -> ke
         outputs.append(copy(inputs))
     mean = layers.Average(name="mean_probabilities", dtype="float32")(outputs)
     return keras.Model(inputs, mean, name=name)
+
+
+def ensemble_members(model: keras.Model) -> list[keras.Model]:
+    """The nets a `build_ensemble` model averages, or the model itself when it is a single net."""
+    try:
+        mean = model.get_layer("mean_probabilities")
+    except ValueError:
+        return [model]
+    members = [layer for layer in model.layers if isinstance(layer, keras.Model) and layer.name.startswith("member_")]
+    if not isinstance(mean, layers.Average) or not members:
+        return [model]
+    return members
 
 
 def load_model(path) -> keras.Model:

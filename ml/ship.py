@@ -143,13 +143,15 @@ def ship(
         member_cards = [read_model_card(path) for path in ensemble_with]
         others = [load_model(path) for path in ensemble_with]
         model = build_ensemble([model, *others])
-        names = [
-            architecture,
-            *(card.get("architecture") or other.name for card, other in zip(member_cards, others, strict=True)),
-        ]
+        names = [architecture]
+        for card, other in zip(member_cards, others, strict=True):
+            # An ensemble member joins as its nets (build_ensemble flattens it), so list theirs.
+            names.extend((card.get("architecture") or other.name).removeprefix("ensemble of ").split(", "))
         architecture = f"ensemble of {', '.join(names)}"
         ensemble = {
-            "combination": "mean of the members' probabilities, each after its own prior shift",
+            "combination": "mean of the nets' probabilities, each after its own prior shift; "
+            "a member that is an ensemble counts as its nets, so every net weighs the same",
+            "nets": len(names),
             "members": [
                 {"source": str(source), "described_by": "this card's recipe, data and epochs"},
                 *({"source": str(path), "card": card} for path, card in zip(ensemble_with, member_cards, strict=True)),

@@ -137,3 +137,19 @@ def test_an_ensemble_averages_its_members_and_loads_in_float32(tmp_path):
     assert {layer.compute_dtype for member in members for layer in member.layers if layer.weights} == {"float32"}
     with pytest.raises(ValueError, match="at least two"):
         build_ensemble([shifted])
+
+
+def test_an_ensemble_member_that_is_an_ensemble_joins_as_its_nets(tmp_path):
+    from ml.models import build_ensemble, build_tiny, ensemble_members, load_model
+
+    nets = [build_tiny() for _ in range(3)]
+    faces = np.random.default_rng(2).uniform(0, 255, (4, 48, 48, 1)).astype("float32")
+    expected = np.mean([net.predict(faces, verbose=0) for net in nets], axis=0)
+    build_ensemble(nets[:2]).save(tmp_path / "pair.keras")
+
+    trio = build_ensemble([nets[2], load_model(tmp_path / "pair.keras")])
+
+    # Nested, the old pair would weigh 1/4 each and the new net 1/2.
+    np.testing.assert_allclose(trio.predict(faces, verbose=0), expected, rtol=1e-5, atol=1e-6)
+    assert [member.name for member in ensemble_members(trio)] == ["member_1", "member_2", "member_3"]
+    assert ensemble_members(nets[0]) == [nets[0]]

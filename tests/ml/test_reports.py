@@ -185,6 +185,53 @@ def test_ship_an_ensemble_with_the_shipped_model_replacing_it(shipped, full_run,
     assert EmotionClassifier.load(artifacts / "emotion_model.keras").version == "emotion-ensemble-1"
 
 
+def test_ship_a_net_with_a_shipped_ensemble_weighs_every_net_the_same(shipped, full_run, fer_dir, tmp_path):
+    import shutil
+
+    import numpy as np
+
+    from ml.models import load_model
+    from ml.preprocessing import preprocess_faces
+    from ml.ship import ship
+
+    _, previous_artifacts, _ = shipped
+    artifacts = tmp_path / "artifacts"
+    shutil.copytree(previous_artifacts, artifacts)
+    single = load_model(previous_artifacts / "emotion_model.keras")
+    full = load_model(full_run / "best.keras")
+    pair_card = ship(
+        full_run,
+        str(fer_dir),
+        "pair",
+        report_dir=tmp_path / "r1",
+        artifacts=artifacts,
+        ensemble_with=[artifacts / "emotion_model.keras"],
+    )
+
+    trio_card = ship(
+        full_run,
+        str(fer_dir),
+        "trio",
+        report_dir=tmp_path / "r2",
+        artifacts=artifacts,
+        ensemble_with=[artifacts / "emotion_model.keras"],
+    )
+
+    trio = load_model(artifacts / "emotion_model.keras")
+    faces = preprocess_faces(np.random.default_rng(3).integers(0, 256, (5, 48, 48), dtype=np.uint8))
+    expected = (2 * full.predict(faces, verbose=0) + single.predict(faces, verbose=0)) / 3
+    np.testing.assert_allclose(trio.predict(faces, verbose=0), expected, rtol=1e-5, atol=1e-6)
+    assert [layer.name for layer in trio.layers if layer.name.startswith("member_")] == [
+        "member_1",
+        "member_2",
+        "member_3",
+    ]
+    assert pair_card["ensemble"]["nets"] == 2
+    assert trio_card["architecture"] == "ensemble of tiny, tiny, tiny"
+    assert trio_card["ensemble"]["nets"] == 3
+    assert trio_card["ensemble"]["members"][1]["card"] == pair_card
+
+
 def test_ship_refuses_a_missing_ensemble_member(tiny_run, fer_dir, tmp_path):
     from ml.ship import ship
 
