@@ -145,37 +145,51 @@ def test_a_run_without_validation_ships_with_a_tta_chosen_before_and_says_so(ful
     assert not (tmp_path / "a2").exists()
 
 
-def test_ship_an_ensemble_with_the_shipped_model_replacing_it(shipped, full_run, fer_dir, tmp_path):
+@pytest.fixture
+def artifacts(shipped, tmp_path):
+    """A copy of the shipped artifacts that a test may replace."""
     import shutil
 
+    return shutil.copytree(shipped[1], tmp_path / "artifacts")
+
+
+def random_faces(seed: int):
+    import numpy as np
+
+    from ml.preprocessing import preprocess_faces
+
+    return preprocess_faces(np.random.default_rng(seed).integers(0, 256, (5, 48, 48), dtype=np.uint8))
+
+
+def ship_with_shipped(run, fer_dir, version: str, artifacts, report_dir) -> dict:
+    """Ship the run averaged with the model in `artifacts`, which it replaces."""
+    from ml.ship import ship
+
+    model = artifacts / "emotion_model.keras"
+    return ship(run, str(fer_dir), version, report_dir=report_dir, artifacts=artifacts, ensemble_with=[model])
+
+
+def member_names(model) -> list[str]:
+    return [layer.name for layer in model.layers if layer.name.startswith("member_")]
+
+
+def test_ship_an_ensemble_with_the_shipped_model_replacing_it(shipped, artifacts, full_run, fer_dir, tmp_path):
     import numpy as np
 
     from ml.inference import EmotionClassifier
     from ml.models import load_model
-    from ml.preprocessing import preprocess_faces
-    from ml.ship import ship
 
-    previous_card, previous_artifacts, _ = shipped
-    artifacts = tmp_path / "artifacts"
-    shutil.copytree(previous_artifacts, artifacts)
+    previous_card = shipped[0]
     previous = load_model(artifacts / "emotion_model.keras")
     single = load_model(full_run / "best.keras")
 
-    card = ship(
-        full_run,
-        str(fer_dir),
-        "emotion-ensemble-1",
-        report_dir=tmp_path / "report",
-        artifacts=artifacts,
-        tta="flip",
-        ensemble_with=[artifacts / "emotion_model.keras"],
-    )
+    card = ship_with_shipped(full_run, fer_dir, "emotion-ensemble-1", artifacts, tmp_path / "report")
 
     ensemble = load_model(artifacts / "emotion_model.keras")
-    faces = preprocess_faces(np.random.default_rng(0).integers(0, 256, (5, 48, 48), dtype=np.uint8))
+    faces = random_faces(0)
     expected = (single.predict(faces, verbose=0) + previous.predict(faces, verbose=0)) / 2
     np.testing.assert_allclose(ensemble.predict(faces, verbose=0), expected, rtol=1e-5, atol=1e-6)
-    assert [layer.name for layer in ensemble.layers if layer.name.startswith("member_")] == ["member_1", "member_2"]
+    assert member_names(ensemble) == ["member_1", "member_2"]
     assert card["architecture"] == "ensemble of tiny, tiny"
     assert card["parameters"] == single.count_params() + previous.count_params()
     members = card["ensemble"]["members"]
@@ -185,47 +199,22 @@ def test_ship_an_ensemble_with_the_shipped_model_replacing_it(shipped, full_run,
     assert EmotionClassifier.load(artifacts / "emotion_model.keras").version == "emotion-ensemble-1"
 
 
-def test_ship_a_net_with_a_shipped_ensemble_weighs_every_net_the_same(shipped, full_run, fer_dir, tmp_path):
-    import shutil
-
+def test_ship_a_net_with_a_shipped_ensemble_weighs_every_net_the_same(artifacts, full_run, fer_dir, tmp_path):
     import numpy as np
 
     from ml.models import load_model
-    from ml.preprocessing import preprocess_faces
-    from ml.ship import ship
 
-    _, previous_artifacts, _ = shipped
-    artifacts = tmp_path / "artifacts"
-    shutil.copytree(previous_artifacts, artifacts)
-    single = load_model(previous_artifacts / "emotion_model.keras")
+    single = load_model(artifacts / "emotion_model.keras")
     full = load_model(full_run / "best.keras")
-    pair_card = ship(
-        full_run,
-        str(fer_dir),
-        "pair",
-        report_dir=tmp_path / "r1",
-        artifacts=artifacts,
-        ensemble_with=[artifacts / "emotion_model.keras"],
-    )
+    pair_card = ship_with_shipped(full_run, fer_dir, "pair", artifacts, tmp_path / "r1")
 
-    trio_card = ship(
-        full_run,
-        str(fer_dir),
-        "trio",
-        report_dir=tmp_path / "r2",
-        artifacts=artifacts,
-        ensemble_with=[artifacts / "emotion_model.keras"],
-    )
+    trio_card = ship_with_shipped(full_run, fer_dir, "trio", artifacts, tmp_path / "r2")
 
     trio = load_model(artifacts / "emotion_model.keras")
-    faces = preprocess_faces(np.random.default_rng(3).integers(0, 256, (5, 48, 48), dtype=np.uint8))
+    faces = random_faces(3)
     expected = (2 * full.predict(faces, verbose=0) + single.predict(faces, verbose=0)) / 3
     np.testing.assert_allclose(trio.predict(faces, verbose=0), expected, rtol=1e-5, atol=1e-6)
-    assert [layer.name for layer in trio.layers if layer.name.startswith("member_")] == [
-        "member_1",
-        "member_2",
-        "member_3",
-    ]
+    assert member_names(trio) == ["member_1", "member_2", "member_3"]
     assert pair_card["ensemble"]["nets"] == 2
     assert trio_card["architecture"] == "ensemble of tiny, tiny, tiny"
     assert trio_card["ensemble"]["nets"] == 3
