@@ -63,6 +63,11 @@ def _cell(value, digits: int = 4) -> str:
     return str(value)
 
 
+def _nets(ensemble: dict) -> int:
+    # Evaluations written before ml.ensemble counted nets list one model per net.
+    return ensemble.get("nets") or len(ensemble.get("models", []))
+
+
 def comparison_markdown(rows: list[dict], ensembles: list[dict] | None = None) -> str:
     lines = [
         "# Architecture comparison on FER-2013",
@@ -89,7 +94,7 @@ def comparison_markdown(rows: list[dict], ensembles: list[dict] | None = None) -
     for ensemble in ensembles or []:
         results = ensemble["results"]
         lines.append(
-            f"| {ensemble['name']} | ensemble of {len(ensemble.get('models', []))} | - | - | - | - | - | - | -"
+            f"| {ensemble['name']} | ensemble of {_nets(ensemble)} | - | - | - | - | - | - | -"
             f" | {_cell(results.get('plain', {}).get('accuracy'))} | {_cell(results.get('plain', {}).get('loss'))}"
             f" | {_cell(results.get('flip', {}).get('accuracy'))} | {_cell(results.get('tencrop', {}).get('accuracy'))}"
             f" | {_cell(results.get('plain', {}).get('min_recall'), 3)} |"

@@ -26,14 +26,18 @@ def main(argv: list[str] | None = None) -> None:
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     from ml.data import load_split
-    from ml.models import build_ensemble, load_model
+    from ml.models import build_ensemble, ensemble_members, load_model
 
     ensemble = build_ensemble([load_model(path) for path in args.models])
+    nets = len(ensemble_members(ensemble))  # a model that is an ensemble counts as its nets
     test, _ = load_split(args.data, "test")
     results, _ = evaluate_predictor(keras_predictor(ensemble), test.images, test.labels, args.modes)
     print(format_report(args.name, results))
     path = write_results(
-        args.name, results, Path(args.out), {"models": args.models, "data": args.data, "images": len(test)}
+        args.name,
+        results,
+        Path(args.out),
+        {"models": args.models, "nets": nets, "data": args.data, "images": len(test)},
     )
     print(f"\nWrote {path}")
 

@@ -268,9 +268,29 @@ def test_an_ensemble_of_one_model_twice_matches_the_model(tiny_run, fer_dir, tmp
     )
 
     alone = json.loads((tmp_path / "alone" / "evaluation.json").read_text())["results"]["plain"]
-    together = json.loads((tmp_path / "together" / "evaluation.json").read_text())["results"]["plain"]
-    assert together["confusion_matrix"] == alone["confusion_matrix"]
-    assert together["loss"] == pytest.approx(alone["loss"], rel=1e-5)
+    together = json.loads((tmp_path / "together" / "evaluation.json").read_text())
+    assert together["results"]["plain"]["confusion_matrix"] == alone["confusion_matrix"]
+    assert together["results"]["plain"]["loss"] == pytest.approx(alone["loss"], rel=1e-5)
+    assert together["nets"] == 2
+
+
+def test_an_ensemble_with_an_ensemble_counts_its_nets_in_the_comparison(tiny_run, fer_dir, tmp_path):
+    from ml import compare, ensemble
+    from ml.models import build_ensemble, load_model
+
+    out, model_path = tiny_run
+    build_ensemble([load_model(model_path), load_model(model_path)]).save(tmp_path / "pair.keras")
+    models = [str(tmp_path / "pair.keras"), str(model_path)]
+    ensemble.main(
+        ["--models", *models, "--data", str(fer_dir), "--out", str(tmp_path / "trio"), "--name", "pair + one"]
+    )
+
+    compare.main(
+        ["--runs", str(out), "--ensembles", str(tmp_path / "trio" / "evaluation.json"), "--out", str(tmp_path)]
+    )
+
+    assert json.loads((tmp_path / "trio" / "evaluation.json").read_text())["nets"] == 3
+    assert "| pair + one | ensemble of 3 |" in (tmp_path / "comparison.md").read_text()
 
 
 def test_eda_writes_charts_and_summary(fer_dir, tmp_path):
