@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 import keras
+import numpy as np
 from keras import layers
 
 from ml.preprocessing import INPUT_SHAPE
@@ -296,32 +297,54 @@ def load_model(path) -> keras.Model:
     """Load a `.keras` file for inference, computing in float32.
 
     Importing this module registers the custom layers the file may hold; a
-    model trained in mixed precision is converted (`to_float32`), so
-    evaluation and the site score exactly what gets shipped.
+    model trained in mixed precision, or saved with float16 weights
+    (`save_for_inference`), is converted (`to_float32`), so evaluation and
+    the site score exactly what gets shipped.
     """
     return to_float32(keras.models.load_model(path, compile=False))
 
 
-def to_float32(model: keras.Model) -> keras.Model:
-    """The same network and weights computing in float32; a model already in float32 is returned as it is."""
+LOW_PRECISION_POLICIES = frozenset({"mixed_bfloat16", "mixed_float16", "bfloat16", "float16"})
 
-    def full_precision(node):
+
+def _with_policies(model: keras.Model, convert: Callable[[str], str]) -> keras.Model:
+    """The same network with each layer's dtype policy renamed by `convert`, its weights cast to match."""
+
+    def rename(node):
         if isinstance(node, dict):
             policy = node.get("config") if node.get("class_name") == "DTypePolicy" else None
-            if isinstance(policy, dict) and str(policy.get("name", "")).startswith("mixed_"):
-                return {**node, "config": {**policy, "name": "float32"}}
-            return {key: full_precision(value) for key, value in node.items()}
+            if isinstance(policy, dict) and "name" in policy:
+                return {**node, "config": {**policy, "name": convert(str(policy["name"]))}}
+            return {key: rename(value) for key, value in node.items()}
         if isinstance(node, list):
-            return [full_precision(value) for value in node]
+            return [rename(value) for value in node]
         return node
 
     config = model.get_config()
-    converted = full_precision(config)
+    converted = rename(config)
     if converted == config:
         return model
     rebuilt = model.__class__.from_config(converted)
-    rebuilt.set_weights(model.get_weights())
+    rebuilt.set_weights(model.get_weights())  # each variable casts to its own dtype
     return rebuilt
+
+
+def to_float32(model: keras.Model) -> keras.Model:
+    """The same network and weights computing in float32; a model already in float32 is returned as it is."""
+    return _with_policies(model, lambda name: "float32" if name in LOW_PRECISION_POLICIES else name)
+
+
+def save_for_inference(model: keras.Model, path) -> None:
+    """Save a float32 model with its weights stored in float16, half the file; `load_model` computes in float32.
+
+    Rounding to float16 moves a trained net's probabilities by about 1e-3;
+    a weight beyond float16's range would become infinite, so it is refused.
+    """
+    stored = _with_policies(model, lambda name: "float16" if name == "float32" else name)
+    for weight in stored.weights:
+        if not np.all(np.isfinite(keras.ops.convert_to_numpy(weight))):
+            raise ValueError(f"{weight.path} does not fit in float16; save the model with model.save instead.")
+    stored.save(path)
 
 
 def weighted_layers(model: keras.Model) -> list[layers.Layer]:

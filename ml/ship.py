@@ -2,11 +2,11 @@
 
     python -m ml.ship --run runs/vggnet --data ../shared/datasets/fer2013 --version emotion-vggnet-2026.11
 
-Evaluates the run's best model on the test split (plain, flip and ten-crop
-TTA), saves it in float32 without optimizer state (smaller, inference only)
-and writes the model card from the run's recorded recipe and the measured
-numbers; the evaluation itself (JSON and confusion matrices) goes to
-`--report-dir`. `--tta` picks the mode the site's classifier averages over;
+Saves the run's best model with its weights in float16 (half the file; the
+site computes in float32) and no optimizer state, evaluates that file on the
+test split (plain, flip and ten-crop TTA), and writes the model card from the
+run's recorded recipe and the measured numbers; the evaluation itself (JSON
+and confusion matrices) goes to `--report-dir`. `--tta` picks the mode the site's classifier averages over;
 `--min-recall` fits a per-class prior shift on the validation split (never
 the test split) and saves it inside the model. `--ensemble-with MODEL...`
 ships the mean of the run's model and those models' probabilities as one
@@ -111,7 +111,7 @@ def ship(
 
     from ml.data import load_split
     from ml.evaluate import evaluate_predictor, format_report, keras_predictor, write_results
-    from ml.models import load_model
+    from ml.models import load_model, save_for_inference
 
     state = json.loads((run_dir / "state.json").read_text())
     run = json.loads((run_dir / "run.json").read_text())
@@ -157,15 +157,19 @@ def ship(
                 *({"source": str(path), "card": card} for path, card in zip(ensemble_with, member_cards, strict=True)),
             ],
         }
-    test, report = load_split(data, "test")
-    results, _ = evaluate_predictor(keras_predictor(model), test.images, test.labels, modes)
-    print(format_report(version, results))
-    write_results(version, results, report_dir, {"model": str(source), "data": data, "images": len(test)})
-
     artifacts.mkdir(parents=True, exist_ok=True)
     target = artifacts / MODEL_FILE
     tmp = artifacts / f"{MODEL_FILE}.tmp.keras"
-    model.save(tmp)
+    save_for_inference(model, tmp)
+    try:
+        model = load_model(tmp)  # measure the file that ships, float16 weights and all
+        test, report = load_split(data, "test")
+        results, _ = evaluate_predictor(keras_predictor(model), test.images, test.labels, modes)
+    except BaseException:
+        tmp.unlink()
+        raise
+    print(format_report(version, results))
+    write_results(version, results, report_dir, {"model": str(source), "data": data, "images": len(test)})
     os.replace(tmp, target)
     best = next((r for r in state["history"] if r["epoch"] == state["best_epoch"]), {})
     chosen = results[tta]

@@ -153,3 +153,34 @@ def test_an_ensemble_member_that_is_an_ensemble_joins_as_its_nets(tmp_path):
     np.testing.assert_allclose(trio.predict(faces, verbose=0), expected, rtol=1e-5, atol=1e-6)
     assert [member.name for member in ensemble_members(trio)] == ["member_1", "member_2", "member_3"]
     assert ensemble_members(nets[0]) == [nets[0]]
+
+
+def test_a_model_saved_for_inference_stores_float16_and_computes_in_float32(tmp_path):
+    from ml.models import build_model, load_model, save_for_inference
+
+    model = build_model("vggnet", width=8)
+    faces = np.random.default_rng(4).uniform(0, 255, (4, 48, 48, 1)).astype("float32")
+    model.save(tmp_path / "float32.keras")
+
+    save_for_inference(model, tmp_path / "float16.keras")
+
+    stored = keras.models.load_model(tmp_path / "float16.keras", compile=False)
+    assert {weight.dtype for weight in stored.weights} == {"float16"}
+    loaded = load_model(tmp_path / "float16.keras")
+    assert {weight.dtype for weight in loaded.weights} == {"float32"}
+    assert {layer.compute_dtype for layer in loaded.layers} == {"float32"}
+    np.testing.assert_allclose(loaded.predict(faces, verbose=0), model.predict(faces, verbose=0), atol=1e-2)
+    saved_bytes = (tmp_path / "float32.keras").stat().st_size - (tmp_path / "float16.keras").stat().st_size
+    assert saved_bytes >= 0.95 * 2 * model.count_params()  # two bytes a weight
+
+
+def test_a_weight_beyond_float16_is_refused_rather_than_saved_as_infinity(tmp_path):
+    from ml.models import build_tiny, save_for_inference
+
+    model = build_tiny()
+    kernel = model.weights[0]
+    kernel.assign(np.full(kernel.shape, 1e6, dtype="float32"))
+
+    with pytest.raises(ValueError, match="does not fit in float16"):
+        save_for_inference(model, tmp_path / "model.keras")
+    assert not (tmp_path / "model.keras").exists()

@@ -169,6 +169,14 @@ def ship_with_shipped(run, fer_dir, version: str, artifacts, report_dir) -> dict
     return ship(run, str(fer_dir), version, report_dir=report_dir, artifacts=artifacts, ensemble_with=[model])
 
 
+def as_shipped(model_path, tmp_path):
+    """The model as ml.ship stores it: weights rounded to float16, computing in float32."""
+    from ml.models import load_model, save_for_inference
+
+    save_for_inference(load_model(model_path), tmp_path / "as-shipped.keras")
+    return load_model(tmp_path / "as-shipped.keras")
+
+
 def member_names(model) -> list[str]:
     return [layer.name for layer in model.layers if layer.name.startswith("member_")]
 
@@ -181,7 +189,7 @@ def test_ship_an_ensemble_with_the_shipped_model_replacing_it(shipped, artifacts
 
     previous_card = shipped[0]
     previous = load_model(artifacts / "emotion_model.keras")
-    single = load_model(full_run / "best.keras")
+    single = as_shipped(full_run / "best.keras", tmp_path)
 
     card = ship_with_shipped(full_run, fer_dir, "emotion-ensemble-1", artifacts, tmp_path / "report")
 
@@ -205,7 +213,7 @@ def test_ship_a_net_with_a_shipped_ensemble_weighs_every_net_the_same(artifacts,
     from ml.models import load_model
 
     single = load_model(artifacts / "emotion_model.keras")
-    full = load_model(full_run / "best.keras")
+    full = as_shipped(full_run / "best.keras", tmp_path)
     pair_card = ship_with_shipped(full_run, fer_dir, "pair", artifacts, tmp_path / "r1")
 
     trio_card = ship_with_shipped(full_run, fer_dir, "trio", artifacts, tmp_path / "r2")
