@@ -342,7 +342,7 @@ def save_for_inference(model: keras.Model, path) -> None:
     """
     stored = _with_policies(model, lambda name: "float16" if name == "float32" else name)
     for weight in stored.weights:
-        if not np.all(np.isfinite(keras.ops.convert_to_numpy(weight))):
+        if not np.all(np.isfinite(weight.numpy())):
             raise ValueError(f"{weight.path} does not fit in float16; save the model with model.save instead.")
     stored.save(path)
 

@@ -6,8 +6,8 @@ Saves the run's best model with its weights in float16 (half the file; the
 site computes in float32) and no optimizer state, evaluates that file on the
 test split (plain, flip and ten-crop TTA), and writes the model card from the
 run's recorded recipe and the measured numbers; the evaluation itself (JSON
-and confusion matrices) goes to `--report-dir`. `--tta` picks the mode the site's classifier averages over;
-`--min-recall` fits a per-class prior shift on the validation split (never
+and confusion matrices) goes to `--report-dir`. `--tta` picks the mode the
+site's classifier averages over; `--min-recall` fits a per-class prior shift on the validation split (never
 the test split) and saves it inside the model. `--ensemble-with MODEL...`
 ships the mean of the run's model and those models' probabilities as one
 `.keras` file, their cards kept in the new one.
@@ -151,7 +151,6 @@ def ship(
         ensemble = {
             "combination": "mean of the nets' probabilities, each after its own prior shift; "
             "a member that is an ensemble counts as its nets, so every net weighs the same",
-            "nets": len(names),
             "members": [
                 {"source": str(source), "described_by": "this card's recipe, data and epochs"},
                 *({"source": str(path), "card": card} for path, card in zip(ensemble_with, member_cards, strict=True)),
@@ -166,7 +165,7 @@ def ship(
         test, report = load_split(data, "test")
         results, _ = evaluate_predictor(keras_predictor(model), test.images, test.labels, modes)
     except BaseException:
-        tmp.unlink()
+        tmp.unlink(missing_ok=True)
         raise
     print(format_report(version, results))
     write_results(version, results, report_dir, {"model": str(source), "data": data, "images": len(test)})
@@ -181,6 +180,8 @@ def ship(
         "labels": list(LABELS),
         "input": "uint8 grayscale face, resized to 48x48 by ml.preprocessing.preprocess_faces; "
         "float pixels 0..255, scaled inside the model",
+        # keras.models.load_model alone would compute in float16, slowly and less exactly on a CPU.
+        "weights": "stored in float16; load with ml.models.load_model, which computes in float32",
         "data": {
             "name": "FER-2013 (Kaggle msambare/fer2013 folder layout)",
             "train_images": sum(run["train_counts"].values()),

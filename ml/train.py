@@ -62,8 +62,8 @@ class TrainConfig:
     limit_per_class: int | None = None
     # Which precision is faster depends on the CPU, so measure with `make bench-train` before a
     # long run: mixed bfloat16 trained the VGG-style net 1.3x faster on an AMD EPYC, and float32
-    # 1.5x faster on an Intel Xeon (252 against 166 images/s). ml.ship converts the weights of a
-    # mixed-precision run back to float32 for inference anywhere.
+    # 1.5x faster on an Intel Xeon (252 against 166 images/s). ml.models.load_model computes in
+    # float32 whatever precision a run trained in, so evaluation and the site run anywhere.
     precision: str = "float32"
     # Warm start: begin from this .keras model's weights (same architecture and width), as when
     # a later session continues training the shipped model with a fresh schedule.
