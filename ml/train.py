@@ -33,7 +33,7 @@ import numpy as np
 from ml import data as fer_data
 from ml.augment import AugmentConfig, augment_batch
 from ml.labels import LABELS
-from ml.models import ARCHITECTURES, build_model, copy_weights, load_model
+from ml.models import ARCHITECTURES, build_model, copy_weights, ensemble_members, load_model
 from ml.preprocessing import INPUT_SHAPE, preprocess_faces
 
 BALANCE_CHOICES = ("none", "weights", "sqrt-weights", "oversample")
@@ -68,6 +68,8 @@ class TrainConfig:
     # Warm start: begin from this .keras model's weights (same architecture and width), as when
     # a later session continues training the shipped model with a fresh schedule.
     init_from: str | None = None
+    # Which net of an ensemble `init_from` names (1-based, as ml.ship's card lists them).
+    init_member: int | None = None
 
 
 PRECISION_CHOICES = ("float32", "mixed_bfloat16")
@@ -331,8 +333,9 @@ def train(
     else:
         model = build_model(config.arch, INPUT_SHAPE, len(LABELS), weights=config.weights, width=config.width)
         if config.init_from:
-            copy_weights(load_model(config.init_from), model)
-            print(f"Starting from the weights of {config.init_from}.", flush=True)
+            copy_weights(warm_start_source(config.init_from, config.init_member), model)
+            member = f" (net {config.init_member})" if config.init_member else ""
+            print(f"Starting from the weights of {config.init_from}{member}.", flush=True)
         model = compile_model(model, config)
         _write_json(
             out / "run.json",
@@ -363,6 +366,19 @@ def train(
         verbose=verbose,
     )
     return _finish(out, state)
+
+
+def warm_start_source(path: str, member: int | None) -> keras.Model:
+    """The net a warm start copies: the model in `path`, or its `member`-th net when it is an ensemble."""
+    nets = ensemble_members(load_model(path))
+    count = len(nets)
+    if member is None:
+        if count > 1:
+            raise ValueError(f"{path} is an ensemble of {count} nets: choose one with --init-member 1..{count}.")
+        return nets[0]
+    if not 1 <= member <= len(nets):
+        raise ValueError(f"{path} holds {len(nets)} net(s): --init-member must be between 1 and {len(nets)}.")
+    return nets[member - 1]
 
 
 def _finish(out: Path, state: dict) -> Path:
@@ -405,6 +421,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--init-from", default=None, help="start from this .keras model's weights (same --arch/--width)"
     )
+    parser.add_argument(
+        "--init-member", type=int, default=None, help="with an ensemble --init-from, the net to start from (1-based)"
+    )
     parser.add_argument("--limit-per-class", type=int, default=None, help="use only the first N images per class")
     parser.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
     return parser.parse_args(argv)
@@ -434,6 +453,7 @@ def main(argv: list[str] | None = None) -> None:
         limit_per_class=args.limit_per_class,
         precision=args.precision,
         init_from=args.init_from,
+        init_member=args.init_member,
     )
     command = "python -m ml.train " + shlex.join(sys.argv[1:] if argv is None else argv)
     train(config, resume=args.resume, command=command, verbose=1 if sys.stdout.isatty() else 2)

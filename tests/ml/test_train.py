@@ -70,6 +70,51 @@ def test_a_warm_start_begins_from_the_given_models_weights(tiny_run, fer_dir, tm
     assert json.loads((tmp_path / "warm" / "run.json").read_text())["config"]["init_from"] == str(model_path)
 
 
+@pytest.fixture
+def tiny_pair(tiny_run, tmp_path):
+    """A saved ensemble of two tiny nets whose weights differ: the trained one and a scaled copy."""
+    import keras
+
+    from ml.models import build_ensemble
+
+    _, model_path = tiny_run
+    first = keras.models.load_model(model_path)
+    second = keras.models.load_model(model_path)
+    second.set_weights([weight * 0.5 for weight in second.get_weights()])
+    path = tmp_path / "pair.keras"
+    build_ensemble([first, second]).save(path)
+    return path, second
+
+
+def test_a_warm_start_from_an_ensemble_begins_from_the_chosen_net(tiny_pair, fer_dir, tmp_path):
+    import keras
+
+    pair_path, second = tiny_pair
+    config = TrainConfig(
+        arch="tiny", data=str(fer_dir), out=str(tmp_path / "warm"), epochs=1, batch_size=8, learning_rate=0.0
+    )
+    config.init_from, config.init_member = str(pair_path), 2
+
+    warm = keras.models.load_model(train(config, command="warm", verbose=0))
+
+    np.testing.assert_array_equal(np.asarray(warm.layers[2].kernel), np.asarray(second.layers[2].kernel))
+    assert json.loads((tmp_path / "warm" / "run.json").read_text())["config"]["init_member"] == 2
+
+
+@pytest.mark.parametrize(
+    ("member", "message"),
+    [(None, "ensemble of 2 nets: choose one with --init-member 1..2"), (3, "between 1 and 2"), (0, "between 1 and 2")],
+)
+def test_a_warm_start_from_an_ensemble_needs_a_net_that_exists(tiny_pair, fer_dir, tmp_path, member, message):
+    pair_path, _ = tiny_pair
+    config = TrainConfig(arch="tiny", data=str(fer_dir), out=str(tmp_path / "warm"), epochs=1, batch_size=8)
+    config.init_from, config.init_member = str(pair_path), member
+
+    with pytest.raises(ValueError, match=message):
+        train(config, verbose=0)
+    assert not (tmp_path / "warm" / "checkpoint.keras").exists()
+
+
 def test_a_warm_start_from_another_architecture_is_refused(tiny_run, fer_dir, tmp_path):
     _, model_path = tiny_run
     config = TrainConfig(
