@@ -50,6 +50,26 @@ def validation_predictions(model, run: dict, data: str, modes: tuple[str, ...]):
     return validation, {mode: predict_probabilities(keras_predictor(model), batch, mode) for mode in modes}
 
 
+def member_description(path: Path) -> dict:
+    """What the card says about an `--ensemble-with` model: its own model card or, for a model in a training
+    run's folder (no card yet), that run's recipe, epochs and commands, so every net's training stays on record.
+    """
+    card = read_model_card(path)
+    run_path, state_path = path.with_name("run.json"), path.with_name("state.json")
+    if card or not (run_path.is_file() and state_path.is_file()):
+        return card
+    run, state = json.loads(run_path.read_text()), json.loads(state_path.read_text())
+    return {
+        "architecture": run["config"]["arch"],
+        "parameters": run.get("parameters"),
+        "train_images": sum(run["train_counts"].values()),
+        "recipe": run["config"],
+        "init_from_version": run.get("init_from_version"),
+        "epochs": {"planned": state["config"]["epochs"], "run": state["epoch"], "best": state["best_epoch"]},
+        "command": {"train": state.get("commands", [run["command"]])},
+    }
+
+
 def _summary(metrics: dict) -> dict:
     recall = {label: round(row["recall"], 4) for label, row in metrics["per_class"].items()}
     return {"accuracy": round(metrics["accuracy"], 4), "recall": recall}
@@ -140,7 +160,7 @@ def ship(
         from ml.models import build_ensemble
 
         # Read before saving: a member may be the model this call replaces.
-        member_cards = [read_model_card(path) for path in ensemble_with]
+        member_cards = [member_description(path) for path in ensemble_with]
         others = [load_model(path) for path in ensemble_with]
         model = build_ensemble([model, *others])
         names = [architecture]

@@ -32,6 +32,7 @@ import numpy as np
 
 from ml import data as fer_data
 from ml.augment import AugmentConfig, augment_batch
+from ml.inference import read_model_card
 from ml.labels import LABELS
 from ml.models import ARCHITECTURES, build_model, copy_weights, ensemble_members, load_model
 from ml.preprocessing import INPUT_SHAPE, preprocess_faces
@@ -347,6 +348,8 @@ def train(
                 "keras": keras.__version__,
                 "backend": keras.backend.backend(),
                 "parameters": model.count_params(),
+                # The shipped file a warm start read gets replaced later; its version says which it was.
+                "init_from_version": read_model_card(config.init_from).get("version") if config.init_from else None,
                 "train_counts": train_part.counts(),
                 "validation_counts": validation_part.counts(),
                 "class_weights": None if weights is None else dict(zip(LABELS, map(float, weights), strict=True)),

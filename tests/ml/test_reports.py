@@ -233,6 +233,31 @@ def test_ship_a_net_with_a_shipped_ensemble_weighs_every_net_the_same(artifacts,
     assert trio_card["ensemble"]["members"][1]["card"] == pair_card
 
 
+def test_ship_describes_a_member_from_a_training_run_by_that_run(artifacts, full_run, tiny_run, fer_dir, tmp_path):
+    from ml.ship import ship
+
+    run_dir, model_path = tiny_run
+    shipped_card = json.loads((artifacts / "model_card.json").read_text())
+    run = json.loads((run_dir / "run.json").read_text())
+
+    card = ship(
+        full_run,
+        str(fer_dir),
+        "trio",
+        report_dir=tmp_path / "report",
+        artifacts=artifacts,
+        ensemble_with=[artifacts / "emotion_model.keras", model_path],
+    )
+
+    shipped_member, run_member = card["ensemble"]["members"][1:]
+    assert shipped_member["card"] == shipped_card
+    assert run_member["source"] == str(model_path)
+    assert run_member["card"]["recipe"] == run["config"]
+    assert run_member["card"]["epochs"] == {"planned": 1, "run": 1, "best": 1}
+    assert run_member["card"]["command"] == {"train": ["python -m ml.train --arch tiny"]}
+    assert card["architecture"] == "ensemble of tiny, tiny, tiny"
+
+
 def test_ship_refuses_a_missing_ensemble_member(tiny_run, fer_dir, tmp_path):
     from ml.ship import ship
 

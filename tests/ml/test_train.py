@@ -94,11 +94,14 @@ def test_a_warm_start_from_an_ensemble_begins_from_the_chosen_net(tiny_pair, fer
         arch="tiny", data=str(fer_dir), out=str(tmp_path / "warm"), epochs=1, batch_size=8, learning_rate=0.0
     )
     config.init_from, config.init_member = str(pair_path), 2
+    (pair_path.parent / "model_card.json").write_text(json.dumps({"file": "pair.keras", "version": "pair-1"}))
 
     warm = keras.models.load_model(train(config, command="warm", verbose=0))
 
     np.testing.assert_array_equal(np.asarray(warm.layers[2].kernel), np.asarray(second.layers[2].kernel))
-    assert json.loads((tmp_path / "warm" / "run.json").read_text())["config"]["init_member"] == 2
+    run = json.loads((tmp_path / "warm" / "run.json").read_text())
+    assert run["config"]["init_member"] == 2
+    assert run["init_from_version"] == "pair-1"  # which shipped model it was, once that file is replaced
 
 
 @pytest.mark.parametrize(
