@@ -65,9 +65,18 @@ def member_description(path: Path) -> dict:
         "train_images": sum(run["train_counts"].values()),
         "recipe": run["config"],
         "init_from_version": run.get("init_from_version"),
-        "epochs": {"planned": state["config"]["epochs"], "run": state["epoch"], "best": state["best_epoch"]},
-        "command": {"train": state.get("commands", [run["command"]])},
+        "epochs": run_epochs(state),
+        "command": {"train": train_commands(run, state)},
     }
+
+
+def run_epochs(state: dict) -> dict:
+    return {"planned": state["config"]["epochs"], "run": state["epoch"], "best": state["best_epoch"]}
+
+
+def train_commands(run: dict, state: dict) -> list[str]:
+    """Every command that trained the run: the first and each --resume."""
+    return state.get("commands", [run["command"]])
 
 
 def _summary(metrics: dict) -> dict:
@@ -219,7 +228,7 @@ def ship(
                 AugmentConfig(erase_probability=run["config"].get("erase_probability", 0.5))
             ),
         },
-        "epochs": {"planned": state["config"]["epochs"], "run": state["epoch"], "best": state["best_epoch"]},
+        "epochs": run_epochs(state),
         "validation_accuracy": best.get("val_accuracy"),
         "prior_shift": prior_shift,
         "ensemble": ensemble,
@@ -232,7 +241,7 @@ def ship(
         "date": dt.datetime.now(dt.UTC).date().isoformat(),
         "keras": keras.__version__,
         "backend": keras.backend.backend(),
-        "command": {"train": state.get("commands", [run["command"]]), "ship": command},
+        "command": {"train": train_commands(run, state), "ship": command},
     }
     card = json.loads(json.dumps(card))  # what the file holds: tuples become lists
     (artifacts / MODEL_CARD).write_text(json.dumps(card, indent=2) + "\n")

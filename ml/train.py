@@ -379,8 +379,8 @@ def warm_start_source(path: str, member: int | None) -> keras.Model:
         if count > 1:
             raise ValueError(f"{path} is an ensemble of {count} nets: choose one with --init-member 1..{count}.")
         return nets[0]
-    if not 1 <= member <= len(nets):
-        raise ValueError(f"{path} holds {len(nets)} net(s): --init-member must be between 1 and {len(nets)}.")
+    if not 1 <= member <= count:
+        raise ValueError(f"{path} holds {count} net(s): --init-member must be between 1 and {count}.")
     return nets[member - 1]
 
 
@@ -429,7 +429,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--limit-per-class", type=int, default=None, help="use only the first N images per class")
     parser.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.init_member is not None and args.init_from is None:
+        parser.error("--init-member picks a net of the --init-from model: pass --init-from as well.")
+    return args
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -3,7 +3,7 @@ import json
 import numpy as np
 import pytest
 
-from ml.train import TrainConfig, learning_rate_at, train
+from ml.train import TrainConfig, learning_rate_at, parse_args, train
 
 
 def test_one_epoch_writes_checkpoint_history_curves_and_model(tiny_run):
@@ -116,6 +116,14 @@ def test_a_warm_start_from_an_ensemble_needs_a_net_that_exists(tiny_pair, fer_di
     with pytest.raises(ValueError, match=message):
         train(config, verbose=0)
     assert not (tmp_path / "warm" / "checkpoint.keras").exists()
+
+
+def test_init_member_without_init_from_is_refused(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        parse_args(["--arch", "tiny", "--data", "d", "--out", "o", "--init-member", "2"])
+
+    assert exit_info.value.code == 2
+    assert "pass --init-from as well" in capsys.readouterr().err
 
 
 def test_a_warm_start_from_another_architecture_is_refused(tiny_run, fer_dir, tmp_path):
