@@ -135,6 +135,15 @@ def ship(
     missing = [str(path) for path in ensemble_with if not Path(path).is_file()]
     if missing:
         raise FileNotFoundError(f"No model to ensemble with at {', '.join(missing)}.")
+    # Read before saving: a member may be the model this call replaces.
+    member_cards = [member_description(Path(path)) for path in ensemble_with]
+    undescribed = [str(path) for path, card in zip(ensemble_with, member_cards, strict=True) if not card]
+    if undescribed:
+        # A copy of the shipped file without its card would ship a card that has lost how its nets were trained.
+        raise ValueError(
+            f"Nothing describes {', '.join(undescribed)}: keep a shipped model's model_card.json beside it "
+            "(a copy must keep the name emotion_model.keras), or pass a training run's model.keras."
+        )
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import keras
 
@@ -168,8 +177,6 @@ def ship(
     if ensemble_with:
         from ml.models import build_ensemble
 
-        # Read before saving: a member may be the model this call replaces.
-        member_cards = [member_description(path) for path in ensemble_with]
         others = [load_model(path) for path in ensemble_with]
         model = build_ensemble([model, *others])
         names = [architecture]
@@ -228,6 +235,8 @@ def ship(
                 AugmentConfig(erase_probability=run["config"].get("erase_probability", 0.5))
             ),
         },
+        # The file a warm start read is replaced by later ships; its version says which model it was.
+        "init_from_version": run.get("init_from_version"),
         "epochs": run_epochs(state),
         "validation_accuracy": best.get("val_accuracy"),
         "prior_shift": prior_shift,

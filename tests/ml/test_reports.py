@@ -258,6 +258,21 @@ def test_ship_describes_a_member_from_a_training_run_by_that_run(artifacts, full
     assert card["architecture"] == "ensemble of tiny, tiny, tiny"
 
 
+def test_ship_records_the_shipped_version_a_warm_started_run_began_from(tiny_run, fer_dir, tmp_path):
+    import shutil
+
+    from ml.ship import ship
+
+    run_dir = shutil.copytree(tiny_run[0], tmp_path / "warm-run")
+    run = json.loads((run_dir / "run.json").read_text())
+    (run_dir / "run.json").write_text(json.dumps({**run, "init_from_version": "emotion-old-1"}))
+
+    card = ship(run_dir, str(fer_dir), "v2", report_dir=tmp_path / "report", artifacts=tmp_path / "artifacts")
+
+    assert card["init_from_version"] == "emotion-old-1"
+    assert json.loads((tmp_path / "artifacts" / "model_card.json").read_text())["init_from_version"] == "emotion-old-1"
+
+
 def test_ship_refuses_a_missing_ensemble_member(tiny_run, fer_dir, tmp_path):
     from ml.ship import ship
 
@@ -266,6 +281,22 @@ def test_ship_refuses_a_missing_ensemble_member(tiny_run, fer_dir, tmp_path):
         ship(
             out, str(fer_dir), "v", report_dir=tmp_path, artifacts=tmp_path, ensemble_with=[tmp_path / "nowhere.keras"]
         )
+
+
+def test_ship_refuses_a_member_nothing_describes_before_evaluating(artifacts, tiny_run, fer_dir, tmp_path):
+    from ml.ship import ship
+
+    out, _ = tiny_run
+    copy = tmp_path / "copy" / "shipped.keras"  # the shipped file copied away from its card
+    copy.parent.mkdir()
+    copy.write_bytes((artifacts / "emotion_model.keras").read_bytes())
+    shipped_before = (artifacts / "emotion_model.keras").read_bytes()
+
+    with pytest.raises(ValueError, match=r"Nothing describes .*shipped\.keras"):
+        ship(out, str(fer_dir), "v", report_dir=tmp_path / "report", artifacts=artifacts, ensemble_with=[copy])
+
+    assert (artifacts / "emotion_model.keras").read_bytes() == shipped_before
+    assert not (tmp_path / "report").exists()
 
 
 def test_compare_writes_the_table_and_chart(tiny_run, fer_dir, tmp_path):
