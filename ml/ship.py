@@ -10,7 +10,9 @@ and confusion matrices) goes to `--report-dir`. `--tta` picks the mode the
 site's classifier averages over; `--min-recall` fits a per-class prior shift on the validation split (never
 the test split) and saves it inside the model. `--ensemble-with MODEL...`
 ships the mean of the run's model and those models' probabilities as one
-`.keras` file, their cards kept in the new one.
+`.keras` file, their cards kept in the new one. So are the cards of the shipped
+models its runs were warm-started from (read before this ship replaces them),
+so a chain of snapshots keeps every earlier net's recipe on record.
 
 A run trained on all of train (`--validation-fraction 0`) has nothing to
 choose with, so it takes a `--tta` chosen before (by a validated run) and no
@@ -66,8 +68,33 @@ def member_description(path: Path) -> dict:
         "recipe": run["config"],
         "init_from_version": run.get("init_from_version"),
         "epochs": run_epochs(state),
+        "trained_with": trained_with(run),
         "command": {"train": train_commands(run, state)},
     }
+
+
+def trained_with(run: dict) -> dict:
+    """The Keras and backend a run trained on (a GPU run trains on JAX; the card's own are the ship's)."""
+    return {"keras": run.get("keras"), "backend": run.get("backend")}
+
+
+def warm_start_cards(descriptions: Sequence[dict]) -> dict[str, dict]:
+    """The cards of the shipped models that runs were warm-started from, by version.
+
+    `descriptions` are run.json files or member descriptions (whose recipe is the run's config). A ship
+    replaces the file a warm start read, and with it the card saying how the nets it began from were
+    trained, so read it while it is there, and only when it is still the version the run recorded.
+    """
+    cards: dict[str, dict] = {}
+    for description in descriptions:
+        version = description.get("init_from_version")
+        source = (description.get("config") or description.get("recipe") or {}).get("init_from")
+        if not version or not source or version in cards:
+            continue
+        card = read_model_card(source)
+        if card.get("version") == version:
+            cards[version] = card
+    return cards
 
 
 def run_epochs(state: dict) -> dict:
@@ -153,6 +180,7 @@ def ship(
 
     state = json.loads((run_dir / "state.json").read_text())
     run = json.loads((run_dir / "run.json").read_text())
+    init_from_cards = warm_start_cards([run, *member_cards])
     validated = sum(run["validation_counts"].values()) > 0
     if not validated and (tta == "auto" or min_recall is not None):
         raise ValueError(
@@ -237,6 +265,7 @@ def ship(
         },
         # The file a warm start read is replaced by later ships; its version says which model it was.
         "init_from_version": run.get("init_from_version"),
+        "init_from_cards": init_from_cards,
         "epochs": run_epochs(state),
         "validation_accuracy": best.get("val_accuracy"),
         "prior_shift": prior_shift,
@@ -248,6 +277,8 @@ def ship(
         "per_class_f1": {label: row["f1"] for label, row in chosen["per_class"].items()},
         "inference": {"tta": tta, "flip_tta": tta != "plain", "tta_selection": tta_selection},
         "date": dt.datetime.now(dt.UTC).date().isoformat(),
+        "trained_with": trained_with(run),
+        # What saved and measured the shipped file.
         "keras": keras.__version__,
         "backend": keras.backend.backend(),
         "command": {"train": train_commands(run, state), "ship": command},

@@ -379,3 +379,50 @@ def test_eda_writes_charts_and_summary(fer_dir, tmp_path):
         "catalog_features_by_mood.png",
         "catalog_correlation.png",
     } <= charts
+
+
+def warm_started_copy(run_dir: Path, to: Path, *, init_from: Path, version: str) -> Path:
+    """A copy of a run folder whose run.json says it began, on JAX, from `init_from` at `version`."""
+    import shutil
+
+    copy = shutil.copytree(run_dir, to)
+    run = json.loads((copy / "run.json").read_text())
+    run["config"]["init_from"] = str(init_from)
+    (copy / "run.json").write_text(json.dumps({**run, "init_from_version": version, "backend": "jax"}))
+    return copy
+
+
+def test_ship_keeps_the_card_of_the_shipped_model_its_runs_began_from(artifacts, tiny_run, fer_dir, tmp_path):
+    from ml.ship import ship
+
+    shipped_card = json.loads((artifacts / "model_card.json").read_text())
+    began_from = {"init_from": artifacts / "emotion_model.keras", "version": shipped_card["version"]}
+    first = warm_started_copy(tiny_run[0], tmp_path / "first", **began_from)
+    second = warm_started_copy(tiny_run[0], tmp_path / "second", **began_from)
+
+    card = ship(
+        first,
+        str(fer_dir),
+        "v-next",
+        report_dir=tmp_path / "report",
+        artifacts=artifacts,
+        ensemble_with=[second / "model.keras"],
+    )
+
+    assert json.loads((artifacts / "model_card.json").read_text()) == card  # the old card is gone from disk...
+    assert card["init_from_cards"] == {shipped_card["version"]: shipped_card}  # ...but kept, once, in the new one
+    assert card["trained_with"]["backend"] == "jax"
+    assert card["ensemble"]["members"][1]["card"]["trained_with"]["backend"] == "jax"
+
+
+def test_ship_keeps_no_card_for_a_warm_start_whose_file_was_since_replaced(artifacts, tiny_run, fer_dir, tmp_path):
+    from ml.ship import ship
+
+    run_dir = warm_started_copy(
+        tiny_run[0], tmp_path / "run", init_from=artifacts / "emotion_model.keras", version="emotion-replaced-0"
+    )
+
+    card = ship(run_dir, str(fer_dir), "v", report_dir=tmp_path / "report", artifacts=tmp_path / "out")
+
+    assert card["init_from_version"] == "emotion-replaced-0"
+    assert card["init_from_cards"] == {}
