@@ -12,6 +12,7 @@ import argparse
 import os
 from pathlib import Path
 
+from ml.cli import refusals_as_errors
 from ml.evaluate import TTA_MODES, evaluate_predictor, format_report, keras_predictor, write_results
 
 
@@ -28,9 +29,10 @@ def main(argv: list[str] | None = None) -> None:
     from ml.data import load_split
     from ml.models import build_ensemble, ensemble_members, load_model
 
-    ensemble = build_ensemble([load_model(path) for path in args.models])
+    with refusals_as_errors("python -m ml.ensemble"):
+        ensemble = build_ensemble([load_model(path) for path in args.models])
+        test, _ = load_split(args.data, "test")
     nets = len(ensemble_members(ensemble))  # a model that is an ensemble counts as its nets
-    test, _ = load_split(args.data, "test")
     results, _ = evaluate_predictor(keras_predictor(ensemble), test.images, test.labels, args.modes)
     print(format_report(args.name, results))
     path = write_results(

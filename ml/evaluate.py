@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ml.cli import refusals_as_errors
 from ml.labels import LABELS
 from ml.preprocessing import TTA_MODES, tta_views
 
@@ -188,8 +189,9 @@ def main(argv: list[str] | None = None) -> None:
     from ml.models import load_model
 
     model_path = Path(args.model)
-    model = load_model(model_path)
-    split, report = load_split(args.data, args.split, args.limit_per_class)
+    with refusals_as_errors("python -m ml.evaluate"):
+        model = load_model(model_path)
+        split, report = load_split(args.data, args.split, args.limit_per_class)
     results, _ = evaluate_predictor(keras_predictor(model), split.images, split.labels, args.modes)
     name = model_path.parent.name + "/" + model_path.name
     print(format_report(name, results))

@@ -32,6 +32,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ml.augment import AugmentConfig
+from ml.cli import refusals_as_errors
 from ml.inference import ARTIFACTS_DIR, MODEL_CARD, read_model_card
 from ml.labels import LABELS
 from ml.preprocessing import TTA_MODES
@@ -323,17 +324,18 @@ def main(argv: list[str] | None = None) -> None:
     )
     args = parser.parse_args(argv)
     command = "python -m ml.ship " + shlex.join(sys.argv[1:] if argv is None else argv)
-    ship(
-        Path(args.run),
-        args.data,
-        args.version,
-        report_dir=Path(args.report_dir),
-        command=command,
-        modes=tuple(args.modes),
-        tta=args.tta,
-        min_recall=args.min_recall,
-        ensemble_with=[Path(path) for path in args.ensemble_with],
-    )
+    with refusals_as_errors("python -m ml.ship"):
+        ship(
+            Path(args.run),
+            args.data,
+            args.version,
+            report_dir=Path(args.report_dir),
+            command=command,
+            modes=tuple(args.modes),
+            tta=args.tta,
+            min_recall=args.min_recall,
+            ensemble_with=[Path(path) for path in args.ensemble_with],
+        )
 
 
 if __name__ == "__main__":

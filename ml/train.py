@@ -32,6 +32,7 @@ import numpy as np
 
 from ml import data as fer_data
 from ml.augment import AugmentConfig, augment_batch
+from ml.cli import refusals_as_errors
 from ml.inference import read_model_card
 from ml.labels import LABELS
 from ml.models import ARCHITECTURES, build_model, copy_weights, ensemble_members, load_model
@@ -462,7 +463,8 @@ def main(argv: list[str] | None = None) -> None:
         init_member=args.init_member,
     )
     command = "python -m ml.train " + shlex.join(sys.argv[1:] if argv is None else argv)
-    train(config, resume=args.resume, command=command, verbose=1 if sys.stdout.isatty() else 2)
+    with refusals_as_errors("python -m ml.train"):
+        train(config, resume=args.resume, command=command, verbose=1 if sys.stdout.isatty() else 2)
 
 
 if __name__ == "__main__":

@@ -426,3 +426,36 @@ def test_ship_keeps_no_card_for_a_warm_start_whose_file_was_since_replaced(artif
 
     assert card["init_from_version"] == "emotion-replaced-0"
     assert card["init_from_cards"] == {}
+
+
+def test_the_ship_command_refuses_a_member_nothing_describes_in_one_line(
+    artifacts, tiny_run, fer_dir, tmp_path, capsys
+):
+    from ml import ship
+
+    copy = tmp_path / "copy.keras"
+    copy.write_bytes((artifacts / "emotion_model.keras").read_bytes())
+    argv = ["--run", str(tiny_run[0]), "--data", str(fer_dir), "--version", "v", "--report-dir", str(tmp_path / "r")]
+
+    with pytest.raises(SystemExit) as exit_info:
+        ship.main([*argv, "--ensemble-with", str(copy)])
+
+    assert exit_info.value.code == 2
+    error = capsys.readouterr().err
+    assert error.startswith("python -m ml.ship: error: Nothing describes") and "Traceback" not in error
+    assert not (tmp_path / "r").exists()
+
+
+@pytest.mark.parametrize("command", ["evaluate", "ensemble"])
+def test_the_evaluation_commands_refuse_a_missing_model_in_one_line(command, fer_dir, tmp_path, capsys):
+    import importlib
+
+    module = importlib.import_module(f"ml.{command}")
+    flag = "--model" if command == "evaluate" else "--models"
+
+    with pytest.raises(SystemExit) as exit_info:
+        module.main([flag, str(tmp_path / "nowhere.keras"), "--data", str(fer_dir), "--out", str(tmp_path / "out")])
+
+    assert exit_info.value.code == 2
+    assert capsys.readouterr().err.startswith(f"python -m ml.{command}: error: ")
+    assert not (tmp_path / "out").exists()

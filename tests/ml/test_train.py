@@ -167,3 +167,29 @@ def test_without_a_validation_set_the_run_trains_on_all_of_train_and_keeps_its_l
     assert sum(run["validation_counts"].values()) == 0
     assert sum(run["train_counts"].values()) == len(list(fer_dir.glob("train/*/*")))
     assert model_path.read_bytes() == (tmp_path / "best.keras").read_bytes()
+
+
+def test_the_command_refuses_a_missing_data_folder_in_one_line(tmp_path, capsys):
+    from ml.train import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--arch", "tiny", "--data", str(tmp_path / "nowhere"), "--out", str(tmp_path / "run"), "--epochs", "1"])
+
+    assert exit_info.value.code == 2
+    error = capsys.readouterr().err
+    assert error.startswith("python -m ml.train: error: ") and "nowhere/train does not exist" in error
+    assert "Traceback" not in error and not (tmp_path / "run" / "checkpoint.keras").exists()
+
+
+def test_the_command_refuses_a_folder_that_holds_a_run_and_leaves_it_alone(tiny_run, fer_dir, capsys):
+    from ml.train import main
+
+    out, _ = tiny_run
+    checkpoint = (out / "checkpoint.keras").read_bytes()
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--arch", "tiny", "--data", str(fer_dir), "--out", str(out), "--epochs", "1"])
+
+    assert exit_info.value.code == 2
+    assert "already holds a run: pass --resume" in capsys.readouterr().err
+    assert (out / "checkpoint.keras").read_bytes() == checkpoint
