@@ -264,7 +264,6 @@ def train(
 ) -> Path:
     """Train (or resume) a run in `config.out`; returns the path of the best model."""
     out = Path(config.out)
-    out.mkdir(parents=True, exist_ok=True)
     state_path = out / "state.json"
     if resume:
         if not state_path.exists() or not (out / "checkpoint.keras").exists():
@@ -339,6 +338,8 @@ def train(
             member = f" (net {config.init_member})" if config.init_member else ""
             print(f"Starting from the weights of {config.init_from}{member}.", flush=True)
         model = compile_model(model, config)
+        # Only now: a run refused for its data or its warm start leaves no empty run folder behind.
+        out.mkdir(parents=True, exist_ok=True)
         _write_json(
             out / "run.json",
             {

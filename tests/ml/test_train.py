@@ -178,7 +178,7 @@ def test_the_command_refuses_a_missing_data_folder_in_one_line(tmp_path, capsys)
     assert exit_info.value.code == 2
     error = capsys.readouterr().err
     assert error.startswith("python -m ml.train: error: ") and "nowhere/train does not exist" in error
-    assert "Traceback" not in error and not (tmp_path / "run" / "checkpoint.keras").exists()
+    assert "Traceback" not in error and not (tmp_path / "run").exists()
 
 
 def test_the_command_refuses_a_folder_that_holds_a_run_and_leaves_it_alone(tiny_run, fer_dir, capsys):
@@ -193,3 +193,14 @@ def test_the_command_refuses_a_folder_that_holds_a_run_and_leaves_it_alone(tiny_
     assert exit_info.value.code == 2
     assert "already holds a run: pass --resume" in capsys.readouterr().err
     assert (out / "checkpoint.keras").read_bytes() == checkpoint
+
+
+def test_a_refused_warm_start_leaves_no_run_folder(fer_dir, tmp_path):
+    config = TrainConfig(
+        arch="tiny", data=str(fer_dir), out=str(tmp_path / "run"), epochs=1, init_from=str(tmp_path / "gone.keras")
+    )
+
+    with pytest.raises(ValueError, match=r"gone\.keras"):
+        train(config, verbose=0)
+
+    assert not (tmp_path / "run").exists()
