@@ -246,7 +246,8 @@ def ship(
         "input": "uint8 grayscale face, resized to 48x48 by ml.preprocessing.preprocess_faces; "
         "float pixels 0..255, scaled inside the model",
         # keras.models.load_model alone would compute in float16, slowly and less exactly on a CPU.
-        "weights": "stored in float16; load with ml.models.load_model, which computes in float32",
+        "weights": "stored in float16, rounded to bfloat16's precision (8 significant bits); "
+        "load with ml.models.load_model, which computes in float32",
         "data": {
             "name": "FER-2013 (Kaggle msambare/fer2013 folder layout)",
             "train_images": sum(run["train_counts"].values()),

@@ -204,3 +204,22 @@ def test_a_weight_beyond_float16_is_refused_rather_than_saved_as_infinity(tmp_pa
     with pytest.raises(ValueError, match="does not fit in float16"):
         save_for_inference(model, tmp_path / "model.keras")
     assert not (tmp_path / "model.keras").exists()
+
+
+def test_a_model_saved_for_inference_keeps_bfloat16s_precision_in_its_float16_weights(tmp_path):
+    import ml_dtypes
+
+    from ml.models import build_model, save_for_inference
+
+    model = build_model("vggnet", width=8)
+    weights = [np.random.default_rng(6).normal(0, 0.1, w.shape).astype("float32") for w in model.weights]
+    model.set_weights(weights)
+
+    save_for_inference(model, tmp_path / "model.keras")
+
+    stored = keras.models.load_model(tmp_path / "model.keras", compile=False).get_weights()
+    for original, kept in zip(weights, stored, strict=True):
+        assert kept.dtype == np.float16
+        expected = original.astype(ml_dtypes.bfloat16).astype(np.float16)
+        np.testing.assert_array_equal(kept, expected)
+        assert np.all(np.abs(kept - original) <= np.abs(original) * 2**-8 + 1e-7)
