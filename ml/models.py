@@ -345,10 +345,11 @@ def save_for_inference(model: keras.Model, path) -> None:
     """Save a float32 model with its weights stored in float16, half the file; `load_model` computes in float32.
 
     The weights are first rounded to bfloat16's precision (8 significant bits,
-    `to_bfloat16_precision`): the nets trained in mixed bfloat16, so their
-    forward passes already used weights rounded so, and the zeroed low bits
-    let the archive deflate (`deflate_archive`) by a sixth more. A weight beyond
-    float16's range would become infinite, so it is refused.
+    `to_bfloat16_precision`), and the zeroed low bits let the archive deflate
+    (`deflate_archive`) by a sixth more. A net trained in mixed bfloat16, as the
+    shipped ones were, already computed with weights rounded so; for any other
+    net, `ml.ship` measures what the rounding cost on the file it writes. A
+    weight beyond float16's range would become infinite, so it is refused.
     """
     stored = _with_policies(
         model, lambda name: "float16" if name == "float32" else name, round_weights=to_bfloat16_precision
