@@ -1,6 +1,7 @@
 """The accounts API: sign-up and token for API clients, and the signed-in user's own account (/api/me/)."""
 
 from django.contrib.auth import authenticate
+from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny, IsAuthenticated
@@ -17,6 +18,8 @@ from emomusic_site.ratelimit import RateLimited, client_address
 TOO_MANY_ATTEMPTS = OpenApiResponse(
     description='Too many attempts: {"detail": "Too many attempts. Try again in N seconds."}, with Retry-After.'
 )
+BAD_REQUEST = OpenApiResponse(description='Invalid input: {"field": ["a sentence saying what is wrong"]}.')
+NOT_AUTHENTICATED = OpenApiResponse(description='No valid token or session: {"detail": "..."}.')
 
 
 class SignupInputSerializer(serializers.Serializer):
@@ -74,31 +77,90 @@ class SignupApi(APIView):
         return Response(body, status=status.HTTP_201_CREATED)
 
 
+class PasswordChangeInputSerializer(serializers.Serializer):
+    old_password = serializers.CharField(max_length=4096, trim_whitespace=False, write_only=True)
+    new_password = serializers.CharField(max_length=4096, trim_whitespace=False, write_only=True)
+
+
+TOKEN_OUTPUT = inline_serializer("TokenOutput", fields={"token": serializers.CharField()})
+
+
 class TokenApi(APIView):
-    authentication_classes: list = []
-    permission_classes = [AllowAny]
+    """POST trades a username and password for the token (anyone); DELETE revokes the token used (its holder)."""
+
+    def _is_sign_in(self) -> bool:
+        # The schema generator asks with no request; it then sees each method's own request below.
+        return getattr(getattr(self, "request", None), "method", None) == "POST"
+
+    def get_authenticators(self):
+        # A sign-in needs no identity (and an API client has no CSRF token); a revocation needs the token.
+        if self._is_sign_in():
+            return []
+        return super().get_authenticators()
+
+    def get_permissions(self):
+        if self._is_sign_in():
+            return [AllowAny()]
+        return [IsAuthenticated()]
 
     @extend_schema(
         request=TokenInputSerializer,
-        responses={
-            200: inline_serializer("TokenOutput", fields={"token": serializers.CharField()}),
-            429: TOO_MANY_ATTEMPTS,
-        },
+        responses={200: TOKEN_OUTPUT, 400: BAD_REQUEST, 429: TOO_MANY_ATTEMPTS},
     )
     def post(self, request: Request) -> Response:
         data = TokenInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
+        address = client_address(request)
         try:
-            services.login_attempt_record(username=data.validated_data["username"], address=client_address(request))
+            services.login_attempt_record(username=data.validated_data["username"], address=address)
         except RateLimited as refused:
             raise TooManyAttempts(refused) from refused
         username = selectors.username_as_stored(username=data.validated_data["username"])
+        # A failure is counted by the user_login_failed signal (accounts.signals).
         user = authenticate(request, username=username, password=data.validated_data["password"])
         if user is None:
             raise serializers.ValidationError(
                 {"non_field_errors": ["That username and password do not match an account."]}
             )
+        services.login_success_record(username=username, address=address)
         return Response({"token": services.auth_token_get_or_create(user=user)})
+
+    @extend_schema(
+        request=None,
+        responses={204: None, 401: NOT_AUTHENTICATED},
+        description="Revoke the token that made the request (with a session: the user's token). "
+        "It answers 401 from then on; POST gives a new one.",
+    )
+    def delete(self, request: Request) -> Response:
+        services.auth_tokens_revoke(user=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class PasswordApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        request=PasswordChangeInputSerializer,
+        responses={200: TOKEN_OUTPUT, 400: BAD_REQUEST, 401: NOT_AUTHENTICATED, 429: TOO_MANY_ATTEMPTS},
+        description="Change the password. Every earlier token of the user stops working; the answer holds a new one.",
+    )
+    def post(self, request: Request) -> Response:
+        data = PasswordChangeInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        address = client_address(request)
+        # A stolen token must not become a way to guess the password: the same limits as a log-in.
+        try:
+            services.login_attempt_record(username=request.user.get_username(), address=address)
+        except RateLimited as refused:
+            raise TooManyAttempts(refused) from refused
+        try:
+            token = services.user_password_change(user=request.user, **data.validated_data)
+        except DjangoValidationError as error:
+            if "old_password" in error.message_dict:
+                services.login_failure_record(username=request.user.get_username(), address=address)
+            raise
+        services.login_success_record(username=request.user.get_username(), address=address)
+        return Response({"token": token})
 
 
 class MeApi(APIView):

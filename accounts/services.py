@@ -6,27 +6,51 @@ from django.db import IntegrityError, transaction
 from rest_framework.authtoken.models import Token
 
 from accounts.models import PhotoRetention, Strategy, User
+from accounts.validators import username_validate_single_script
 from detection.services import photos_delete_for
-from emomusic_site.ratelimit import rate_limit_hit
+from emomusic_site import ratelimit
+from emomusic_site.ratelimit import login_delay_check, rate_limit_hit
 
 USERNAME_TAKEN = "That username is taken. Please choose another one."
 
 
 def login_attempt_record(*, username: str, address: str) -> None:
-    """Count one password check for the account and for the address it comes from.
+    """Count one password check from the address, and refuse it while this account must wait at this address.
 
-    Raises RateLimited past either limit; the caller must then not check the
-    password at all, so that even the right one is refused until the window
-    passes (otherwise guessing would go on, merely slower).
+    Raises RateLimited past the address's limit (any usernames) or while the
+    growing delay after failures for (account, address) runs; the caller must
+    then not check the password at all, so that even the right one is refused
+    until the wait is over (otherwise guessing would go on, merely slower).
 
-    An attempt refused at its address does not count against the account:
-    one address flooding someone else's username cannot lock that person out
-    for longer than its own share of the account's limit.
+    Only failures from the same address slow an account down: nobody can lock
+    another person out from somewhere else.
     """
     rate_limit_hit(scope="login_address", key=address)
-    username = username.strip()
-    if username:
-        rate_limit_hit(scope="login_account", key=username)
+    if username.strip():
+        login_delay_check(username=username, address=address)
+
+
+def login_failure_record(*, username: str, address: str) -> None:
+    """A password check failed: the next one for this account from this address waits longer."""
+    if username.strip():
+        ratelimit.login_failure_record(username=username, address=address)
+
+
+def login_success_record(*, username: str, address: str) -> None:
+    """The right password: the account starts afresh at this address."""
+    ratelimit.login_failures_clear(username=username, address=address)
+
+
+def password_reset_attempt_record(*, email: str, address: str) -> None:
+    """Count one password-reset request per address and per email; raises RateLimited past either limit.
+
+    Counted whether or not an account has the address, so a refusal says
+    nothing about who is registered.
+    """
+    rate_limit_hit(scope="password_reset_address", key=address)
+    email = email.strip()
+    if email:
+        rate_limit_hit(scope="password_reset_email", key=email)
 
 
 def signup_attempt_record(*, address: str) -> None:
@@ -43,12 +67,17 @@ def user_create(*, username: str, password: str, email: str = "") -> User:
 
     Usernames are unique whatever their case ("Alice" and "alice" are one person).
     """
-    username = username.strip()
+    # NFKC, as Django's forms do: "alice" typed in full-width letters is "alice".
+    username = User.normalize_username(username.strip())
     email = User.objects.normalize_email(email.strip())
     user = User(username=username, email=email)
     errors: dict[str, list[str]] = {}
     try:
         user.full_clean(exclude=["password"], validate_constraints=False, validate_unique=False)
+    except ValidationError as error:
+        errors.update(error.message_dict)
+    try:
+        username_validate_single_script(username)
     except ValidationError as error:
         errors.update(error.message_dict)
     if username and User.objects.filter(username__iexact=username).exists():
@@ -103,6 +132,26 @@ def auth_token_get_or_create(*, user: User) -> str:
     """The user's API token key (one per user, created on first use)."""
     token, _ = Token.objects.get_or_create(user=user)
     return token.key
+
+
+def auth_tokens_revoke(*, user: User) -> None:
+    """End every API token of the user (a password change or reset, a sign-out of the API)."""
+    Token.objects.filter(user=user).delete()
+
+
+def user_password_change(*, user: User, old_password: str, new_password: str) -> str:
+    """Change the password after checking the old one; every earlier token ends and a new one is returned."""
+    if not user.check_password(old_password):
+        raise ValidationError({"old_password": ["That is not your current password."]})
+    try:
+        validate_password(new_password, user=user)
+    except ValidationError as error:
+        raise ValidationError({"new_password": error.messages}) from error
+    with transaction.atomic():
+        user.set_password(new_password)
+        user.save(update_fields=["password"])
+        auth_tokens_revoke(user=user)
+        return auth_token_get_or_create(user=user)
 
 
 def user_delete(*, user: User) -> None:

@@ -1,4 +1,4 @@
-from django.contrib import messages
+from django.contrib import admin, messages
 from django.contrib.auth import login, logout
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
@@ -50,6 +50,61 @@ class LoginView(auth_views.LoginView):
         response = self.render_to_response(self.get_context_data(form=form, refused=str(refused)), status=429)
         response["Retry-After"] = str(refused.retry_after_seconds)
         return response
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    """Django's reset page, sending at most a few emails an hour to one address and from one client."""
+
+    subject_template_name = "registration/password_reset_subject.txt"
+    email_template_name = "registration/password_reset_email.txt"
+
+    def form_valid(self, form) -> HttpResponse:
+        try:
+            services.password_reset_attempt_record(
+                email=form.cleaned_data["email"], address=client_address(self.request)
+            )
+        except RateLimited as refused:
+            form.add_error(None, str(refused))
+            response = self.render_to_response(self.get_context_data(form=form), status=429)
+            response["Retry-After"] = str(refused.retry_after_seconds)
+            return response
+        return super().form_valid(form)
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    """Django's change-password page; the new password also ends every API token of the user."""
+
+    def form_valid(self, form) -> HttpResponse:
+        response = super().form_valid(form)
+        services.auth_tokens_revoke(user=form.user)
+        return response
+
+
+class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+    """Django's choose-a-new-password page (from the emailed link); the new password ends every API token."""
+
+    post_reset_login = False
+
+    def form_valid(self, form) -> HttpResponse:
+        response = super().form_valid(form)
+        services.auth_tokens_revoke(user=form.user)
+        return response
+
+
+def admin_login(request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
+    """The admin's own log-in page behind the same limits as the site's.
+
+    Failures are counted by the user_login_failed signal (accounts.signals), as for every log-in.
+    """
+    if request.method == "POST" and request.POST.get("username", "").strip() and request.POST.get("password"):
+        try:
+            services.login_attempt_record(username=request.POST["username"], address=client_address(request))
+        except RateLimited as refused:
+            context = {"status": 429, "title": "Too many attempts", "message": str(refused)}
+            response = render(request, "errors/error.html", context, status=429)
+            response["Retry-After"] = str(refused.retry_after_seconds)
+            return response
+    return admin.site.login(request, extra_context)
 
 
 @require_http_methods(["GET", "POST"])

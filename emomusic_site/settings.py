@@ -116,6 +116,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    {"NAME": "accounts.validators.VisibleCharactersValidator"},
 ]
 if IS_TEST:
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
@@ -198,11 +199,18 @@ CACHES = {
 # (attempts, window in seconds) per scope; 429 past them.
 RATE_LIMITS_ENABLED = env.bool("RATE_LIMITS_ENABLED", default=True)
 RATE_LIMITS = {
-    "login_account": (env.int("RATE_LIMIT_LOGIN_PER_ACCOUNT", default=10), 15 * 60),
     "login_address": (env.int("RATE_LIMIT_LOGIN_PER_ADDRESS", default=30), 15 * 60),
     "signup_address": (env.int("RATE_LIMIT_SIGNUP_PER_ADDRESS", default=10), 60 * 60),
+    "password_reset_address": (env.int("RATE_LIMIT_PASSWORD_RESET_PER_ADDRESS", default=5), 60 * 60),
+    "password_reset_email": (env.int("RATE_LIMIT_PASSWORD_RESET_PER_EMAIL", default=3), 60 * 60),
     "upload_user": (env.int("RATE_LIMIT_UPLOADS_PER_MINUTE", default=10), 60),
 }
+# Failed password checks per (account, address) before each further one doubles the wait (1 s, 2 s, 4 s, ...).
+LOGIN_FREE_FAILURES = env.int("LOGIN_FREE_FAILURES", default=5)
+LOGIN_MAX_DELAY_SECONDS = env.int("LOGIN_MAX_DELAY_SECONDS", default=15 * 60)
+# Addresses or networks of the reverse proxies whose X-Forwarded-For is believed
+# (emomusic_site.ratelimit.client_address). None by default: a client's own header is ignored.
+TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
 
 # --- Redis and Celery -------------------------------------------------------
 # Without REDIS_URL the project talks to the embedded redis-server that

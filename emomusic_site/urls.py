@@ -2,12 +2,15 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from accounts import views as accounts_views
 from emomusic_site import views
 
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     # Before the admin's own URLs, which would otherwise answer this path.
     path("admin/insights/", include("insights.urls")),
+    # The admin's log-in, throttled like the site's; before admin.site.urls, which would answer it unthrottled.
+    path("admin/login/", accounts_views.admin_login),
     path("admin/", admin.site.urls),
     path("accounts/", include("accounts.urls")),
     path("api/", include("accounts.api_urls")),

@@ -96,7 +96,7 @@ def clock(monkeypatch) -> FrozenClock:
 
 @pytest.fixture
 def limits(db, settings, clock):
-    """Set small limits, e.g. limits(login_account=2); the windows stay the real ones."""
+    """Set small limits, e.g. limits(login_address=2); the windows stay the real ones."""
     settings.RATE_LIMITS_ENABLED = True
 
     def set_limits(**counts: int) -> None:

@@ -6,9 +6,13 @@ from accounts.models import PhotoRetention, Strategy, User
 from accounts.services import (
     auth_token_get_or_create,
     login_attempt_record,
+    login_failure_record,
+    login_success_record,
+    password_reset_attempt_record,
     signup_attempt_record,
     user_create,
     user_delete,
+    user_password_change,
     user_update_preferences,
 )
 from detection.models import Detection
@@ -129,19 +133,44 @@ def test_the_token_is_created_once(user):
 
 
 class TestLoginAttemptRecord:
-    def test_counts_the_account_in_any_case_across_addresses(self, limits):
-        limits(login_account=2, login_address=100)
+    def test_failures_grow_the_wait_for_that_account_at_that_address_only(self, limits, settings, clock):
+        limits(login_address=100)
+        settings.LOGIN_FREE_FAILURES = 2
+        for _ in range(2):
+            login_attempt_record(username="alice", address="10.0.0.1")
+            login_failure_record(username="alice", address="10.0.0.1")
+        # Two failures are free; the third costs 1 s, the fourth 2 s, the fifth 4 s.
         login_attempt_record(username="alice", address="10.0.0.1")
-        login_attempt_record(username=" ALICE ", address="10.0.0.2")
+        login_failure_record(username="ALICE ", address="10.0.0.1")
 
         with pytest.raises(RateLimited) as refused:
-            login_attempt_record(username="Alice", address="10.0.0.3")
+            login_attempt_record(username="Alice", address="10.0.0.1")
+        assert refused.value.retry_after_seconds == 1
+        # Another address, and another account at the same address, are not slowed down.
+        login_attempt_record(username="alice", address="10.0.0.2")
+        login_attempt_record(username="bob", address="10.0.0.1")
 
-        assert refused.value.retry_after_seconds == 800
-        login_attempt_record(username="bob", address="10.0.0.3")
+        clock.now += 1
+        login_attempt_record(username="alice", address="10.0.0.1")
+        login_failure_record(username="alice", address="10.0.0.1")
+        with pytest.raises(RateLimited) as refused:
+            login_attempt_record(username="alice", address="10.0.0.1")
+        assert refused.value.retry_after_seconds == 2
+
+    def test_the_wait_is_capped_and_a_success_starts_afresh(self, limits, settings, clock):
+        settings.LOGIN_FREE_FAILURES = 0
+        settings.LOGIN_MAX_DELAY_SECONDS = 60
+        for _ in range(20):
+            login_failure_record(username="alice", address="10.0.0.1")
+        with pytest.raises(RateLimited) as refused:
+            login_attempt_record(username="alice", address="10.0.0.1")
+        assert refused.value.retry_after_seconds == 60
+
+        login_success_record(username="alice", address="10.0.0.1")
+        login_attempt_record(username="alice", address="10.0.0.1")
 
     def test_counts_the_address_whatever_the_username(self, limits):
-        limits(login_account=100, login_address=2)
+        limits(login_address=2)
         login_attempt_record(username="alice", address="10.0.0.1")
         login_attempt_record(username="bob", address="10.0.0.1")
 
@@ -149,14 +178,76 @@ class TestLoginAttemptRecord:
             login_attempt_record(username="carol", address="10.0.0.1")
         login_attempt_record(username="carol", address="10.0.0.2")
 
-    def test_an_attempt_refused_at_the_address_does_not_count_against_the_account(self, limits):
-        limits(login_account=1, login_address=1)
-        login_attempt_record(username="bob", address="10.0.0.1")
-        for _ in range(3):
-            with pytest.raises(RateLimited):
-                login_attempt_record(username="alice", address="10.0.0.1")
 
-        login_attempt_record(username="alice", address="10.0.0.2")
+class TestPasswordResetAttemptRecord:
+    def test_counts_per_address_and_per_email_in_any_case(self, limits):
+        limits(password_reset_address=2, password_reset_email=2)
+        password_reset_attempt_record(email="alice@example.com", address="10.0.0.1")
+        password_reset_attempt_record(email="ALICE@example.com", address="10.0.0.2")
+
+        with pytest.raises(RateLimited):
+            password_reset_attempt_record(email="Alice@Example.com", address="10.0.0.3")
+        password_reset_attempt_record(email="bob@example.com", address="10.0.0.1")
+        with pytest.raises(RateLimited):
+            password_reset_attempt_record(email="carol@example.com", address="10.0.0.1")
+
+
+class TestCredentials:
+    @pytest.mark.parametrize("password", [" " * 8, " " * 20, "\t\t\t\t\n\n\n\n", "a  b  c  d"])
+    def test_a_password_of_spaces_is_refused(self, db, password):
+        with pytest.raises(ValidationError) as refused:
+            user_create(username="alice", password=password)
+
+        assert "not spaces" in " ".join(refused.value.message_dict["password"])
+        assert not User.objects.exists()
+
+    def test_a_passphrase_with_spaces_is_fine(self, db):
+        assert user_create(username="alice", password="purple monkey dishwasher 42").pk
+
+    @pytest.mark.parametrize("username", ["\u0440\u0430lice", "p\u0430lice", "\u03b1lice"])
+    def test_a_username_mixing_alphabets_is_refused(self, db, username):
+        UserFactory(username="palice")
+        with pytest.raises(ValidationError) as refused:
+            user_create(username=username, password=STRONG)
+
+        assert "alphabet" in refused.value.message_dict["username"][0]
+        assert list(User.objects.values_list("username", flat=True)) == ["palice"]
+
+    @pytest.mark.parametrize("username", ["J\u00fcrgen", "\u674e\u5c0f\u9f99", "\u043e\u043b\u044f_2"])
+    def test_names_in_one_alphabet_are_accepted(self, db, username):
+        assert user_create(username=username, password=STRONG).username == username
+
+    def test_a_full_width_username_is_normalised(self, db):
+        UserFactory(username="alice")
+        with pytest.raises(ValidationError) as refused:
+            user_create(username="\uff41\uff4c\uff49\uff43\uff45", password=STRONG)
+
+        assert "taken" in refused.value.message_dict["username"][0]
+
+
+class TestPasswordChange:
+    def test_the_right_old_password_changes_it_and_ends_every_earlier_token(self, user):
+        from tests.factories import TEST_PASSWORD
+
+        old_token = auth_token_get_or_create(user=user)
+
+        new_token = user_password_change(user=user, old_password=TEST_PASSWORD, new_password=STRONG)
+
+        user.refresh_from_db()
+        assert user.check_password(STRONG)
+        assert new_token != old_token
+        assert list(Token.objects.filter(user=user).values_list("key", flat=True)) == [new_token]
+
+    def test_a_wrong_old_password_changes_nothing(self, user):
+        old_token = auth_token_get_or_create(user=user)
+
+        with pytest.raises(ValidationError) as refused:
+            user_password_change(user=user, old_password="not-it", new_password=STRONG)
+
+        assert "old_password" in refused.value.message_dict
+        assert Token.objects.get(user=user).key == old_token
+        user.refresh_from_db()
+        assert not user.check_password(STRONG)
 
 
 def test_signup_attempts_are_counted_per_address(limits):

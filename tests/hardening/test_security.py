@@ -32,6 +32,7 @@ PUBLIC_ROUTES = {
     "healthz",
     "accounts/signup/",
     "accounts/login/",
+    "admin/login/",  # the admin's own log-in, throttled like the site's
     "accounts/logout/",  # POST only; logs out whoever is logged in
     "accounts/password/reset/",
     "accounts/password/reset/sent/",
