@@ -1,0 +1,153 @@
+"""Photos in S3: the site's storage settings pointed at a real S3 server (SeaweedFS).
+
+Whether an object exists is asked of the S3 server itself (boto3 with the
+server's keys), never of the site.
+"""
+
+import urllib.error
+import urllib.request
+from datetime import timedelta
+from unittest import mock
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from accounts.models import PhotoRetention
+from detection import services
+from detection.models import Detection, DetectionStatus
+from detection.tasks import process_detection
+from tests.conftest import FACES_DIR
+from tests.deployment.conftest import object_bytes, object_exists
+from tests.integration.test_worker import TERMINAL, wait_for
+
+pytestmark = pytest.mark.s3
+
+
+def upload(api_client, name: str = "happy_1.jpg") -> Detection:
+    with open(FACES_DIR / name, "rb") as photo:
+        response = api_client.post("/api/detections/", {"image": photo}, format="multipart")
+    assert response.status_code == 202, response.content
+    return Detection.objects.get(pk=response.json()["id"])
+
+
+def upload_queued(api_client, capture, name: str = "happy_1.jpg") -> Detection:
+    """Upload with the publish to the queue replaced (no worker in these tests)."""
+    with mock.patch.object(process_detection, "apply_async") as publish, capture(execute=True):
+        detection = upload(api_client, name)
+    publish.assert_called_once_with(args=[detection.pk])
+    return detection
+
+
+def media_files(settings) -> list:
+    return [path for path in settings.MEDIA_ROOT.rglob("*") if path.is_file()] if settings.MEDIA_ROOT.exists() else []
+
+
+def signed_in(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+@pytest.mark.integration
+def test_a_photo_goes_to_s3_the_worker_reads_it_and_only_its_owner_sees_it(
+    s3_storage, celery_worker_factory, api_client, user, other_user, settings
+):
+    worker = celery_worker_factory(**s3_storage.env())
+
+    detection = upload(api_client)
+
+    key = detection.image.name
+    assert key.startswith(f"photos/{user.pk}/") and key.endswith(".jpg")
+    assert object_exists(s3_storage, key)
+    assert media_files(settings) == []
+    wait_for(
+        lambda: Detection.objects.get(pk=detection.pk).status in TERMINAL,
+        timeout_seconds=180,
+        what="the worker to analyse the photo it reads from S3",
+        worker=worker,
+    )
+    detection.refresh_from_db()
+    assert detection.status == DetectionStatus.DONE, detection.error
+    assert detection.faces and len(detection.probabilities) == 7
+
+    response = signed_in(user).get(f"/detections/{detection.pk}/photo")
+    assert response.status_code == 200
+    assert response["Content-Type"] == "image/jpeg"
+    assert response["Cache-Control"] == "private, no-store"
+    assert b"".join(response.streaming_content) == object_bytes(s3_storage, key)
+    assert signed_in(other_user).get(f"/detections/{detection.pk}/photo").status_code == 404
+    # Retention "24 hours" (the default) keeps it after the analysis.
+    assert object_exists(s3_storage, key)
+
+
+def test_objects_are_private_an_anonymous_get_is_refused(s3_storage, api_client, django_capture_on_commit_callbacks):
+    detection = upload_queued(api_client, django_capture_on_commit_callbacks)
+    key = detection.image.name
+    assert object_exists(s3_storage, key)
+
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(f"{s3_storage.endpoint_url}/{s3_storage.bucket}/{key}", timeout=10)  # noqa: S310
+    assert refused.value.code == 403
+    assert b"AccessDenied" in refused.value.read()
+    acl = s3_storage.client().get_object_acl(Bucket=s3_storage.bucket, Key=key)
+    assert {grant["Permission"] for grant in acl["Grants"]} == {"FULL_CONTROL"}
+    assert all(grant["Grantee"].get("URI") is None for grant in acl["Grants"]), "no group (AllUsers) may read it"
+
+
+def test_retention_deletes_the_object_after_24_hours(s3_storage, api_client, user, django_capture_on_commit_callbacks):
+    assert user.photo_retention == PhotoRetention.KEEP_24_HOURS
+    detection = upload_queued(api_client, django_capture_on_commit_callbacks)
+    key = detection.image.name
+
+    assert services.photos_expire(now=timezone.now() + timedelta(hours=23)) == 0
+    assert object_exists(s3_storage, key)
+    assert services.photos_expire(now=timezone.now() + timedelta(hours=25)) == 1
+
+    assert not object_exists(s3_storage, key)
+    detection.refresh_from_db()
+    assert detection.image.name == "" and detection.photo_deleted is not None
+    assert signed_in(user).get(f"/detections/{detection.pk}/photo").status_code == 404
+
+
+def test_deleting_the_account_deletes_its_objects_and_no_one_elses(
+    s3_storage, api_client, other_client, user, other_user, django_capture_on_commit_callbacks
+):
+    mine = [
+        upload_queued(api_client, django_capture_on_commit_callbacks, name).image.name
+        for name in ("happy_1.jpg", "sad_1.jpg")
+    ]
+    theirs = upload_queued(other_client, django_capture_on_commit_callbacks).image.name
+
+    response = api_client.delete("/api/me/")
+
+    assert response.status_code == 204
+    assert not any(object_exists(s3_storage, key) for key in mine)
+    assert object_exists(s3_storage, theirs)
+    assert not Detection.objects.filter(user_id=user.pk).exists()
+    assert Detection.objects.filter(user=other_user).count() == 1
+
+
+def test_deleting_a_detection_deletes_its_object(
+    s3_storage, api_client, other_client, django_capture_on_commit_callbacks
+):
+    detection = upload_queued(api_client, django_capture_on_commit_callbacks)
+    key = detection.image.name
+
+    assert other_client.delete(f"/api/detections/{detection.pk}/").status_code == 404
+    assert object_exists(s3_storage, key)
+    assert api_client.delete(f"/api/detections/{detection.pk}/").status_code == 204
+
+    assert not object_exists(s3_storage, key)
+    assert not Detection.objects.filter(pk=detection.pk).exists()
+
+
+def test_an_object_gone_from_the_bucket_is_a_404_for_its_owner(
+    s3_storage, api_client, user, django_capture_on_commit_callbacks
+):
+    detection = upload_queued(api_client, django_capture_on_commit_callbacks)
+    s3_storage.client().delete_object(Bucket=s3_storage.bucket, Key=detection.image.name)
+
+    response = signed_in(user).get(f"/detections/{detection.pk}/photo")
+
+    assert response.status_code == 404
