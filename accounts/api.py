@@ -2,6 +2,8 @@
 
 from django.contrib.auth import authenticate
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.utils.decorators import method_decorator
+from django.views.decorators.cache import never_cache
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny, IsAuthenticated
@@ -163,6 +165,8 @@ class PasswordApi(APIView):
         return Response({"token": token})
 
 
+# Personal data: never kept by a browser's or a proxy's cache.
+@method_decorator(never_cache, name="dispatch")
 class MeApi(APIView):
     permission_classes = [IsAuthenticated]
 
@@ -183,6 +187,7 @@ class MeApi(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+@method_decorator(never_cache, name="dispatch")
 class MeExportApi(APIView):
     permission_classes = [IsAuthenticated]
 

@@ -24,12 +24,10 @@ from kombu.exceptions import OperationalError as KombuOperationalError
 from redis.exceptions import RedisError
 
 from accounts.models import PhotoRetention
-from catalog.models import Mood
 from detection.calibration import calibrated_probabilities_for
 from detection.images import photo_normalise
 from detection.models import PENDING_STATUSES, Detection, DetectionStatus, Outcome
 from ml.labels import LABELS
-from recommendations.selectors import mood_for
 
 logger = logging.getLogger(__name__)
 
@@ -42,12 +40,17 @@ FACE_CROP_MAX_SIDE = 256
 NO_FACE_MESSAGE = "We couldn't find a face. Try a well-lit, front-facing photo."
 STUCK_MESSAGE = "Analysing this photo took too long and was stopped. Please try again in a minute."
 QUEUE_DOWN_MESSAGE = "We can't analyse photos right now. Nothing was saved; please try again in a minute."
+STORAGE_DOWN_MESSAGE = "We can't store photos right now, so your photo was not saved. Please try again later."
 TOO_MANY_ATTEMPTS_MESSAGE = "We tried several times but could not analyse this photo. Please try another photo."
 PHOTO_GONE_MESSAGE = "The photo was deleted before it could be analysed. Please upload it again."
 
 
 class QueueUnavailable(Exception):
     """The task queue (Redis) could not take the job; nothing was stored."""
+
+
+class StorageUnavailable(QueueUnavailable):
+    """The photo storage could not take the photo; nothing was stored (answered 503 like the queue being down)."""
 
 
 class Classifier(Protocol):
@@ -76,7 +79,11 @@ def detection_create(*, user, upload: IO[bytes] | None) -> Detection:
     photo = photo_normalise(upload, size=getattr(upload, "size", None))
     with transaction.atomic():
         detection = Detection(user=user, image_width=photo.width, image_height=photo.height)
-        detection.image.save("photo.jpg", ContentFile(photo.jpeg), save=False)
+        try:
+            detection.image.save("photo.jpg", ContentFile(photo.jpeg), save=False)
+        except OSError as exc:  # a full or unwritable disk, a storage service refusing the write
+            logger.error("Could not store a photo: %s", exc)
+            raise StorageUnavailable(STORAGE_DOWN_MESSAGE) from exc
         try:
             detection.full_clean()
             detection.save()
@@ -173,7 +180,6 @@ def detection_analyse(*, detection: Detection, classifier: Classifier, face_find
         emotion=emotion,
         confidence=probabilities[emotion],
         model_version=str(classifier.version),
-        mood=mood_for_emotion(emotion=emotion, strategy=detection.user.strategy, probabilities=probabilities),
     )
 
 
@@ -247,11 +253,6 @@ def _apply_retention_after_analysis(detection: Detection) -> None:
         detection_photo_delete(detection=detection)
 
 
-def mood_for_emotion(*, emotion: str, strategy: str, probabilities: Mapping[str, float] | None = None) -> Mood | None:
-    """The mood for an emotion under the user's strategy, as the recommendations app decides."""
-    return mood_for(emotion=emotion, strategy=strategy, probabilities=probabilities)
-
-
 # --- Correction ----------------------------------------------------------------
 
 
@@ -260,7 +261,7 @@ class DetectionNotFinished(Exception):
 
 
 def detection_correct(*, detection: Detection, emotion: str) -> Detection:
-    """Record the emotion the user says is right; the mood follows it from now on.
+    """Record the emotion the user says is right; the mood (computed where shown) follows it from now on.
 
     The model's own reading (emotion, confidence, probabilities) is kept
     beside the correction, for the user's history and for improving the model.
@@ -272,10 +273,34 @@ def detection_correct(*, detection: Detection, emotion: str) -> Detection:
             "Only a finished analysis can be corrected. Wait for the result, or pick a mood by hand."
         )
     detection.corrected_emotion = emotion
-    # No probabilities: the user's word alone decides the mood.
-    detection.mood = mood_for_emotion(emotion=emotion, strategy=detection.user.strategy)
     detection.full_clean()
-    detection.save(update_fields=["corrected_emotion", "mood"])
+    detection.save(update_fields=["corrected_emotion"])
+    return detection
+
+
+def detection_main_face_set(*, detection: Detection, index: int) -> Detection:
+    """Say which face of a group photo is the user's: the emotion and the songs follow that face.
+
+    The face's own reading goes through the user's calibration, as the first
+    reading did. An earlier correction was about another face, so it is dropped.
+    """
+    if detection.status != DetectionStatus.DONE:
+        raise DetectionNotFinished("You can choose a face once the analysis is finished.")
+    faces = detection.faces or []
+    if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < len(faces):
+        count = len(faces)
+        raise ValidationError(
+            {"index": [f"Choose a face from 0 to {count - 1}." if count else "This photo has no faces to choose from."]}
+        )
+    probabilities = calibrated_probabilities_for(user=detection.user, probabilities=faces[index]["probabilities"])
+    emotion = max(probabilities, key=probabilities.__getitem__)
+    detection.main_face = index
+    detection.probabilities = probabilities
+    detection.emotion = emotion
+    detection.confidence = probabilities[emotion]
+    detection.corrected_emotion = ""
+    detection.full_clean()
+    detection.save(update_fields=["main_face", "probabilities", "emotion", "confidence", "corrected_emotion"])
     return detection
 
 

@@ -19,13 +19,14 @@ TITLES = {
     403: "You can't do that",
     404: "Page not found",
     413: "That's too large",
+    429: "Too many attempts",
     500: "Something went wrong on our side",
 }
 DETAILS = {
     400: "The request was malformed. Check it and try again.",
     403: "You do not have permission to do that.",
     404: "Not found.",
-    500: "Something went wrong on our side. Nothing you sent was lost; please try again in a minute.",
+    500: "Something went wrong on our side, and what you sent may not have been saved. Please try again in a minute.",
 }
 CSRF_DETAIL = "Your session's security token was missing or out of date. Reload the page and send it again."
 
@@ -35,7 +36,8 @@ def _too_large_detail() -> str:
     return f"The request body is larger than the {limit_mb:.1f} MB limit."
 
 
-def _respond(request: HttpRequest, status: int, detail: str) -> HttpResponse:
+def respond(request: HttpRequest, status: int, detail: str) -> HttpResponse:
+    """The contract's {"detail": ...} under /api/, the site's error page elsewhere."""
     if request.path.startswith(API_PREFIX):
         return JsonResponse({"detail": detail}, status=status)
     context = {"status": status, "title": TITLES[status], "message": detail}
@@ -44,16 +46,16 @@ def _respond(request: HttpRequest, status: int, detail: str) -> HttpResponse:
 
 def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     if isinstance(exception, RequestDataTooBig):
-        return _respond(request, 413, _too_large_detail())
-    return _respond(request, 400, DETAILS[400])
+        return respond(request, 413, _too_large_detail())
+    return respond(request, 400, DETAILS[400])
 
 
 def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    return _respond(request, 403, DETAILS[403])
+    return respond(request, 403, DETAILS[403])
 
 
 def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    return _respond(request, 404, DETAILS[404])
+    return respond(request, 404, DETAILS[404])
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
@@ -65,4 +67,4 @@ def server_error(request: HttpRequest) -> HttpResponse:
 
 
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
-    return _respond(request, 403, CSRF_DETAIL)
+    return respond(request, 403, CSRF_DETAIL)

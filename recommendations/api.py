@@ -13,6 +13,7 @@ from catalog.api import SongOutputSerializer
 from catalog.models import Song
 from detection.models import DetectionStatus
 from detection.selectors import detection_get_for
+from emomusic_site.api import IdRelatedField
 from ml.labels import LABELS
 from recommendations import selectors, services
 
@@ -55,6 +56,10 @@ class RecommendationOutputSerializer(serializers.Serializer):
 class RecommendationListOutputSerializer(serializers.Serializer):
     emotion = serializers.CharField()
     mood = serializers.CharField(source="mood.name", default=None)
+    mood_reason = serializers.CharField(
+        help_text='One plain line when a mix of emotions chose the mood ("Scared 41% and sad 30% together → Sad '
+        'songs."), else "".'
+    )
     strategy = serializers.CharField()
     results = RecommendationOutputSerializer(many=True)
 
@@ -98,7 +103,7 @@ class RecommendationsApi(APIView):
 
 
 class RatingInputSerializer(serializers.Serializer):
-    song = serializers.PrimaryKeyRelatedField(
+    song = IdRelatedField(
         queryset=Song.objects.all(),
         error_messages={"does_not_exist": "There is no song with id {pk_value}.", "incorrect_type": "Give a song id."},
     )

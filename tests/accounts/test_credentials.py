@@ -244,3 +244,12 @@ class TestWeakCredentials:
         assert response.status_code == 200
         assert "alphabet" in response.content.decode()
         assert list(User.objects.values_list("username", flat=True)) == ["palice"]
+
+
+@pytest.mark.parametrize("path", ["/api/me/", "/api/me/export/"])
+def test_personal_data_is_never_stored_by_a_cache(api_client, path):
+    response = api_client.get(path)
+
+    assert response.status_code == 200
+    assert "no-store" in response["Cache-Control"]
+    assert "private" in response["Cache-Control"]

@@ -273,6 +273,26 @@ def test_bad_ratings_are_refused_with_a_message(payload, api_client, song):
     assert not Rating.objects.exists()
 
 
+@pytest.mark.parametrize(
+    "raw",
+    [
+        '{"song": 1e999, "score": 5}',
+        '{"song": -1e999, "score": 5}',
+        '{"song": 1.5, "score": 5}',
+        '{"song": NaN, "score": 5}',
+        '{"song": 1e30, "score": 5}',
+        '{"song": 99999999999999999999999, "score": 5}',
+    ],
+)
+def test_song_ids_that_are_not_whole_numbers_in_range_are_400(raw, api_client, song):
+    response = api_client.post("/api/ratings/", raw, content_type="application/json")
+
+    assert response.status_code == 400, response.content
+    # NaN is not JSON at all (a parse error); the others name the field.
+    assert response.json().get("song") or response.json().get("detail")
+    assert not Rating.objects.exists()
+
+
 def test_rating_an_unknown_or_another_users_detection_is_404(api_client, song, other_user):
     theirs = DetectionFactory(user=other_user, status=DetectionStatus.DONE, emotion="sad")
     for detection in (theirs.pk, 999_999, 2**63 - 1):

@@ -1,0 +1,28 @@
+"""Request checks that every view would otherwise have to repeat."""
+
+from collections.abc import Callable
+
+from django.http import HttpRequest, HttpResponse
+
+from emomusic_site import errors
+
+NUL_IN_QUERY = "The address holds a NUL character (%00), which no page or filter accepts."
+
+
+class RejectNulInQueryMiddleware:
+    """400 for a query string holding a NUL character.
+
+    PostgreSQL refuses NUL in any text value, so `?genre__exact=%00` on an admin
+    list (or any filter) raised ValueError deep in the database driver: a 500.
+    No legitimate link carries one.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if "\x00" in request.path or any(
+            "\x00" in key or any("\x00" in value for value in values) for key, values in request.GET.lists()
+        ):
+            return errors.respond(request, 400, NUL_IN_QUERY)
+        return self.get_response(request)
