@@ -6,6 +6,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from detection.models import Detection, Outcome
+from detection.selectors import detection_moods_for
 from recommendations.models import Rating
 
 
@@ -41,7 +42,9 @@ def user_export(*, user: User) -> dict[str, Any]:
     hash and the API token, which are credentials, not data about the person.
     Blank emotions are None, as in the API.
     """
-    detections = list(Detection.objects.filter(user=user).select_related("mood").order_by("-created", "-id"))
+    detections = list(Detection.objects.filter(user=user).order_by("-created", "-id"))
+    # Not stored: the mood each detection gets under the user's current strategy, as the pages show it.
+    moods = detection_moods_for(detections=detections, strategy=user.strategy)
     outcomes = Outcome.objects.filter(detection__user=user).order_by("-created", "-id")
     ratings = Rating.objects.filter(user=user).select_related("song").order_by("-created", "-id")
     return {
@@ -69,7 +72,7 @@ def user_export(*, user: User) -> dict[str, Any]:
                 "confidence": detection.confidence,
                 "probabilities": detection.probabilities,
                 "faces": detection.faces,
-                "mood": detection.mood.name if detection.mood_id else None,
+                "mood": mood.mood,
                 "corrected_emotion": detection.corrected_emotion or None,
                 "error": detection.error,
                 "model_version": detection.model_version or None,
@@ -79,7 +82,7 @@ def user_export(*, user: User) -> dict[str, Any]:
                 "photo_stored": bool(detection.image),
                 "photo_deleted": detection.photo_deleted,
             }
-            for detection in detections
+            for detection, mood in zip(detections, moods, strict=True)
         ],
         "corrections": [
             {"id": detection.pk, "emotion": detection.emotion or None, "corrected_emotion": detection.corrected_emotion}

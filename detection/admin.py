@@ -11,10 +11,10 @@ from insights.selectors import outcome_stats_by_strategy
 class DetectionAdmin(admin.ModelAdmin):
     """Detections are the users' own data: admins can look and delete (photo included), not edit."""
 
-    list_display = ("id", "created", "user", "status", "emotion", "corrected_emotion", "confidence", "mood")
+    list_display = ("id", "created", "user", "status", "emotion", "corrected_emotion", "confidence")
     list_filter = ("status", "emotion", "corrected_emotion", "model_version")
     search_fields = ("user__username",)
-    list_select_related = ("user", "mood")
+    list_select_related = ("user",)
     date_hierarchy = "created"
     # The photo itself is never shown here: it is private to its owner.
     exclude = ("image",)

@@ -10,6 +10,7 @@ from detection import selectors, services
 from detection.serializers import (
     DetectionCorrectInputSerializer,
     DetectionCreateInputSerializer,
+    DetectionFaceInputSerializer,
     DetectionOutputSerializer,
     OutcomeInputSerializer,
     OutcomeOutputSerializer,
@@ -97,6 +98,27 @@ class DetectionCorrectApi(APIView):
         serializer.is_valid(raise_exception=True)
         try:
             detection = services.detection_correct(detection=detection, emotion=serializer.validated_data["emotion"])
+        except services.DetectionNotFinished as exc:
+            raise Conflict(str(exc)) from exc
+        return Response(DetectionOutputSerializer(detection).data)
+
+
+class DetectionFaceApi(APIView):
+    @extend_schema(
+        summary="Say which face of a group photo is yours; the emotion, mood and recommendations follow it",
+        request=DetectionFaceInputSerializer,
+        responses={
+            200: DetectionOutputSerializer,
+            400: OpenApiResponse(description="Not the index of one of the detection's faces."),
+            409: OpenApiResponse(description="The analysis is not finished (status is not done)."),
+        },
+    )
+    def post(self, request: Request, detection_id: int) -> Response:
+        detection = selectors.detection_get_for(user=request.user, detection_id=detection_id)
+        serializer = DetectionFaceInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            detection = services.detection_main_face_set(detection=detection, index=serializer.validated_data["index"])
         except services.DetectionNotFinished as exc:
             raise Conflict(str(exc)) from exc
         return Response(DetectionOutputSerializer(detection).data)

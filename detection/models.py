@@ -4,7 +4,18 @@ from django.db import models
 
 from ml.labels import LABELS
 
-EMOTION_CHOICES = [(label, label.capitalize()) for label in LABELS]
+# The words people say for each of the model's labels ("you look scared", not
+# "you look fear"); the labels themselves stay the API's keys.
+EMOTION_WORDS: dict[str, str] = {
+    "angry": "angry",
+    "disgust": "disgusted",
+    "fear": "scared",
+    "happy": "happy",
+    "sad": "sad",
+    "surprise": "surprised",
+    "neutral": "neutral",
+}
+EMOTION_CHOICES = [(label, EMOTION_WORDS[label].capitalize()) for label in LABELS]
 
 
 class DetectionStatus(models.TextChoices):
@@ -36,9 +47,10 @@ class Detection(models.Model):
     emotion = models.CharField(max_length=10, choices=EMOTION_CHOICES, blank=True)
     confidence = models.FloatField(null=True, blank=True)
     corrected_emotion = models.CharField(max_length=10, choices=EMOTION_CHOICES, blank=True)
-    mood = models.ForeignKey(
-        "catalog.Mood", null=True, blank=True, on_delete=models.SET_NULL, related_name="detections"
-    )
+    # Which of `faces` is the user (the largest unless they chose another); the
+    # detection's emotion and probabilities are that face's. No mood is stored:
+    # it follows the strategy, so it is computed where it is shown.
+    main_face = models.PositiveSmallIntegerField(default=0)
     error = models.CharField(max_length=300, blank=True)
     model_version = models.CharField(max_length=64, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)

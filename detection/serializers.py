@@ -2,6 +2,7 @@ from django.urls import reverse
 from rest_framework import serializers
 
 from detection.models import Detection, Outcome
+from detection.selectors import detection_mood_for
 from ml.labels import LABELS
 
 
@@ -20,6 +21,15 @@ class DetectionCreateInputSerializer(serializers.Serializer):
 
 class DetectionCorrectInputSerializer(serializers.Serializer):
     emotion = serializers.CharField(error_messages={"required": 'Say which emotion is right, for example "sad".'})
+
+
+class DetectionFaceInputSerializer(serializers.Serializer):
+    _message = "Give the face as its index in `faces`: a whole number from 0."
+    index = serializers.IntegerField(
+        min_value=0,
+        max_value=10_000,
+        error_messages={"required": _message, "invalid": _message, "min_value": _message, "max_value": _message},
+    )
 
 
 def _mood_scale(name: str) -> serializers.IntegerField:
@@ -76,6 +86,7 @@ class DetectionOutputSerializer(serializers.ModelSerializer):
             "image_width",
             "image_height",
             "photo_url",
+            "main_face",
         ]
 
     def get_emotion(self, detection: Detection) -> str | None:
@@ -95,7 +106,8 @@ class DetectionOutputSerializer(serializers.ModelSerializer):
         ]
 
     def get_mood(self, detection: Detection) -> str | None:
-        return detection.mood.name if detection.mood_id else None
+        """Computed for the owner's current strategy, so it follows a strategy change."""
+        return detection_mood_for(detection=detection).mood
 
     def get_model_version(self, detection: Detection) -> str | None:
         return detection.model_version or None

@@ -27,8 +27,10 @@ class Rating(models.Model):
     user = models.ForeignKey("accounts.User", on_delete=models.CASCADE, related_name="ratings")
     song = models.ForeignKey(Song, on_delete=models.CASCADE, related_name="ratings")
     score = models.PositiveSmallIntegerField(validators=[MinValueValidator(1), MaxValueValidator(5)])
+    # Ratings are about songs: deleting the selfie keeps them, unlinked
+    # (services.ratings_detach settles a clash with a rating made without one).
     detection = models.ForeignKey(
-        "detection.Detection", null=True, blank=True, on_delete=models.CASCADE, related_name="ratings"
+        "detection.Detection", null=True, blank=True, on_delete=models.SET_NULL, related_name="ratings"
     )
     # The emotion the song was rated in: the detection's (corrected) emotion,
     # or the one picked by hand. Blank when rated from the catalog.

@@ -1,13 +1,15 @@
 """Reads for recommendations: rules, ratings and history, always scoped to the user who asks."""
 
 import zlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 
 from catalog.models import Mood, Song
+from detection.models import EMOTION_WORDS, Detection, DetectionStatus
+from detection.selectors import MoodChoice
 from recommendations import engine
 from recommendations.catalog_cache import current_catalog
 from recommendations.defaults import DEFAULT_RULES
@@ -52,7 +54,10 @@ def mood_mix_for(*, emotion: str, strategy: str, probabilities: Mapping[str, flo
     The vector is only trusted when it agrees with the emotion: after a user
     corrects a detection, or picks an emotion by hand, that emotion alone decides.
     """
-    rules = mood_rules_for(strategy=strategy)
+    return _mood_mix(emotion=emotion, probabilities=probabilities, rules=mood_rules_for(strategy=strategy))
+
+
+def _mood_mix(*, emotion: str, probabilities: Mapping[str, float] | None, rules: Mapping[str, Mood]) -> MoodMix:
     own_mood = rules.get(emotion)
     if own_mood is None:
         return MoodMix(mood=None, weights={})
@@ -78,6 +83,69 @@ def mood_mix_for(*, emotion: str, strategy: str, probabilities: Mapping[str, flo
 def mood_for(*, emotion: str, strategy: str, probabilities: Mapping[str, float] | None = None) -> Mood | None:
     """The mood a strategy picks for an emotion (see `mood_mix_for`); None when no rule covers it."""
     return mood_mix_for(emotion=emotion, strategy=strategy, probabilities=probabilities).mood
+
+
+# An emotion with less of the face than this is not named in the one-line
+# explanation of a mixed mood: it barely moved the vote.
+MIX_NAMED_SHARE = 0.15
+
+
+def detection_mood_mix(*, detection: Detection, strategy: str) -> MoodMix:
+    """The mood of a finished detection: its emotion (the correction winning) and probabilities under a strategy.
+
+    The result page, the API's `mood`, the history and the song list all
+    compute it here, so they never disagree.
+    """
+    return mood_mix_for(emotion=detection.effective_emotion, strategy=strategy, probabilities=detection.probabilities)
+
+
+def detection_moods_choose(detections: Sequence[Detection], strategy: str) -> list[MoodChoice]:
+    """detection's `MoodChooser`: each detection's mood under one strategy, the rules read once."""
+    rules = mood_rules_for(strategy=strategy)
+    choices = []
+    for detection in detections:
+        if detection.status != DetectionStatus.DONE or not detection.effective_emotion:
+            choices.append(MoodChoice(mood=None))
+            continue
+        emotion = detection.effective_emotion
+        mix = _mood_mix(emotion=emotion, probabilities=detection.probabilities, rules=rules)
+        choices.append(
+            MoodChoice(
+                mood=mix.mood.name if mix.mood else None,
+                because=mood_mix_in_words(emotion=emotion, mix=mix, probabilities=detection.probabilities, rules=rules),
+            )
+        )
+    return choices
+
+
+def mood_mix_in_words(
+    *, emotion: str, mix: MoodMix, probabilities: Mapping[str, float] | None, rules: Mapping[str, Mood]
+) -> str:
+    """One line when the mood follows from a mix of emotions ("Scared 41% and sad 30% together → Sad songs.").
+
+    "" when one emotion decided it: the mix was not used (a correction), or the
+    top emotion holds most of the face and got its own mood.
+    """
+    if mix.mood is None or len(mix.weights) < 2 or not probabilities:
+        return ""
+    own = rules.get(emotion)
+    if own is not None and own.pk == mix.mood.pk and float(probabilities.get(emotion, 0.0)) >= 0.5:
+        return ""
+    voters = sorted(
+        (
+            (float(probabilities[emotion]), emotion)
+            for emotion, mood in rules.items()
+            if mood.pk == mix.mood.pk
+            and _is_probability(probabilities.get(emotion))
+            and float(probabilities[emotion]) >= MIX_NAMED_SHARE
+        ),
+        reverse=True,
+    )
+    if len(voters) < 2:
+        return ""
+    named = [f"{EMOTION_WORDS[emotion]} {round(share * 100)}%" for share, emotion in voters]
+    listed = named[0] if len(named) == 1 else ", ".join(named[:-1]) + " and " + named[-1]
+    return f"{listed[0].upper()}{listed[1:]} together → {mix.mood.name} songs."
 
 
 def _is_probability(value: object) -> bool:
@@ -111,6 +179,7 @@ class RecommendationList:
     mood: Mood | None
     strategy: str
     results: list[Recommendation]
+    mood_reason: str = ""  # one plain line when a mix of emotions chose the mood
 
 
 def recommendations_for(
@@ -127,7 +196,8 @@ def recommendations_for(
     detection_id only says which of the user's own ratings to show beside each
     song (those of that selfie, or those made without one).
     """
-    mix = mood_mix_for(emotion=emotion, strategy=strategy, probabilities=probabilities)
+    rules = mood_rules_for(strategy=strategy)
+    mix = _mood_mix(emotion=emotion, probabilities=probabilities, rules=rules)
     catalog = current_catalog()
     rated = list(
         Rating.objects.filter(user=user)
@@ -163,4 +233,10 @@ def recommendations_for(
         # A song deleted since the matrix was built is skipped rather than failing the list.
         if (song_id := int(catalog.song_ids[pick.row])) in songs
     ]
-    return RecommendationList(emotion=emotion, mood=mix.mood, strategy=strategy, results=results)
+    return RecommendationList(
+        emotion=emotion,
+        mood=mix.mood,
+        strategy=strategy,
+        results=results,
+        mood_reason=mood_mix_in_words(emotion=emotion, mix=mix, probabilities=probabilities, rules=rules),
+    )

@@ -34,6 +34,7 @@ def history():
 
     def make(user) -> dict:
         probabilities = {label: 0.04 for label in LABELS} | {"happy": 0.76}
+        MoodFactory(name="Happy")  # the mood is computed: happy under "match" is Happy
         done = DetectionFactory(
             user=user,
             status=DetectionStatus.DONE,
@@ -41,7 +42,6 @@ def history():
             confidence=0.76,
             probabilities=probabilities,
             faces=[{"box": [10, 20, 30, 40], "emotion": "happy", "probabilities": probabilities}],
-            mood=MoodFactory(name="Happy"),
             model_version="emotion-cnn-test",
             image_width=640,
             image_height=480,

@@ -50,6 +50,8 @@ def with_photo(user, **fields) -> Detection:
 
 
 def finished_detection(user) -> Detection:
+    for name in ("Happy", "Sad", "Calm", "Energetic"):
+        MoodFactory(name=name)
     happy = {label: 0.0 for label in LABELS} | {"happy": 0.8, "neutral": 0.2}
     return DetectionFactory(
         user=user,
@@ -58,7 +60,6 @@ def finished_detection(user) -> Detection:
         confidence=0.8,
         probabilities=dict(reversed(list(happy.items()))),  # stored in any order, answered in LABELS order
         faces=[{"box": [10, 20, 100, 120], "emotion": "happy", "probabilities": happy, "score": 0.99}],
-        mood=MoodFactory(name="Happy"),
         model_version="emotion-cnn-test",
     )
 
@@ -118,7 +119,7 @@ BAD_UPLOADS = {
     "html": (b"<html><body>hi</body></html>", "page.png", "This file is not a photo we can read."),
     "truncated": (noisy_jpeg()[:3000], "half.jpg", "This image file is damaged or incomplete."),
     "bomb": (png_header_only(20_000, 20_000), "bomb.png", "This image has far too many pixels."),
-    "tiny": (image_bytes("PNG", size=(1, 1)), "dot.png", "This image is only 1x1 pixels."),
+    "tiny": (image_bytes("PNG", size=(1, 1)), "dot.png", "This image is only 1x1 pixels,"),
     "gif": (image_bytes("GIF"), "anim.gif", "GIF files are not accepted."),
     "12 MB": (image_bytes() + b"\0" * (12 * 1024 * 1024), "huge.jpg", "This file is 12.0 MB, larger than the 10 MB"),
 }
@@ -205,6 +206,16 @@ def test_detail_shows_a_correction(api_client, user):
     assert api_client.get(detail_url(detection)).json()["corrected_emotion"] == "sad"
 
 
+def test_mood_follows_the_users_current_strategy(api_client, user):
+    detection = finished_detection(user)
+    assert api_client.get(detail_url(detection)).json()["mood"] == "Happy"  # match
+    api_client.patch("/api/me/", {"strategy": "calm"}, format="json")
+    assert api_client.get(detail_url(detection)).json()["mood"] == "Calm"
+    assert api_client.get(LIST_URL).json()["results"][0]["mood"] == "Calm"
+    recommendations = api_client.get("/api/recommendations/", {"detection": detection.pk}).json()
+    assert recommendations["mood"] == "Calm" and recommendations["strategy"] == "calm"
+
+
 # --- DELETE -------------------------------------------------------------------------
 
 
@@ -270,9 +281,7 @@ def test_correct_records_the_emotion_and_its_mood(api_client, user):
     assert body["emotion"] == "happy" and body["confidence"] == 0.8  # the model's reading stays
     detection.refresh_from_db()
     assert detection.corrected_emotion == "sad" and detection.effective_emotion == "sad"
-    expected = mood_for(emotion="sad", strategy=user.strategy)
-    assert detection.mood == expected
-    assert body["mood"] == (expected.name if expected else None)
+    assert body["mood"] == mood_for(emotion="sad", strategy=user.strategy).name == "Sad"
 
 
 def test_correct_refuses_an_unknown_emotion(api_client, user):
@@ -367,3 +376,73 @@ def test_outcome_of_another_users_detection_is_not_found(other_client, anon_clie
     assert other_client.post(url, {"mood_before": 2, "mood_after": 4}, format="json").status_code == 404
     assert anon_client.post(url, {"mood_before": 2, "mood_after": 4}, format="json").status_code == 401
     assert not Outcome.objects.exists()
+
+
+# --- Which face is the user's (group photos) ----------------------------------------------
+
+
+def group_detection(user) -> Detection:
+    for name in ("Happy", "Sad", "Calm", "Energetic"):
+        MoodFactory(name=name)
+    happy = {label: 0.0 for label in LABELS} | {"happy": 0.9, "neutral": 0.1}
+    sad = {label: 0.0 for label in LABELS} | {"sad": 0.7, "fear": 0.3}
+    return DetectionFactory(
+        user=user,
+        status=DetectionStatus.DONE,
+        emotion="happy",
+        confidence=0.9,
+        probabilities=happy,
+        faces=[
+            {"box": [300, 20, 120, 120], "emotion": "happy", "probabilities": happy, "score": 0.99},
+            {"box": [10, 40, 80, 80], "emotion": "sad", "probabilities": sad, "score": 0.98},
+        ],
+        corrected_emotion="angry",
+    )
+
+
+def test_choosing_a_face_makes_the_emotion_and_mood_follow_it(api_client, user):
+    detection = group_detection(user)
+    response = api_client.post(f"{detail_url(detection)}face/", {"index": 1}, format="json")
+    assert response.status_code == 200
+    body = response.json()
+    assert (body["main_face"], body["emotion"], body["confidence"], body["mood"]) == (1, "sad", 0.7, "Sad")
+    assert body["probabilities"]["sad"] == 0.7 and body["corrected_emotion"] is None
+    assert [face["emotion"] for face in body["faces"]] == ["happy", "sad"]  # the faces keep their order
+    detection.refresh_from_db()
+    assert (detection.main_face, detection.emotion, detection.corrected_emotion) == (1, "sad", "")
+    songs = api_client.get("/api/recommendations/", {"detection": detection.pk}).json()
+    assert (songs["emotion"], songs["mood"]) == ("sad", "Sad")
+
+
+@pytest.mark.parametrize(
+    ("payload", "message"),
+    [
+        ({"index": 2}, "Choose a face from 0 to 1."),
+        ({"index": -1}, "Give the face as its index in `faces`: a whole number from 0."),
+        ({"index": "first"}, "Give the face as its index in `faces`: a whole number from 0."),
+        ({}, "Give the face as its index in `faces`: a whole number from 0."),
+    ],
+)
+def test_choosing_a_face_out_of_range_is_400(api_client, user, payload, message):
+    detection = group_detection(user)
+    response = api_client.post(f"{detail_url(detection)}face/", payload, format="json")
+    assert response.status_code == 400
+    assert response.json() == {"index": [message]}
+    detection.refresh_from_db()
+    assert (detection.main_face, detection.emotion, detection.corrected_emotion) == (0, "happy", "angry")
+
+
+@pytest.mark.parametrize("status", [DetectionStatus.QUEUED, DetectionStatus.NO_FACE, DetectionStatus.FAILED])
+def test_choosing_a_face_of_an_unfinished_detection_is_a_conflict(api_client, user, status):
+    detection = DetectionFactory(user=user, status=status)
+    response = api_client.post(f"{detail_url(detection)}face/", {"index": 0}, format="json")
+    assert response.status_code == 409
+    assert "finished" in response.json()["detail"]
+
+
+def test_choosing_a_face_of_another_users_detection_is_not_found(other_client, anon_client, user):
+    detection = group_detection(user)
+    assert other_client.post(f"{detail_url(detection)}face/", {"index": 1}, format="json").status_code == 404
+    assert anon_client.post(f"{detail_url(detection)}face/", {"index": 1}, format="json").status_code == 401
+    detection.refresh_from_db()
+    assert detection.main_face == 0 and detection.emotion == "happy"
