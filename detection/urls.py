@@ -10,5 +10,6 @@ urlpatterns = [
     path("detections/<int:detection_id>/photo", views.detection_photo, name="detection_photo"),
     path("detections/<int:detection_id>/delete", views.detection_delete, name="detection_delete"),
     path("detections/<int:detection_id>/correct", views.detection_correct, name="detection_correct"),
+    path("detections/<int:detection_id>/face", views.detection_face, name="detection_face"),
     path("detections/<int:detection_id>/outcome", views.detection_outcome, name="detection_outcome"),
 ]

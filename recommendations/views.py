@@ -6,19 +6,24 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from accounts.models import Strategy
-from detection.models import EMOTION_CHOICES
+from detection.models import EMOTION_CHOICES, EMOTION_WORDS
 from detection.selectors import detections_for
 from insights import charts
 from insights import selectors as insights
 from recommendations import selectors, services
 
 HISTORY_PAGE_SIZE = 25
+# The session key of the rating deleted last, so that History can offer to undo it.
+RATING_UNDO_KEY = "rating_undo"
 
 
 @login_required
 def history(request: HttpRequest) -> HttpResponse:
     """The user's moods over time, loved songs, outcomes, and past detections and ratings (newest first)."""
     detections = Paginator(detections_for(user=request.user), HISTORY_PAGE_SIZE)
+    detections_page = detections.get_page(request.GET.get("detections_page"))
+    # The mood each selfie gets under the user's current strategy, as its page shows it.
+    moods = selectors.detection_moods_choose(list(detections_page.object_list), request.user.strategy)
     ratings = Paginator(selectors.ratings_for(user=request.user), HISTORY_PAGE_SIZE)
     # Anything but "week" is the default view, so a mangled link still shows a page.
     period = "week" if request.GET.get("timeline") == "week" else "day"
@@ -28,7 +33,18 @@ def history(request: HttpRequest) -> HttpResponse:
         request,
         "recommendations/history.html",
         {
-            "detections_page": detections.get_page(request.GET.get("detections_page")),
+            "detections_page": detections_page,
+            "detection_rows": [
+                {
+                    "detection": detection,
+                    "emotion_word": EMOTION_WORDS.get(detection.effective_emotion, ""),
+                    "model_emotion_word": EMOTION_WORDS.get(detection.emotion, ""),
+                    "mood": mood.mood,
+                }
+                for detection, mood in zip(detections_page.object_list, moods, strict=True)
+            ],
+            "rating_undo": request.session.get(RATING_UNDO_KEY),
+            "emotion_words": EMOTION_WORDS,
             "ratings_page": ratings.get_page(request.GET.get("ratings_page")),
             "period": period,
             "timeline": timeline,
@@ -49,9 +65,32 @@ def history(request: HttpRequest) -> HttpResponse:
 def rating_delete(request: HttpRequest, rating_id: str) -> HttpResponse:
     """Forget one of the user's ratings (a song rated 1 or 2 can then come back in that context)."""
     rating = selectors.rating_for_user(user=request.user, rating_id=int(rating_id))
-    song = rating.song
+    request.session[RATING_UNDO_KEY] = {
+        "song": rating.song_id,
+        "song_name": rating.song.name,
+        "score": rating.score,
+        "detection": rating.detection_id,
+        "emotion": rating.emotion,
+    }
     services.rating_delete(rating=rating)
-    messages.success(request, f"Your rating of “{song.name}” is deleted.")
+    return redirect("history")
+
+
+@login_required
+@require_POST
+def rating_undo(request: HttpRequest) -> HttpResponse:
+    """Put back the rating deleted last (History's "Undo")."""
+    deleted = request.session.pop(RATING_UNDO_KEY, None)
+    if not deleted:
+        messages.error(request, "There is no deleted rating to put back.")
+        return redirect("history")
+    restored = services.rating_restore(
+        user=request.user, **{key: deleted[key] for key in ("song", "score", "detection", "emotion")}
+    )
+    if restored is None:
+        messages.error(request, "That song is no longer in the catalogue, so its rating cannot come back.")
+    else:
+        messages.success(request, f"Your rating of “{restored.song.name}” is back.")
     return redirect("history")
 
 

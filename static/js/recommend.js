@@ -1,14 +1,22 @@
 // The recommendations panel: loads the list from /api/recommendations/,
 // saves star ratings to /api/ratings/ without a page reload and refreshes the
-// list, toggles "why this?", and inserts the Spotify player only when the user
-// presses play (no request to Spotify before that).
+// list (a 1 or 2 star rating removes the song, with an undo), toggles "why
+// this?", exports the list (M3U, CSV, copied links), and plays songs in a
+// mini-player that stays at the bottom of the page. The Spotify player loads
+// only when the user presses play (no request to Spotify before that).
 (function () {
   "use strict";
   if (window.emoRecommendLoaded) return;
   window.emoRecommendLoaded = true;
 
   var STRATEGY_LABELS = { match: "Match my mood", uplift: "Lift my mood", calm: "Calm me down" };
+  // The words people say, as the pages use them (detection.models.EMOTION_WORDS).
+  var EMOTION_WORDS = {
+    angry: "angry", disgust: "disgusted", fear: "scared", happy: "happy",
+    sad: "sad", surprise: "surprised", neutral: "neutral",
+  };
   var SAVE_DELAY_MS = 700; // arrow keys move through the stars; save the one the user settles on
+  var NO_GENRE = /^(n\/?a|none|unknown|-)?$/i; // the seed catalog writes a missing genre as "N/A"
 
   function csrfToken() {
     var match = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
@@ -25,6 +33,8 @@
     return node;
   }
 
+  function capitalise(text) { return text ? text.charAt(0).toUpperCase() + text.slice(1) : ""; }
+
   function errorMessage(body, fallback) {
     if (!body) return fallback;
     if (body.detail) return body.detail;
@@ -35,20 +45,142 @@
     return messages.join(" ") || fallback;
   }
 
+  function send(url, method, payload) {
+    return fetch(url, {
+      method: method,
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/json", Accept: "application/json", "X-CSRFToken": csrfToken() },
+      body: payload ? JSON.stringify(payload) : undefined,
+    }).then(function (response) {
+      if (response.status === 204) return null;
+      return response.json().catch(function () { return null; }).then(function (body) {
+        if (!response.ok) throw new Error(errorMessage(body, "That did not work (error " + response.status + ")."));
+        return body;
+      });
+    });
+  }
+
+  function download(name, type, text) {
+    var url = URL.createObjectURL(new Blob([text], { type: type }));
+    var link = el("a", { href: url, download: name, hidden: "" });
+    document.body.appendChild(link);
+    link.click();
+    link.remove();
+    setTimeout(function () { URL.revokeObjectURL(url); }, 1000);
+  }
+
+  function csvCell(value) {
+    var text = String(value === null || value === undefined ? "" : value);
+    // A spreadsheet runs text starting with these as a formula.
+    if (/^[=+\-@]/.test(text)) text = "'" + text;
+    return /[",\n\r]/.test(text) ? '"' + text.replace(/"/g, '""') + '"' : text;
+  }
+
+  // --- The mini-player: one per page, outside the list, so it stays while the list changes.
+
+  function MiniPlayer(root) {
+    this.root = root;
+    this.title = root.querySelector("[data-mini-title]");
+    this.frame = root.querySelector("[data-mini-frame]");
+    this.previous = root.querySelector("[data-mini-previous]");
+    this.next = root.querySelector("[data-mini-next]");
+    this.queue = [];
+    this.index = 0;
+    var player = this;
+    root.querySelector("[data-mini-close]").addEventListener("click", function () { player.close(); });
+    this.previous.addEventListener("click", function () { player.show(player.index - 1); });
+    this.next.addEventListener("click", function () { player.show(player.index + 1); });
+  }
+
+  MiniPlayer.prototype.play = function (songs, index) {
+    this.queue = songs.slice();
+    this.show(index || 0);
+  };
+
+  MiniPlayer.prototype.show = function (index) {
+    if (index < 0 || index >= this.queue.length) return;
+    this.index = index;
+    var song = this.queue[index];
+    var frame = el("iframe", {
+      src: "https://open.spotify.com/embed/track/" + encodeURIComponent(song.spotify_id),
+      title: "Spotify player: " + song.name + " by " + (song.artist || "unknown artist"),
+      width: "100%", height: "80", loading: "lazy",
+      allow: "autoplay; clipboard-write; encrypted-media; fullscreen; picture-in-picture",
+    });
+    this.frame.textContent = "";
+    this.frame.appendChild(frame);
+    this.title.textContent = (this.queue.length > 1 ? (index + 1) + " of " + this.queue.length + ": " : "") +
+      song.name + " by " + (song.artist || "unknown artist");
+    this.previous.hidden = this.queue.length < 2;
+    this.next.hidden = this.queue.length < 2;
+    this.previous.disabled = index === 0;
+    this.next.disabled = index === this.queue.length - 1;
+    this.root.hidden = false;
+    document.body.classList.add("has-mini-player");
+  };
+
+  MiniPlayer.prototype.close = function () {
+    this.frame.textContent = ""; // removing the embed stops the sound
+    this.root.hidden = true;
+    this.queue = [];
+    document.body.classList.remove("has-mini-player");
+  };
+
+  var miniPlayer = null;
+  function player() {
+    var root = document.querySelector("[data-mini-player]");
+    if (!root) return null;
+    if (!miniPlayer || miniPlayer.root !== root) miniPlayer = new MiniPlayer(root);
+    return miniPlayer;
+  }
+
+  // --- The panel.
+
   function Panel(root) {
     this.root = root;
     this.list = root.querySelector("[data-rec-list]");
     this.status = root.querySelector("[data-rec-status]");
     this.summary = root.querySelector("[data-rec-summary]");
     this.strategy = root.querySelector("[data-rec-strategy]");
+    this.tools = root.querySelector("[data-rec-tools]");
+    this.undoBar = root.querySelector("[data-rec-undo]");
     this.pending = {};
     this.openReasons = {}; // "why this?" stays open across refreshes of the list
+    this.body = null;
     var panel = this;
     if (this.strategy) {
-      this.strategy.addEventListener("change", function () { panel.load("Strategy changed."); });
+      this.strategy.addEventListener("change", function () {
+        panel.rememberStrategy();
+        panel.load("Strategy changed.");
+      });
     }
+    root.querySelector("[data-rec-play-all]").addEventListener("click", function () {
+      if (panel.body && panel.body.results.length) player().play(panel.songs(), 0);
+    });
+    root.querySelectorAll("[data-rec-export]").forEach(function (button) {
+      button.addEventListener("click", function () { panel.exportAs(button.getAttribute("data-rec-export")); });
+    });
+    root.querySelector("[data-rec-copy]").addEventListener("click", function () { panel.copyLinks(); });
+    root.querySelector("[data-rec-undo-button]").addEventListener("click", function () { panel.undo(); });
     this.load();
   }
+
+  Panel.prototype.songs = function () {
+    return this.body ? this.body.results.map(function (result) { return result.song; }) : [];
+  };
+
+  // The choice is for this page only: kept in its address (so a reload keeps it) and in the
+  // "pick my mood" form (so another emotion keeps it); the profile holds the usual one.
+  Panel.prototype.rememberStrategy = function () {
+    var value = this.strategy.value;
+    var url = new URL(window.location.href);
+    if (value === this.root.dataset.defaultStrategy) url.searchParams.delete("strategy");
+    else url.searchParams.set("strategy", value);
+    window.history.replaceState(window.history.state, "", url.toString());
+    document.querySelectorAll("[data-strategy-input]").forEach(function (input) { input.value = value; });
+    var note = this.root.querySelector("[data-rec-strategy-note]");
+    if (note) note.hidden = value === this.root.dataset.defaultStrategy;
+  };
 
   Panel.prototype.query = function () {
     var params = new URLSearchParams({ limit: "10" });
@@ -80,11 +212,40 @@
       .finally(function () { panel.list.setAttribute("aria-busy", "false"); });
   };
 
+  // The result page's sentence about the mood comes from the same answer as the songs, so they agree.
+  Panel.prototype.showMood = function (body) {
+    var strategyLabel = STRATEGY_LABELS[body.strategy] || body.strategy;
+    document.querySelectorAll("[data-mood-line]").forEach(function (line) {
+      line.textContent = "";
+      if (body.mood) {
+        line.appendChild(document.createTextNode("For “"));
+        line.appendChild(el("span", { "data-mood-strategy": "", text: strategyLabel }));
+        line.appendChild(document.createTextNode("”, your songs are "));
+        line.appendChild(el("strong", { "data-mood-name": "", text: body.mood }));
+        line.appendChild(document.createTextNode("."));
+      } else {
+        line.textContent = "No mood is set up for this emotion yet. Pick how you feel below to get songs.";
+      }
+    });
+    document.querySelectorAll("[data-mood-because]").forEach(function (line) {
+      line.textContent = body.mood_reason || "";
+      line.hidden = !body.mood_reason;
+    });
+    var browse = this.root.querySelector("[data-rec-browse]");
+    if (browse && body.mood) {
+      browse.href = browse.pathname + "?mood=" + encodeURIComponent(body.mood);
+      browse.textContent = body.mood + " songs";
+    }
+  };
+
   Panel.prototype.render = function (body, focusSongId) {
     var panel = this;
-    var emotion = body.emotion.charAt(0).toUpperCase() + body.emotion.slice(1);
+    this.body = body;
+    var emotion = capitalise(EMOTION_WORDS[body.emotion] || body.emotion);
     this.summary.textContent = emotion + " · " + (STRATEGY_LABELS[body.strategy] || body.strategy) +
       (body.mood ? " → " + body.mood + " songs" : "");
+    this.showMood(body);
+    this.tools.hidden = !body.results.length;
     this.list.textContent = "";
     body.results.forEach(function (result, index) {
       panel.list.appendChild(panel.item(result, index));
@@ -102,7 +263,8 @@
     var panel = this;
     var base = "rec-" + (this.root.dataset.detection || this.root.dataset.emotion) + "-" + song.id;
     var year = song.release_date ? song.release_date.slice(0, 4) : "";
-    var meta = [song.album, year, song.genre].filter(Boolean).join(" · ");
+    var genre = NO_GENRE.test(song.genre || "") ? "" : song.genre;
+    var meta = [song.album, year, genre].filter(Boolean).join(" · ");
 
     var title = el("p", { class: "rec-title" }, [
       el("strong", { text: song.name }),
@@ -121,21 +283,9 @@
     why.addEventListener("click", function () { showReasons(why.getAttribute("aria-expanded") !== "true"); });
     if (this.openReasons[song.id]) showReasons(true);
 
-    var player = el("div", { class: "rec-player" });
     var play = el("button", { type: "button", class: "button button-small", text: "▶ Play" });
-    play.setAttribute("aria-label", "Play " + song.name + " by " + song.artist + " (loads the Spotify player)");
-    play.addEventListener("click", function () {
-      var frame = el("iframe", {
-        src: "https://open.spotify.com/embed/track/" + encodeURIComponent(song.spotify_id),
-        title: "Spotify player: " + song.name + " by " + song.artist,
-        width: "100%", height: "80", loading: "lazy",
-        allow: "autoplay; clipboard-write; encrypted-media; fullscreen; picture-in-picture",
-      });
-      player.textContent = "";
-      player.appendChild(frame);
-      play.disabled = true;
-      frame.focus();
-    });
+    play.setAttribute("aria-label", "Play " + song.name + " by " + (song.artist || "unknown artist") + " (loads the Spotify player)");
+    play.addEventListener("click", function () { player().play(panel.songs(), index); });
     var open = el("a", { href: song.spotify_url, target: "_blank", rel: "noopener noreferrer" }, [
       document.createTextNode("Open in Spotify"),
       el("span", { class: "visually-hidden", text: " (opens in a new tab)" }),
@@ -146,7 +296,6 @@
       panel.stars(song, result.rating, base),
       el("div", { class: "rec-actions" }, [play, open, why]),
       reasons,
-      player,
     ]);
   };
 
@@ -154,6 +303,7 @@
     var panel = this;
     var group = el("fieldset", { class: "rec-stars" }, [
       el("legend", { class: "visually-hidden", text: "Rate " + song.name }),
+      el("span", { class: "rec-rate-label", "aria-hidden": "true", text: current ? "Your rating" : "Rate" }),
     ]);
     [1, 2, 3, 4, 5].forEach(function (score) {
       var id = base + "-star-" + score;
@@ -161,7 +311,7 @@
       if (current === score) input.checked = true;
       input.addEventListener("change", function () {
         paint(group, score);
-        panel.scheduleSave(song, score);
+        panel.scheduleSave(song, score, current || null);
       });
       var label = el("label", { for: id, title: score + (score === 1 ? " star" : " stars") }, [
         el("span", { "aria-hidden": "true", text: "★" }),
@@ -180,35 +330,103 @@
     });
   }
 
-  Panel.prototype.scheduleSave = function (song, score) {
+  Panel.prototype.scheduleSave = function (song, score, previous) {
     var panel = this;
     clearTimeout(this.pending[song.id]);
-    this.pending[song.id] = setTimeout(function () { panel.save(song, score); }, SAVE_DELAY_MS);
+    this.pending[song.id] = setTimeout(function () { panel.save(song, score, previous); }, SAVE_DELAY_MS);
   };
 
-  Panel.prototype.save = function (song, score) {
-    var panel = this;
-    var payload = { song: song.id, score: score };
+  Panel.prototype.context = function (payload) {
     if (this.root.dataset.detection) payload.detection = Number(this.root.dataset.detection);
     else payload.emotion = this.root.dataset.emotion;
+    return payload;
+  };
+
+  Panel.prototype.save = function (song, score, previous) {
+    var panel = this;
     this.status.textContent = "Saving your rating…";
-    return fetch(this.root.dataset.ratingsUrl, {
-      method: "POST",
-      credentials: "same-origin",
-      headers: { "Content-Type": "application/json", Accept: "application/json", "X-CSRFToken": csrfToken() },
-      body: JSON.stringify(payload),
-    })
-      .then(function (response) {
-        return response.json().catch(function () { return null; }).then(function (body) {
-          if (!response.ok) throw new Error(errorMessage(body, "Your rating could not be saved (error " + response.status + ")."));
-        });
-      })
-      .then(function () {
+    return send(this.root.dataset.ratingsUrl, "POST", this.context({ song: song.id, score: score }))
+      .then(function (rating) {
         var stars = score + (score === 1 ? " star" : " stars");
-        var note = score <= 2 ? " We won't suggest it again for this mood." : "";
-        return panel.load("Saved " + stars + " for " + song.name + "." + note + " The list was updated.", song.id);
+        if (score <= 2) {
+          panel.offerUndo(song, rating, previous);
+          return panel.load("Saved " + stars + " for " + song.name + ". We won't suggest it again for this mood.");
+        }
+        panel.hideUndo();
+        return panel.load("Saved " + stars + " for " + song.name + ". The list was updated.", song.id);
       })
       .catch(function (error) { panel.status.textContent = error.message; });
+  };
+
+  Panel.prototype.offerUndo = function (song, rating, previous) {
+    this.undoState = { song: song, rating: rating, previous: previous };
+    this.undoBar.querySelector("[data-rec-undo-text]").textContent = "“" + song.name + "” was removed from your list.";
+    this.undoBar.hidden = false;
+  };
+
+  Panel.prototype.hideUndo = function () {
+    this.undoState = null;
+    this.undoBar.hidden = true;
+  };
+
+  // Undo puts back the rating the song had before (or none), so it returns to the list.
+  Panel.prototype.undo = function () {
+    var state = this.undoState;
+    var panel = this;
+    if (!state) return;
+    this.hideUndo();
+    var request = state.previous
+      ? send(this.root.dataset.ratingsUrl, "POST", this.context({ song: state.song.id, score: state.previous }))
+      : send(this.root.dataset.ratingsUrl + state.rating.id + "/", "DELETE");
+    request
+      .then(function () { return panel.load("“" + state.song.name + "” is back.", state.song.id); })
+      .catch(function (error) { panel.status.textContent = error.message; });
+  };
+
+  Panel.prototype.fileName = function (extension) {
+    var body = this.body;
+    var name = ["emomusic", body.mood || body.emotion, body.strategy].join("-").toLowerCase().replace(/[^a-z0-9-]+/g, "-");
+    return name + "." + extension;
+  };
+
+  Panel.prototype.exportAs = function (format) {
+    var songs = this.songs();
+    if (!songs.length) return;
+    if (format === "m3u") {
+      var lines = ["#EXTM3U", "#PLAYLIST:EmoMusic " + (this.body.mood || this.body.emotion) + " songs"];
+      songs.forEach(function (song) {
+        lines.push("#EXTINF:" + Math.round((song.length_ms || 0) / 1000) + "," + (song.artist || "unknown artist") + " - " + song.name);
+        lines.push(song.spotify_url);
+      });
+      download(this.fileName("m3u"), "audio/x-mpegurl", lines.join("\n") + "\n");
+    } else {
+      var rows = [["position", "name", "artist", "album", "mood", "spotify_url"]];
+      songs.forEach(function (song, index) {
+        rows.push([index + 1, song.name, song.artist, song.album, song.mood, song.spotify_url]);
+      });
+      download(this.fileName("csv"), "text/csv", rows.map(function (row) { return row.map(csvCell).join(","); }).join("\r\n") + "\r\n");
+    }
+    this.status.textContent = "Saved the list of " + songs.length + " songs as " + format.toUpperCase() + ".";
+  };
+
+  Panel.prototype.copyLinks = function () {
+    var panel = this;
+    var links = this.songs().map(function (song) { return song.spotify_url; });
+    if (!links.length) return;
+    var text = links.join("\n");
+    var done = function () { panel.status.textContent = "Copied " + links.length + " Spotify links."; };
+    var fallback = function () {
+      var area = el("textarea", { class: "visually-hidden", "aria-hidden": "true" });
+      area.value = text;
+      document.body.appendChild(area);
+      area.select();
+      var copied = document.execCommand && document.execCommand("copy");
+      area.remove();
+      if (copied) done();
+      else panel.status.textContent = "Your browser would not copy; use “Save as playlist” instead.";
+    };
+    if (navigator.clipboard && navigator.clipboard.writeText) navigator.clipboard.writeText(text).then(done, fallback);
+    else fallback();
   };
 
   function init(scope) {

@@ -10,7 +10,11 @@
   var video = document.getElementById("camera-video");
   var captureButton = document.getElementById("camera-capture");
   var stopButton = document.getElementById("camera-stop");
+  // Every stream ever opened, not only the latest: a second Start (or a
+  // permission prompt answered after Stop) must not leave a camera running.
+  var streams = [];
   var stream = null;
+  var wanted = false; // false once the user stops the camera or leaves the page
   section.hidden = false;
 
   function say(message, isError) {
@@ -43,12 +47,19 @@
     }
   }
 
+  function stopTracks(mediaStream) {
+    mediaStream.getTracks().forEach(function (track) { track.stop(); });
+  }
+
   function stop() {
-    if (stream) stream.getTracks().forEach(function (track) { track.stop(); });
+    wanted = false;
+    streams.forEach(stopTracks);
+    streams = [];
     stream = null;
     video.srcObject = null;
     live.hidden = true;
     startButton.hidden = false;
+    startButton.disabled = false;
   }
 
   startButton.addEventListener("click", function () {
@@ -57,10 +68,19 @@
       say(reason, true);
       return;
     }
+    if (wanted) return; // already on, or asking
+    wanted = true;
+    startButton.disabled = true;
     say("Asking for your camera…", false);
     navigator.mediaDevices
       .getUserMedia({ video: { facingMode: "user", width: { ideal: 1280 }, height: { ideal: 720 } }, audio: false })
       .then(function (mediaStream) {
+        streams.push(mediaStream);
+        if (!wanted) {
+          // Stopped (or the page left) while the browser was asking.
+          stop();
+          return;
+        }
         stream = mediaStream;
         video.srcObject = mediaStream;
         live.hidden = false;
@@ -98,4 +118,10 @@
     say("Camera off.", false);
   });
   window.addEventListener("pagehide", stop);
+  document.addEventListener("visibilitychange", function () {
+    if (document.visibilityState === "hidden" && stream) {
+      stop();
+      say("Camera off while the page was hidden. Press \"Use my camera\" to start it again.", false);
+    }
+  });
 })();

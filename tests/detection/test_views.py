@@ -50,6 +50,8 @@ def with_photo(user, **fields) -> Detection:
 
 
 def done(user, *, confidence: float = 0.82, emotion: str = "happy", **fields) -> Detection:
+    for name in ("Happy", "Sad", "Calm", "Energetic"):
+        MoodFactory(name=name)
     probabilities = {label: 0.0 for label in LABELS} | {emotion: confidence, "neutral": 1 - confidence}
     if emotion == "neutral":
         probabilities = {label: 0.0 for label in LABELS} | {"neutral": 1.0}
@@ -63,7 +65,6 @@ def done(user, *, confidence: float = 0.82, emotion: str = "happy", **fields) ->
             {"box": [20, 30, 90, 100], "emotion": emotion, "probabilities": probabilities, "score": 3.1},
             {"box": [150, 40, 40, 45], "emotion": "sad", "probabilities": probabilities, "score": 1.2},
         ],
-        mood=MoodFactory(name="Happy"),
         model_version="emotion-cnn-test",
         **fields,
     )
@@ -165,12 +166,13 @@ def test_finished_result(web, user):
     assert "The model is very sure about this: 82% happy." in page
     assert "isn't sure" not in page
     assert page.count('class="prob-label"') == 7
-    assert 'style="width: 82%"' in page and 'style="width: 18%"' in page
+    assert '<rect class="prob-bar" width="82"' in page and '<rect class="prob-bar" width="18"' in page
+    assert "style=" not in page  # nothing inline, for the Content-Security-Policy
     assert f'src="/detections/{detection.pk}/photo"' in page
-    assert page.count("<rect ") == 2 and page.count("face-box-main") == 1
+    assert page.count('<rect class="face-box') == 2 and page.count("face-box-main") == 1
     assert 'viewBox="0 0 240 180"' in page
-    assert "we picked <strong>Happy</strong> songs" in page
-    assert 'action="/mood/"' in page or "pick_mood" not in page
+    assert "your songs are <strong data-mood-name>Happy</strong>" in page
+    assert "emotion-cnn-test" not in page  # the model's version is for the API, not for people
     picker = re.search(r'<form class="pick-emotion".*?</form>', page, re.DOTALL).group(0)
     assert picker.count("<option ") == 7 and 'value="happy" selected' in picker
 
@@ -178,7 +180,8 @@ def test_finished_result(web, user):
 def test_low_confidence_is_said_plainly(web, user):
     detection = done(user, confidence=0.38, emotion="fear")
     page = web.get(f"/detections/{detection.pk}/").content.decode()
-    assert "The model is unsure about this: 38% fear." in page
+    assert "You look <strong>scared</strong>" in page
+    assert "The model is unsure about this: 38% scared." in page
     assert "The model isn't sure about this photo. If it got you wrong, pick how you feel below." in page
 
 
@@ -203,8 +206,9 @@ def test_no_face_result_says_what_to_do(web, user):
         user, status=DetectionStatus.NO_FACE, error="We couldn't find a face. Try a well-lit, front-facing photo."
     )
     page = web.get(f"/detections/{detection.pk}/").content.decode()
-    assert "We couldn&#x27;t find a face. Try a well-lit, front-facing photo." in page
-    assert "Try another photo" in page and "<progress" not in page
+    assert page.count("find a face") == 1  # said once, not repeated
+    assert '<a class="button" href="/mood/">Pick my mood instead</a>' in page
+    assert 'href="/#camera">Try the camera</a>' in page and "<progress" not in page
 
 
 def test_failed_result_shows_the_error(web, user):
@@ -378,3 +382,91 @@ def test_form_uploads_are_rate_limited(web, settings):
     assert second.status_code == 429
     assert "Too many attempts. Try again in" in second.content.decode()
     assert Detection.objects.count() == 1
+
+
+# --- Plain words, one mood, group photos --------------------------------------------------------
+
+
+def test_emotions_are_said_in_plain_words(web, user):
+    detection = done(user, emotion="surprise", confidence=0.7)
+    page = web.get(f"/detections/{detection.pk}/").content.decode()
+    assert "You look <strong>surprised</strong>" in page and "70% surprised" in page
+    assert ">Surprised</span>" in page and ">Surprise<" not in page
+    assert not re.search(r"looks? surprise\b", page)
+    assert 'aria-label="Face 1, looks surprised (the one we read)"' in page
+
+
+def test_a_near_tie_is_said_and_the_mix_explained(web, user):
+    detection = done(user, emotion="fear", confidence=0.41)
+    probabilities = {label: 0.0 for label in LABELS} | {"fear": 0.41, "surprise": 0.40, "sad": 0.19}
+    Detection.objects.filter(pk=detection.pk).update(probabilities=probabilities)
+    page = web.get(f"/detections/{detection.pk}/").content.decode()
+    assert "You look <strong>scared</strong> or <strong>surprised</strong>" in page
+    assert "It's close: scared 41%, surprised 40%." in page
+    # match: fear -> Sad, surprise -> Energetic, sad -> Sad: fear and sad together outweigh surprise.
+    assert "your songs are <strong data-mood-name>Sad</strong>" in page
+    assert "Scared 41% and sad 19% together → Sad songs." in page
+
+
+def test_the_mood_sentence_follows_the_strategy(web, user):
+    detection = done(user)
+    page = web.get(f"/detections/{detection.pk}/").content.decode()
+    assert "For “<span data-mood-strategy>Match my mood</span>”, your songs are <strong data-mood-name>Happy" in page
+    # The songs panel's choice for this page, kept in its address.
+    page = web.get(f"/detections/{detection.pk}/?strategy=calm").content.decode()
+    assert "For “<span data-mood-strategy>Calm me down</span>”, your songs are <strong data-mood-name>Calm" in page
+    assert '<option value="calm" selected>' in page
+    # A changed default changes old results too.
+    user.strategy = "uplift"
+    user.save()
+    page = web.get(f"/detections/{detection.pk}/").content.decode()
+    assert "For “<span data-mood-strategy>Lift my mood</span>”, your songs are <strong data-mood-name>Happy" in page
+    assert web.get(f"/detections/{detection.pk}/?strategy=nonsense").status_code == 200
+
+
+def test_the_upload_page_lists_recent_moods_for_the_current_strategy(web, user):
+    done(user)
+    assert "Happy, Happy songs" in web.get("/").content.decode()
+    user.strategy = "calm"
+    user.save()
+    assert "Happy, Calm songs" in web.get("/").content.decode()
+
+
+def test_get_detections_new_goes_to_the_upload_page(web, client):
+    response = web.get("/detections/new")
+    assert response.status_code == 302 and response["Location"] == "/"
+    anonymous = client.get("/detections/new")
+    assert anonymous.status_code == 302 and anonymous["Location"] == "/accounts/login/?next=/detections/new"
+
+
+def test_faces_are_numbered_from_left_to_right_and_one_can_be_chosen(web, user):
+    detection = done(user)
+    page = web.get(f"/detections/{detection.pk}/").content.decode()
+    assert "Which one is you?" in page and "we read face 1" in page
+    assert 'aria-label="Face 2, looks sad"' in page
+    response = web.post(f"/detections/{detection.pk}/face", {"index": "1"})
+    assert response.status_code == 302 and response["Location"] == f"/detections/{detection.pk}/"
+    detection.refresh_from_db()
+    assert detection.main_face == 1
+    page = web.get(response["Location"]).content.decode()
+    assert "we read face 2" in page and "The emotion and your songs now follow the face you chose." in page
+
+
+@pytest.mark.parametrize("index", ["7", "-1", "one", ""])
+def test_choosing_a_face_refuses_nonsense(web, user, index):
+    detection = done(user)
+    response = web.post(f"/detections/{detection.pk}/face", {"index": index}, follow=True)
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "Choose a face from 0 to 1." in page or "Choose one of the numbered faces." in page
+    detection.refresh_from_db()
+    assert detection.main_face == 0
+
+
+def test_another_user_cannot_choose_a_face(outsider, client, user):
+    detection = done(user)
+    assert outsider.post(f"/detections/{detection.pk}/face", {"index": "1"}).status_code == 404
+    anonymous = client.post(f"/detections/{detection.pk}/face", {"index": "1"})
+    assert anonymous.status_code == 302 and anonymous["Location"].startswith("/accounts/login/")
+    detection.refresh_from_db()
+    assert detection.main_face == 0

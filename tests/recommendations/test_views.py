@@ -136,6 +136,7 @@ def test_delete_a_rating_from_the_history(client, user):
     assert response.status_code == 200
     assert response.redirect_chain[-1][0] == reverse("history")
     assert "Your rating of “Never Again” is deleted." in response.content.decode()
+    assert "Undo" in response.content.decode()
     assert not Rating.objects.filter(pk=rating.pk).exists()
 
 
@@ -160,3 +161,66 @@ def test_deleting_a_rating_needs_login_and_post(client, user):
     assert reverse("login") in anonymous["Location"]
     assert by_get.status_code == 405
     assert Rating.objects.filter(pk=rating.pk).exists()
+
+
+def test_history_undo_puts_a_deleted_rating_back(client, user):
+    detection = DetectionFactory(user=user, status=DetectionStatus.DONE, emotion="sad", probabilities={"sad": 1.0})
+    rating = RatingFactory(user=user, score=4, song=SongFactory(name="Keep Me"), detection=detection, emotion="sad")
+    client.force_login(user)
+    client.post(reverse("rating_delete", args=[rating.pk]))
+
+    page = client.get(reverse("history")).content.decode()
+    assert "Your rating of “Keep Me” is deleted." in page and reverse("rating_undo") in page
+    response = client.post(reverse("rating_undo"), follow=True)
+
+    assert response.status_code == 200 and response.redirect_chain[-1][0] == reverse("history")
+    assert "Your rating of “Keep Me” is back." in response.content.decode()
+    restored = Rating.objects.get(user=user)
+    assert (restored.song.name, restored.score, restored.detection, restored.emotion) == (
+        "Keep Me",
+        4,
+        detection,
+        "sad",
+    )
+    # Undo works once: a second one has nothing to put back.
+    again = client.post(reverse("rating_undo"), follow=True)
+    assert "There is no deleted rating to put back." in again.content.decode()
+    assert Rating.objects.filter(user=user).count() == 1
+
+
+def test_history_undo_needs_login_and_post(client, user):
+    assert client.post(reverse("rating_undo")).status_code == 302
+    client.force_login(user)
+    assert client.get(reverse("rating_undo")).status_code == 405
+
+
+def test_history_moods_follow_the_current_strategy(client, user):
+    from tests.factories import MoodFactory
+
+    for name in ("Happy", "Sad", "Calm", "Energetic"):
+        MoodFactory(name=name)
+    DetectionFactory(user=user, status=DetectionStatus.DONE, emotion="fear", probabilities={"fear": 1.0})
+    client.force_login(user)
+    assert "<td>Sad<span" in client.get(reverse("history")).content.decode()
+    assert "Scared" in client.get(reverse("history")).content.decode()
+    user.strategy = "uplift"
+    user.save()
+    assert "<td>Calm<span" in client.get(reverse("history")).content.decode()
+
+
+def test_deleting_a_detection_keeps_its_ratings_unlinked(client, user):
+    detection = DetectionFactory(user=user, status=DetectionStatus.DONE, emotion="sad", probabilities={"sad": 1.0})
+    kept = RatingFactory(user=user, score=5, song=SongFactory(name="Loved"), detection=detection, emotion="sad")
+    song = SongFactory(name="Rated twice")
+    older = RatingFactory(user=user, score=2, song=song, emotion="")  # without a detection, rated first
+    newer = RatingFactory(user=user, score=4, song=song, detection=detection, emotion="sad")
+    client.force_login(user)
+
+    response = client.post(reverse("detection_delete", args=[detection.pk]))
+
+    assert response.status_code == 302
+    ratings = {rating.pk: rating for rating in Rating.objects.filter(user=user)}
+    assert set(ratings) == {kept.pk, newer.pk}  # the more recent of the two "Rated twice" ratings wins
+    assert ratings[kept.pk].detection is None and (ratings[kept.pk].score, ratings[kept.pk].emotion) == (5, "sad")
+    assert ratings[newer.pk].detection is None and ratings[newer.pk].score == 4
+    assert not Rating.objects.filter(pk=older.pk).exists()
