@@ -8,8 +8,8 @@ class PhotoUploadForm(forms.Form):
         label="Your photo",
         required=False,
         allow_empty_file=True,
-        help_text="JPEG, PNG or WebP, up to 10 MB and 40 megapixels.",
-        widget=forms.ClearableFileInput(attrs={"accept": "image/jpeg,image/png,image/webp"}),
+        help_text="JPEG, PNG, WebP or HEIC (iPhone), up to 10 MB and 40 megapixels.",
+        widget=forms.ClearableFileInput(attrs={"accept": "image/jpeg,image/png,image/webp,image/heic,image/heif,.heic,.heif"}),
     )
 
 

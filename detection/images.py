@@ -8,26 +8,40 @@ file name or the browser's content type.
 
 import io
 import logging
+import threading
 import warnings
 from dataclasses import dataclass
 from typing import IO
 
 import numpy as np
+import pillow_heif
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 logger = logging.getLogger(__name__)
 
+# iPhone photos (HEIC). pillow-heif turns them upright from their orientation as it opens them.
+pillow_heif.register_heif_opener()
+
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 MAX_PIXELS = 40_000_000
-MIN_SIDE = 48
+# The memory one decode may take. PNG, WebP and HEIC decode at full size (a JPEG
+# is decoded scaled down, see draft() below): a 165 KB 6300x6300 RGBA PNG costs
+# 160 MB decoded, and eight of them at once took the web processes to 5.7 GB.
+MAX_DECODED_BYTES = 128 * 1024 * 1024
+# Pillow keeps RGB, RGBA, LA, I, F and CMYK in 4 bytes a pixel; these in fewer.
+_BYTES_PER_PIXEL = {"1": 1, "L": 1, "P": 1, "I;16": 2, "I;16L": 2, "I;16B": 2, "I;16N": 2}
+# The classifier reads 48x48 crops; FER-2013's own faces are 48 px, and tight
+# crops down to two thirds of that still read.
+MIN_SIDE = 32
 # The stored copy is scaled down to this longest side: plenty for finding
 # faces (the classifier sees 48x48 crops) and it keeps a 40 MP upload from
 # costing the worker seconds of decoding on every retry.
 STORED_MAX_SIDE = 2048
-ACCEPTED_FORMATS = {"JPEG": "JPEG", "PNG": "PNG", "WEBP": "WebP", "MPO": "JPEG"}
+ACCEPTED_FORMATS = {"JPEG": "JPEG", "PNG": "PNG", "WEBP": "WebP", "MPO": "JPEG", "HEIF": "HEIC"}
 
-NOT_AN_IMAGE = "This file is not a photo we can read. Please upload a JPEG, PNG or WebP image."
+NOT_AN_IMAGE = "This file is not a photo we can read. Please upload a JPEG, PNG, WebP or HEIC image."
 DAMAGED = "This image file is damaged or incomplete. Please upload it again or choose another photo."
 
 
@@ -38,6 +52,23 @@ class NormalisedPhoto:
     height: int
 
 
+_decode_slots_lock = threading.Lock()
+_decode_slots: threading.BoundedSemaphore | None = None
+
+
+def _decode_slot() -> threading.BoundedSemaphore:
+    """At most UPLOAD_DECODES_PER_PROCESS decodes at once in a web process; the others wait their turn.
+
+    Threads of one gunicorn process share its memory: without this, twelve
+    large uploads arriving together would all be decoded at the same moment.
+    """
+    global _decode_slots
+    with _decode_slots_lock:
+        if _decode_slots is None:
+            _decode_slots = threading.BoundedSemaphore(settings.UPLOAD_DECODES_PER_PROCESS)
+        return _decode_slots
+
+
 def _refuse(message: str, code: str) -> ValidationError:
     return ValidationError({"image": [ValidationError(message, code=code)]})
 
@@ -46,7 +77,7 @@ def photo_normalise(upload: IO[bytes] | None, *, size: int | None) -> Normalised
     """Validate an uploaded photo and return it upright, in RGB, as a JPEG.
 
     Raises ValidationError (keyed on "image") with a sentence the user can act
-    on for anything that is not a usable JPEG, PNG or WebP photo. EXIF
+    on for anything that is not a usable JPEG, PNG, WebP or HEIC photo. EXIF
     metadata (which may hold the place a photo was taken) is not kept.
     """
     if upload is None:
@@ -76,14 +107,16 @@ def photo_normalise(upload: IO[bytes] | None, *, size: int | None) -> Normalised
         except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
             raise _refuse(NOT_AN_IMAGE, "not_an_image") from None
 
-        with image:
+        with image, _decode_slot():
             return _normalise_opened(image)
 
 
 def _normalise_opened(image: Image.Image) -> NormalisedPhoto:
     if image.format not in ACCEPTED_FORMATS:
         kind = image.format or "this kind of image"
-        raise _refuse(f"{kind} files are not accepted. Please upload a JPEG, PNG or WebP photo.", "unsupported_format")
+        raise _refuse(
+            f"{kind} files are not accepted. Please upload a JPEG, PNG, WebP or HEIC photo.", "unsupported_format"
+        )
     width, height = image.size
     if width * height > MAX_PIXELS:
         raise _refuse(
@@ -93,20 +126,32 @@ def _normalise_opened(image: Image.Image) -> NormalisedPhoto:
         )
     if width < MIN_SIDE or height < MIN_SIDE:
         raise _refuse(
-            f"This image is only {width}x{height} pixels. Please upload a photo at least {MIN_SIDE}x{MIN_SIDE} "
-            "pixels, where your face is clearly visible.",
+            f"This image is only {width}x{height} pixels, too small to read a face in: please upload a photo at "
+            f"least {MIN_SIDE} pixels on each side.",
             "too_small",
         )
     scale = max(width, height) / STORED_MAX_SIDE
     if image.format in {"JPEG", "MPO"} and scale > 1.5:
         # Let the JPEG decoder scale down by 2, 4 or 8 while decoding (to no
         # less than two thirds of the stored size): several times faster for
-        # phone photos, which are scaled down anyway.
+        # phone photos, which are scaled down anyway, and a fraction of the memory.
         image.draft(None, (int(width / scale / 1.5), int(height / scale / 1.5)))
+    decoded_bytes = image.width * image.height * _BYTES_PER_PIXEL.get(image.mode, 4)
+    if decoded_bytes > MAX_DECODED_BYTES:
+        limit = MAX_DECODED_BYTES / _BYTES_PER_PIXEL.get(image.mode, 4) / 1e6
+        kind = ACCEPTED_FORMATS[image.format]
+        raise _refuse(
+            f"This {kind} image is {width}x{height} pixels ({width * height / 1e6:.0f} megapixels), more than the "
+            f"{limit:.0f} megapixels we can open for a {kind} like it; please upload a smaller photo or a JPEG.",
+            "too_many_pixels",
+        )
     # Animated PNG and WebP: the first frame is the photo (Image.open starts there).
     try:
         image.load()
-        ImageOps.exif_transpose(image, in_place=True)
+        # Scale down before anything else works on the pixels: the rotation,
+        # the alpha composite and the 16-bit conversion then cost a fraction.
+        image = _reduced(image)
+        image = ImageOps.exif_transpose(image)
         rgb = _to_rgb(image)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise _refuse(
@@ -123,14 +168,34 @@ def _normalise_opened(image: Image.Image) -> NormalisedPhoto:
     return NormalisedPhoto(jpeg=buffer.getvalue(), width=rgb.width, height=rgb.height)
 
 
+def _reduced(image: Image.Image) -> Image.Image:
+    """The image scaled down by a whole factor to no less than the stored size (the EXIF data goes along)."""
+    factor = max(image.size) // STORED_MAX_SIDE
+    if factor < 2:
+        return image
+    exif = image.getexif()
+    if image.mode in {"1", "P", "I;16", "I;16L", "I;16B", "I;16N"}:
+        # Pillow's box reduction does not take these modes; a palette must not be averaged anyway.
+        size = (max(1, image.width // factor), max(1, image.height // factor))
+        smaller = image.resize(size, Image.Resampling.NEAREST)
+    else:
+        smaller = image.reduce(factor)
+    smaller.info = dict(image.info)
+    if exif:
+        smaller.info["exif"] = exif.tobytes()
+    return smaller
+
+
 def _to_rgb(image: Image.Image) -> Image.Image:
     """Any Pillow mode to 8-bit RGB: 16-bit scaled down, transparency over white."""
     if image.mode in {"I;16", "I;16L", "I;16B", "I;16N", "I", "F"}:
-        values = np.asarray(image, dtype=np.float64)
+        # In the samples' own type (float64 took 8 bytes a pixel, 760 MB for a 16-bit 6300x6300 grey PNG).
+        values = np.array(image)
         # 16-bit samples span 0..65535 (Pillow reads 16-bit PNGs as "I" too).
         if values.max(initial=0) > 255:
-            values = values / 257.0
-        image = Image.fromarray(np.clip(values, 0, 255).astype(np.uint8), mode="L")
+            np.floor_divide(values, 257, out=values, casting="unsafe")
+        np.clip(values, 0, 255, out=values)
+        image = Image.fromarray(values.astype(np.uint8), mode="L")
     if image.mode == "P" or image.mode in {"RGBA", "LA", "PA", "La", "RGBa"} or "transparency" in image.info:
         rgba = image.convert("RGBA")
         background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))

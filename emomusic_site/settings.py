@@ -173,6 +173,8 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 # No uploaded file is stored past this many bytes (emomusic_site.uploads): the largest limit
 # of any form, the catalog import's 50 MB. The forms refuse smaller files with their own limits.
 UPLOAD_MAX_FILE_BYTES = 50_000_000
+# Photo decodes a web process runs at once (detection.images): bounds the memory many large uploads can take.
+UPLOAD_DECODES_PER_PROCESS = env.int("UPLOAD_DECODES_PER_PROCESS", default=2)
 FILE_UPLOAD_HANDLERS = [
     "emomusic_site.uploads.CappedUploadHandler",
     "django.core.files.uploadhandler.MemoryFileUploadHandler",

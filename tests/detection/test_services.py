@@ -60,7 +60,7 @@ def test_empty_file(user, settings):
 
 def test_text_renamed_jpg(user, settings):
     message = refused(user, b"Dear diary, today I felt happy.\n" * 20, "diary.jpg")
-    assert message == "This file is not a photo we can read. Please upload a JPEG, PNG or WebP image."
+    assert message == "This file is not a photo we can read. Please upload a JPEG, PNG, WebP or HEIC image."
     assert stored_files(settings) == []
 
 
@@ -104,7 +104,10 @@ def test_file_over_10_mb(user, settings):
 
 def test_one_pixel_image(user):
     message = refused(user, image_bytes("PNG", size=(1, 1)), "dot.png")
-    assert message.startswith("This image is only 1x1 pixels. Please upload a photo at least 48x48 pixels")
+    assert message == (
+        "This image is only 1x1 pixels, too small to read a face in: please upload a photo at least 32 pixels on "
+        "each side."
+    )
 
 
 def test_animated_gif_is_refused_with_the_formats_we_take(user):
@@ -112,7 +115,7 @@ def test_animated_gif_is_refused_with_the_formats_we_take(user):
     buffer = io.BytesIO()
     frames[0].save(buffer, format="GIF", save_all=True, append_images=frames[1:], duration=100, loop=0)
     message = refused(user, buffer.getvalue(), "party.gif")
-    assert message == "GIF files are not accepted. Please upload a JPEG, PNG or WebP photo."
+    assert message == "GIF files are not accepted. Please upload a JPEG, PNG, WebP or HEIC photo."
 
 
 def test_bmp_is_refused(user):

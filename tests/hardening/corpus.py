@@ -196,7 +196,7 @@ CORPUS = [
     BadFile("16-bit-png", "deep.png", "image/png", 202),
     BadFile("exif-rotated", "sideways.jpg", "image/jpeg", 202),
     BadFile("12-mb-photo", "huge.jpg", "image/jpeg", 400, "larger than the 10 MB limit"),
-    BadFile("1x1", "dot.png", "image/png", 400, "This image is only 1x1 pixels."),
+    BadFile("1x1", "dot.png", "image/png", 400, "This image is only 1x1 pixels,"),
     BadFile("no-face", "landscape.jpg", "image/jpeg", 202),
     BadFile("three-faces", "friends.jpg", "image/jpeg", 202),
 ]
