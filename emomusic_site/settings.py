@@ -139,8 +139,11 @@ STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(BASE_DIR / "staticfiles"))
 # owner only through a view that checks who is asking.
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(VAR_DIR / "media")))
 if env.str("AWS_STORAGE_BUCKET_NAME", default=""):
+    from botocore.config import Config as _S3ClientConfig
+
     _default_storage = {
-        "BACKEND": "storages.backends.s3.S3Storage",
+        # S3Storage whose service errors are OSError/ConnectionError, as a disk's would be (see the module).
+        "BACKEND": "emomusic_site.storage.S3PhotoStorage",
         "OPTIONS": {
             "bucket_name": env.str("AWS_STORAGE_BUCKET_NAME"),
             "region_name": env.str("AWS_S3_REGION_NAME", default=None),
@@ -148,6 +151,11 @@ if env.str("AWS_STORAGE_BUCKET_NAME", default=""):
             "default_acl": "private",
             "querystring_auth": True,
             "file_overwrite": False,
+            # botocore waits 60 s to connect, retried: an unreachable S3 would hold an upload for
+            # minutes. Fail within seconds instead (the upload answers 503, the worker retries).
+            "client_config": _S3ClientConfig(
+                connect_timeout=3, read_timeout=20, retries={"mode": "standard", "max_attempts": 3}
+            ),
         },
     }
 else:

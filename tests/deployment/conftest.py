@@ -43,7 +43,7 @@ def s3_storage(s3_server, settings, monkeypatch) -> embedded_s3.S3Server:
         # boto3 reads the keys from the environment, as on a production host.
         monkeypatch.setenv(name, value)
     storage = default_storage_from(variables)
-    assert storage["BACKEND"] == "storages.backends.s3.S3Storage"
+    assert storage["BACKEND"] == "emomusic_site.storage.S3PhotoStorage"
     settings.STORAGES = {**settings.STORAGES, "default": storage}
     return s3_server
 

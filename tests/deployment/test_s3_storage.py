@@ -4,6 +4,8 @@ Whether an object exists is asked of the S3 server itself (boto3 with the
 server's keys), never of the site.
 """
 
+import logging
+import time
 import urllib.error
 import urllib.request
 from datetime import timedelta
@@ -14,11 +16,12 @@ from django.test import Client
 from django.utils import timezone
 
 from accounts.models import PhotoRetention
-from detection import services
+from detection import services, tasks, worker_models
 from detection.models import Detection, DetectionStatus
 from detection.tasks import process_detection
+from emomusic_site.embedded_s3 import free_ports
 from tests.conftest import FACES_DIR
-from tests.deployment.conftest import object_bytes, object_exists
+from tests.deployment.conftest import default_storage_from, object_bytes, object_exists
 from tests.integration.test_worker import TERMINAL, wait_for
 
 pytestmark = pytest.mark.s3
@@ -151,3 +154,82 @@ def test_an_object_gone_from_the_bucket_is_a_404_for_its_owner(
     response = signed_in(user).get(f"/detections/{detection.pk}/photo")
 
     assert response.status_code == 404
+
+
+# --- The S3 service down ------------------------------------------------------------------------
+
+
+@pytest.fixture
+def unreachable_s3(s3_server, settings, monkeypatch):
+    """Point this process's storage at a port where nothing listens, keeping the production client settings."""
+
+    def point() -> None:
+        variables = {**s3_server.env(), "AWS_S3_ENDPOINT_URL": f"http://127.0.0.1:{free_ports(1)[0]}"}
+        for name, value in variables.items():
+            monkeypatch.setenv(name, value)
+        settings.STORAGES = {**settings.STORAGES, "default": default_storage_from(variables)}
+
+    return point
+
+
+def test_an_upload_while_s3_is_unreachable_answers_503_quickly_and_keeps_nothing(unreachable_s3, api_client):
+    unreachable_s3()
+    started = time.monotonic()
+
+    with mock.patch.object(process_detection, "apply_async") as publish, open(FACES_DIR / "happy_1.jpg", "rb") as photo:
+        response = api_client.post("/api/detections/", {"image": photo}, format="multipart")
+
+    assert response.status_code == 503
+    assert "try again" in response.json()["detail"].lower()
+    assert time.monotonic() - started < 20, "the client's timeouts and retries must not hold the request for long"
+    assert not Detection.objects.exists()
+    publish.assert_not_called()
+
+
+def test_the_worker_retries_a_photo_while_s3_is_unreachable(
+    s3_storage, unreachable_s3, api_client, django_capture_on_commit_callbacks, caplog
+):
+    detection = upload_queued(api_client, django_capture_on_commit_callbacks)
+    unreachable_s3()
+
+    # The model is never reached (the photo cannot be read), so it is not loaded into this process.
+    with (
+        caplog.at_level(logging.WARNING, logger="detection.tasks"),
+        mock.patch.object(worker_models, "classifier") as classifier,
+        mock.patch.object(worker_models, "face_finder") as face_finder,
+    ):
+        # Eagerly, each retry runs at once; a worker waits 5, 10 and 20 s between them.
+        process_detection.apply(args=[detection.pk])
+
+    classifier.return_value.predict.assert_not_called()
+    face_finder.return_value.detect.assert_not_called()
+
+    detection.refresh_from_db()
+    assert detection.attempts == tasks.MAX_RETRIES + 1, "a storage outage is transient: it must be retried"
+    assert detection.status == DetectionStatus.FAILED and detection.error == tasks.FAILED_MESSAGE
+    assert caplog.text.count("transient error, retrying") == tasks.MAX_RETRIES
+    assert object_exists(s3_storage, detection.image.name), "a failed read deletes nothing"
+
+
+def test_a_missing_object_reads_as_a_missing_file_and_wrong_keys_as_a_refusal(s3_storage, settings):
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage, storages
+
+    name = default_storage.save("photos/probe/one.jpg", ContentFile(b"jpeg bytes"))
+    assert default_storage.exists(name) and object_exists(s3_storage, name)
+    with default_storage.open(name, "rb") as stored:
+        assert stored.read() == b"jpeg bytes"
+    with pytest.raises(FileNotFoundError):
+        default_storage.open("photos/probe/none.jpg", "rb")
+
+    wrong_keys = storages.create_storage(
+        {
+            **settings.STORAGES["default"],
+            "OPTIONS": {**settings.STORAGES["default"]["OPTIONS"], "access_key": "nobody", "secret_key": "wrong"},
+        }
+    )
+    with pytest.raises(OSError) as refused:
+        wrong_keys.exists(name)
+    assert not isinstance(refused.value, ConnectionError), "a refusal is not worth retrying"
+    default_storage.delete(name)
+    assert not object_exists(s3_storage, name)

@@ -1,0 +1,72 @@
+"""Photo storage in S3 whose failures read like a filesystem's.
+
+django-storages lets botocore's and boto3's own exceptions out when the S3
+service cannot be reached or refuses a request. The code that stores and
+reads photos handles what a filesystem raises: OSError (the upload answers
+503 and keeps nothing), and the builtin ConnectionError and TimeoutError for
+what a later attempt may not meet (the worker retries; detection.tasks).
+This backend translates at that boundary, so both behave the same whichever
+storage is configured:
+
+- the object is missing: FileNotFoundError (as django-storages already does on open);
+- the service unreachable, too slow, or answering 5xx: ConnectionError;
+- anything else it refuses (wrong keys, no such bucket, access denied): OSError.
+"""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from boto3.exceptions import Boto3Error
+from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError
+from botocore.exceptions import ConnectionError as BotoConnectionError
+from s3transfer.exceptions import RetriesExceededError
+from storages.backends.s3 import S3File, S3Storage
+
+
+def _status_of(error: ClientError) -> int:
+    return int(error.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
+
+
+@contextmanager
+def s3_errors_as_os_errors(name: str) -> Iterator[None]:
+    try:
+        yield
+    except ClientError as exc:
+        status = _status_of(exc)
+        if status == 404:
+            raise FileNotFoundError(f"{name} does not exist in the bucket") from exc
+        if status >= 500:
+            raise ConnectionError(f"the S3 service failed on {name}: {exc}") from exc
+        raise OSError(f"the S3 service refused a request for {name}: {exc}") from exc
+    except (BotoConnectionError, HTTPClientError, RetriesExceededError) as exc:
+        raise ConnectionError(f"the S3 service could not be reached for {name}: {exc}") from exc
+    except (BotoCoreError, Boto3Error) as exc:
+        raise OSError(f"S3 request for {name} failed: {exc}") from exc
+
+
+class S3PhotoStorage(S3Storage):
+    """django-storages' S3Storage, its service errors translated (see the module's docstring)."""
+
+    def _open(self, name: str, mode: str = "rb") -> S3File:
+        with s3_errors_as_os_errors(name):
+            opened = super()._open(name, mode)
+            if "r" in mode:
+                # Download now, inside the translation, rather than on the first read() somewhere else.
+                opened.file  # noqa: B018
+            return opened
+
+    def _save(self, name: str, content) -> str:
+        with s3_errors_as_os_errors(name):
+            return super()._save(name, content)
+
+    def delete(self, name: str) -> None:
+        with s3_errors_as_os_errors(name):
+            super().delete(name)
+
+    def exists(self, name: str) -> bool:
+        with s3_errors_as_os_errors(name):
+            return super().exists(name)
+
+    def size(self, name: str) -> int:
+        with s3_errors_as_os_errors(name):
+            return super().size(name)
