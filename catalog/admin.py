@@ -13,6 +13,7 @@ from django.utils.html import format_html
 
 from catalog import selectors, services
 from catalog.models import Mood, Song
+from catalog.schema import AUDIO_FEATURES, KAGGLE_COLUMNS
 
 # The importer reads a file whole; a catalog of 100,000 songs is about 20 MB.
 MAX_IMPORT_BYTES = 50_000_000
@@ -50,9 +51,8 @@ class SongImportForm(forms.Form):
     csv_file = forms.FileField(
         label="Songs CSV",
         help_text=(
-            "The Kaggle format: name, album, artist, id, release_date, popularity, length, danceability, "
-            "acousticness, energy, instrumentalness, liveness, valence, loudness, speechiness, tempo, key, "
-            "time_signature and optionally mood and genre. Songs already in the catalog (same Spotify id) are updated."
+            f"The Kaggle format: {', '.join(KAGGLE_COLUMNS[:-1])} and optionally mood and genre. "
+            "Songs already in the catalog (same Spotify id) are updated."
         ),
     )
     genres_file = forms.FileField(
@@ -94,15 +94,7 @@ class SongAdmin(admin.ModelAdmin):
         "mood",
         "genre",
         "popularity",
-        "danceability",
-        "energy",
-        "valence",
-        "acousticness",
-        "instrumentalness",
-        "liveness",
-        "speechiness",
-        "loudness",
-        "tempo",
+        *AUDIO_FEATURES,
     )
     list_select_related = ("mood",)
     list_filter = ("mood", "mood_predicted", "genre", DecadeListFilter)
@@ -115,23 +107,7 @@ class SongAdmin(admin.ModelAdmin):
         ("Labels", {"fields": ("mood", "mood_predicted", "genre")}),
         (
             "Audio features",
-            {
-                "fields": (
-                    "popularity",
-                    "length_ms",
-                    "danceability",
-                    "acousticness",
-                    "energy",
-                    "instrumentalness",
-                    "liveness",
-                    "valence",
-                    "loudness",
-                    "speechiness",
-                    "tempo",
-                    "key",
-                    "time_signature",
-                )
-            },
+            {"fields": ("popularity", "length_ms", *AUDIO_FEATURES, "key", "time_signature")},
         ),
         (None, {"fields": ("updated",)}),
     )

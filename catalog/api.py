@@ -8,6 +8,7 @@ from rest_framework.response import Response
 
 from catalog import selectors, services
 from catalog.models import Song
+from catalog.schema import AUDIO_FEATURES, SONG_FIELDS
 
 
 class SongOutputSerializer(serializers.ModelSerializer):
@@ -16,30 +17,7 @@ class SongOutputSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Song
-        fields = (
-            "id",
-            "spotify_id",
-            "name",
-            "album",
-            "artist",
-            "release_date",
-            "popularity",
-            "length_ms",
-            "danceability",
-            "acousticness",
-            "energy",
-            "instrumentalness",
-            "liveness",
-            "valence",
-            "loudness",
-            "speechiness",
-            "tempo",
-            "key",
-            "time_signature",
-            "mood",
-            "genre",
-            "spotify_url",
-        )
+        fields = ("id", *SONG_FIELDS, "mood", "genre", "spotify_url")
         read_only_fields = fields
 
 
@@ -53,19 +31,14 @@ class SongInputSerializer(serializers.Serializer):
     release_date = serializers.CharField(max_length=10, allow_blank=True, required=False)
     popularity = serializers.IntegerField()
     length_ms = serializers.IntegerField()
-    danceability = serializers.FloatField()
-    acousticness = serializers.FloatField()
-    energy = serializers.FloatField()
-    instrumentalness = serializers.FloatField()
-    liveness = serializers.FloatField()
-    valence = serializers.FloatField()
-    loudness = serializers.FloatField()
-    speechiness = serializers.FloatField()
-    tempo = serializers.FloatField()
     key = serializers.IntegerField()
     time_signature = serializers.IntegerField()
     mood = serializers.CharField(max_length=40, allow_null=True, allow_blank=True, required=False)
     genre = serializers.CharField(max_length=100, allow_blank=True, required=False)
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        # A number for each of the schema's audio features.
+        return {**super().get_fields(), **{name: serializers.FloatField() for name in AUDIO_FEATURES}}
 
 
 class IsStaffOrReadOnly(permissions.BasePermission):

@@ -7,41 +7,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models.functions import Lower
 
-AUDIO_FEATURES = (
-    "danceability",
-    "acousticness",
-    "energy",
-    "instrumentalness",
-    "liveness",
-    "valence",
-    "speechiness",
-)
-
-
-# The columns of the Kaggle "Spotify music data to identify the moods" file,
-# in its order. `mood` may be absent (a catalog whose moods are filled later);
-# `genre` is read when present so that an exported file re-imports whole.
-KAGGLE_COLUMNS = (
-    "name",
-    "album",
-    "artist",
-    "id",
-    "release_date",
-    "popularity",
-    "length",
-    "danceability",
-    "acousticness",
-    "energy",
-    "instrumentalness",
-    "liveness",
-    "valence",
-    "loudness",
-    "speechiness",
-    "tempo",
-    "key",
-    "time_signature",
-    "mood",
-)
+from catalog.schema import UNIT_INTERVAL_FEATURES
 
 
 class Mood(models.Model):
@@ -140,7 +106,7 @@ class Song(models.Model):
                 models.CheckConstraint(
                     condition=models.Q(**{f"{feature}__gte": 0, f"{feature}__lte": 1}), name=f"song_{feature}_range"
                 )
-                for feature in AUDIO_FEATURES
+                for feature in UNIT_INTERVAL_FEATURES
             ),
         ]
 

@@ -1,26 +1,36 @@
 """A scikit-learn mood classifier over the audio features (no Django).
 
 Trained on the songs whose mood was given, it labels the songs an import
-brought in without one. Two candidate models are compared by stratified
-cross-validation and the better one is kept.
+brought in without one (`catalog.services.moods_fill_missing`, over
+`catalog.schema.MOOD_CLASSIFIER_FEATURES`). Two candidate models are compared
+by stratified cross-validation and the better one is kept.
+
+It is the catalog's one way of guessing a missing mood. The recommender
+guesses none of its own: a predicted mood is stored, shown and filterable
+like a given one, an admin can see it (`mood_predicted`) and correct it, and
+it was measured (`reports/recommender_mood_classifier.md`); a guess made at
+request time would be none of these.
 """
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-from sklearn.ensemble import RandomForestClassifier
-from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import StratifiedKFold, cross_val_score
-from sklearn.pipeline import Pipeline, make_pipeline
-from sklearn.preprocessing import StandardScaler
 
-from recommendations.engine import FEATURES
+if TYPE_CHECKING:
+    from sklearn.pipeline import Pipeline
 
-CLASSIFIER_FEATURES: tuple[str, ...] = (*FEATURES, "popularity")  # recommendations.services reads the same
 MIN_SONGS_PER_MOOD = 5
 
 
-def _candidates(seed: int) -> dict[str, Pipeline]:
+def _candidates(seed: int) -> "dict[str, Pipeline]":
+    # Imported here: scikit-learn takes seconds to import, and most imports of
+    # this module (every import of a CSV) find that nothing needs training.
+    from sklearn.ensemble import RandomForestClassifier
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
     return {
         "logistic regression": make_pipeline(StandardScaler(), LogisticRegression(C=1.0, max_iter=2000)),
         # One thread: the web server and worker share a small machine, and
@@ -34,7 +44,7 @@ def _candidates(seed: int) -> dict[str, Pipeline]:
 
 @dataclass(frozen=True)
 class TrainedClassifier:
-    model: Pipeline
+    model: "Pipeline"
     name: str
     cv_accuracy: dict[str, tuple[float, float]]  # model name -> (mean, std) over the folds
     folds: int
@@ -58,6 +68,8 @@ def train(features: np.ndarray, labels: np.ndarray, *, seed: int = 0) -> Trained
     classes = np.unique(labels)
     if len(classes) < 2:
         return None
+    from sklearn.model_selection import StratifiedKFold, cross_val_score
+
     folds = int(min(5, np.unique(labels, return_counts=True)[1].min()))
     splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
     scores: dict[str, tuple[float, float]] = {}

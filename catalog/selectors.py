@@ -6,12 +6,12 @@ from typing import TextIO
 
 from django.db.models import Count, Q, QuerySet
 
-from catalog.models import KAGGLE_COLUMNS, Mood, Song
+from catalog.models import Mood, Song
+from catalog.schema import FIELD_OF_COLUMN, KAGGLE_COLUMNS
 from catalog.spreadsheet import escape_cell
 
 # The Kaggle file's columns, then genre: what the admin exports and the importer reads back.
 EXPORT_COLUMNS = (*KAGGLE_COLUMNS, "genre")
-_FIELD_OF_COLUMN = {"id": "spotify_id", "length": "length_ms"}
 
 
 def songs_list(*, search: str = "", mood: str = "", genre: str = "") -> QuerySet[Song]:
@@ -46,6 +46,6 @@ def songs_to_csv(*, songs: Iterable[Song], stream: TextIO) -> int:
 def _export_value(song: Song, column: str) -> object:
     if column == "mood":
         return escape_cell(song.mood.name) if song.mood else ""
-    value = getattr(song, _FIELD_OF_COLUMN.get(column, column))
+    value = getattr(song, FIELD_OF_COLUMN.get(column, column))
     # Numbers (a loudness of -5.2) are never formulas; text is escaped for spreadsheets.
     return escape_cell(value) if isinstance(value, str) else value

@@ -1,57 +1,51 @@
-"""Writes to the song catalog: the CSV importer and the staff edits.
+"""Writes to the song catalog: the CSV importer, the moods the classifier fills in, and the staff edits.
 
 Every path that writes a song (the importer, the admin, the API) ends in
 ``_song_validate``, so a value the importer refuses is refused everywhere.
 """
 
+import copy
 import csv
 import io
+import logging
 import math
-import warnings
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from itertools import islice
 from pathlib import Path
 from typing import IO, Any
 
-import pandas as pd
+import numpy as np
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from catalog.models import AUDIO_FEATURES, KAGGLE_COLUMNS, Mood, Song, release_year_of
+from catalog import mood_classifier
+from catalog.models import Mood, Song, release_year_of
+from catalog.schema import AUDIO_FEATURES, FIELD_OF_COLUMN, KAGGLE_COLUMNS, MOOD_CLASSIFIER_FEATURES, SONG_FIELDS
+from catalog.signals import songs_changed_send
 from catalog.spreadsheet import unescape_cell
+
+logger = logging.getLogger(__name__)
 
 OPTIONAL_COLUMNS = frozenset({"mood", "genre"})
 REQUIRED_COLUMNS = tuple(column for column in KAGGLE_COLUMNS if column not in OPTIONAL_COLUMNS)
 GENRE_COLUMNS = ("id", "genre")
 
-FLOAT_COLUMNS = (*AUDIO_FEATURES, "loudness", "tempo")
-INTEGER_COLUMNS = {"popularity": "popularity", "length": "length_ms", "key": "key", "time_signature": "time_signature"}
-TEXT_COLUMNS = {
-    "id": "spotify_id",
-    "name": "name",
-    "album": "album",
-    "artist": "artist",
-    "release_date": "release_date",
-}
+FLOAT_COLUMNS = AUDIO_FEATURES
+INTEGER_COLUMNS = ("popularity", "length", "key", "time_signature")
+TEXT_COLUMNS = ("id", "name", "album", "artist", "release_date")
 
 # The fields an import compares to decide whether a known song changed.
-COMPARED_FIELDS = (
-    "name",
-    "album",
-    "artist",
-    "release_date",
-    "release_year",
-    "popularity",
-    "length_ms",
-    *FLOAT_COLUMNS,
-    "key",
-    "time_signature",
-)
+COMPARED_FIELDS = (*(name for name in SONG_FIELDS if name != "spotify_id"), "release_year", "mood_id", "genre")
+LABEL_FIELDS = ("mood", "mood_predicted", "genre")
 
-# Marks a row pandas found too long: the row keeps its place so that the
-# line numbers of the rows after it stay right.
-_TOO_MANY_FIELDS = "\x00too-many-fields:"
+# Rows written in one transaction. SQLite lets one writer in at a time: a
+# rating posted during a 100,000-row import waits for one batch (a fraction of
+# a second), not for the whole file.
+IMPORT_BATCH_ROWS = 500
+# The csv module refuses a longer cell (its default limit, in characters).
+CELL_LIMIT = csv.field_size_limit()
 
 CsvSource = str | Path | bytes | IO[bytes] | IO[str]
 
@@ -72,6 +66,10 @@ class ImportReport:
     unchanged: int = 0
     skipped: list[SkippedRow] = field(default_factory=list)
     moods_created: list[str] = field(default_factory=list)
+    # Songs still without a mood after the import, and how many of them the classifier labelled.
+    moods_missing: int = 0
+    moods_filled: int = 0
+    moods_filled_by: str = ""  # the classifier that filled them, and its cross-validated accuracy
 
     @property
     def imported(self) -> int:
@@ -84,10 +82,28 @@ class ImportReport:
         )
         if self.moods_created:
             text += f" New moods: {', '.join(self.moods_created)}."
+        if self.moods_filled:
+            text += f" Filled the missing mood of {_songs(self.moods_filled)} with the {self.moods_filled_by}."
+        elif self.moods_missing:
+            text += (
+                f" {_songs(self.moods_missing)} without a mood kept none: the mood classifier needs at least "
+                "five songs of each of two moods to learn from."
+            )
         return text
 
 
-# --- Reading files ------------------------------------------------------------
+def _songs(count: int) -> str:
+    return f"{count} song{'s' if count != 1 else ''}"
+
+
+# --- Reading a CSV file: one record per row, with the line it starts on ---------
+
+
+@dataclass(frozen=True)
+class CsvRecord:
+    line: int  # where the row starts, as a person counts lines
+    cells: dict[str, str]  # by lower-case column name; empty when the row could not be read
+    problem: str = ""  # why the row cannot be imported as it stands
 
 
 def _read_text(source: CsvSource, *, what: str) -> str:
@@ -111,44 +127,21 @@ def _read_text(source: CsvSource, *, what: str) -> str:
         raise ValidationError(f"The {what} is not a UTF-8 text file; save it as CSV (UTF-8) and try again.") from error
 
 
-def _mark_too_long(fields: list[str]) -> list[str]:
-    newlines = sum(value.count("\n") for value in fields)
-    return [f"{_TOO_MANY_FIELDS}{len(fields)}:{newlines}"]
+def _read_table(source: CsvSource, *, what: str, required: Iterable[str]) -> tuple[list[str], Iterator[CsvRecord]]:
+    """The file's columns (checked now) and its rows (read as they are asked for)."""
+    # strict: a stray quote is a problem to report, not something to guess around.
+    reader = csv.reader(io.StringIO(_read_text(source, what=what), newline=""), strict=True)
+    columns = _header(reader, what=what, required=required)
+    return columns, _records(reader, columns)
 
 
-@dataclass
-class CsvTable:
-    columns: list[str]
-    # (line number as a person counts it, the row by lower-case column name); blank lines left out.
-    rows: list[tuple[int, dict[str, str]]]
-
-
-def _read_table(source: CsvSource, *, what: str, required: Iterable[str]) -> CsvTable:
-    text = _read_text(source, what=what)
-    # pandas drops blank lines before the header, which would shift every
-    # line number after them, so they are counted and removed here.
-    lines = text.splitlines(keepends=True)
-    leading_blank = next((index for index, line in enumerate(lines) if line.strip()), len(lines))
-    if leading_blank == len(lines):
-        raise ValidationError(f"The {what} is empty.")
+def _header(reader: Any, *, what: str, required: Iterable[str]) -> list[str]:
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", pd.errors.ParserWarning)
-            frame = pd.read_csv(
-                io.StringIO("".join(lines[leading_blank:])),
-                # The header is read as a row too: with header=None pandas keeps
-                # the blank lines that follow it, so each row knows its line.
-                header=None,
-                dtype=str,
-                keep_default_na=False,
-                skip_blank_lines=False,
-                engine="python",
-                on_bad_lines=_mark_too_long,
-            )
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, csv.Error, ValueError) as error:
+        header = next((cells for cells in reader if any(cell.strip() for cell in cells)), None)
+    except csv.Error as error:
         raise ValidationError(f"The {what} is not a readable CSV file ({error}).") from error
-    records = frame.fillna("").astype(str).values.tolist()
-    header = records[0]
+    if header is None:
+        raise ValidationError(f"The {what} is empty.")
     columns = [column.strip().lower() for column in header]
     missing = [column for column in required if column not in columns]
     if missing:
@@ -156,22 +149,58 @@ def _read_table(source: CsvSource, *, what: str, required: Iterable[str]) -> Csv
             f"The {what} lacks the column{'s' if len(missing) > 1 else ''} {', '.join(missing)}. "
             f"Its first line must name the columns: {', '.join(required)}."
         )
+    return columns
 
-    rows: list[tuple[int, dict[str, str]]] = []
-    line = leading_blank + 1 + 1 + sum(value.count("\n") for value in header)
-    for values in records[1:]:
-        if values[0].startswith(_TOO_MANY_FIELDS):
-            count, newlines = values[0].removeprefix(_TOO_MANY_FIELDS).split(":")
-            rows.append((line, {"__too_many_fields__": count}))
-            line += 1 + int(newlines)
+
+def _records(reader: Any, columns: list[str]) -> Iterator[CsvRecord]:
+    """Every row after the header; blank lines are not rows. `line_num` counts the lines read so far."""
+    while True:
+        start = reader.line_num + 1
+        try:
+            cells = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as error:
+            yield CsvRecord(start, {}, _unreadable(error, start=start, end=reader.line_num))
             continue
-        if any(value.strip() for value in values):
-            rows.append((line, dict(zip(columns, values, strict=True))))
-        line += 1 + sum(value.count("\n") for value in values)
-    return CsvTable(columns=columns, rows=rows)
+        if any(cell.strip() for cell in cells):
+            yield CsvRecord(start, dict(zip(columns, cells, strict=False)), _shape_problem(cells, columns))
+
+
+def _unreadable(error: csv.Error, *, start: int, end: int) -> str:
+    message = str(error)
+    if "field larger than field limit" in message:
+        return f"A cell is longer than {CELL_LIMIT // 1024} KiB, the most a cell may hold."
+    if "unexpected end of data" in message:
+        return (
+            f"A quote opened on line {start} is never closed, so everything from there to the end of the file "
+            f"(line {end}) was read as one cell."
+        )
+    if "expected after" in message:
+        return 'A quote inside a cell must be doubled ("") in a cell that is itself quoted.'
+    return f"It is not valid CSV ({message})."
+
+
+def _shape_problem(cells: list[str], columns: list[str]) -> str:
+    # Fewer cells than columns is fine: the missing ones read as empty, and empty required ones are named.
+    if len(cells) > len(columns):
+        return f"It has {len(cells)} fields but the header names {len(columns)} columns."
+    if any("\x00" in cell for cell in cells):
+        return "It holds a NUL character (a zero byte), which no song's text may contain."
+    return ""
+
+
+def _batches(records: Iterable[CsvRecord], size: int) -> Iterator[list[CsvRecord]]:
+    iterator = iter(records)
+    while batch := list(islice(iterator, size)):
+        yield batch
 
 
 # --- Parsing and validating one row -------------------------------------------
+
+
+def _cell(cells: Mapping[str, str], column: str) -> str:
+    return cells.get(column, "").strip()
 
 
 def _parse_float(raw: str) -> float:
@@ -188,31 +217,29 @@ def _parse_integer(raw: str) -> int:
     return int(value)
 
 
-def _parse_row(row: Mapping[str, str]) -> tuple[dict[str, Any], list[str]]:
+def _parse_row(cells: Mapping[str, str]) -> tuple[dict[str, Any], list[str]]:
+    """The song's fields from a row's cells, and what is wrong with them."""
     values: dict[str, Any] = {}
     problems: list[str] = []
-    for column, field_name in TEXT_COLUMNS.items():
-        values[field_name] = unescape_cell(row[column].strip())
+    for column in TEXT_COLUMNS:
+        values[FIELD_OF_COLUMN.get(column, column)] = unescape_cell(_cell(cells, column))
     for column in ("id", "name"):
-        if not values[TEXT_COLUMNS[column]]:
+        if not values[FIELD_OF_COLUMN.get(column, column)]:
             problems.append(f"{column} is empty.")
-    for column in FLOAT_COLUMNS:
-        raw = row[column].strip()
+    for column, parse, kind in (
+        *((column, _parse_float, "a number") for column in FLOAT_COLUMNS),
+        *((column, _parse_integer, "a whole number") for column in INTEGER_COLUMNS),
+    ):
+        raw = _cell(cells, column)
         try:
-            values[column] = _parse_float(raw)
-        except ValueError:
-            problems.append(f"{column} must be a number, not {raw!r}." if raw else f"{column} is empty.")
-    for column, field_name in INTEGER_COLUMNS.items():
-        raw = row[column].strip()
-        try:
-            values[field_name] = _parse_integer(raw)
+            values[FIELD_OF_COLUMN.get(column, column)] = parse(raw)
         except (ValueError, OverflowError):
-            problems.append(f"{column} must be a whole number, not {raw!r}." if raw else f"{column} is empty.")
+            problems.append(f"{column} must be {kind}, not {raw!r}." if raw else f"{column} is empty.")
     return values, problems
 
 
 def _describe(error: ValidationError) -> str:
-    column_of = {field_name: column for column, field_name in {**TEXT_COLUMNS, **INTEGER_COLUMNS}.items()}
+    column_of = {field_name: column for column, field_name in FIELD_OF_COLUMN.items()}
     if not hasattr(error, "error_dict"):
         return " ".join(error.messages)
     parts = []
@@ -234,144 +261,6 @@ def _song_validate(song: Song, *, exclude: Iterable[str] = (), validate_unique: 
     song.full_clean(exclude=list(exclude) or None, validate_unique=validate_unique, validate_constraints=False)
 
 
-# --- Moods ---------------------------------------------------------------------
-
-
-def mood_get_or_create(*, name: str) -> tuple[Mood, bool]:
-    """The mood of that name in any case ("happy" finds "Happy"); created when new."""
-    name = " ".join(name.split())
-    existing = Mood.objects.filter(name__iexact=name).first()
-    if existing is not None:
-        return existing, False
-    mood = Mood(name=name)
-    mood.full_clean()
-    mood.save()
-    return mood, True
-
-
-def mood_by_name(*, name: str) -> Mood:
-    """The existing mood of that name in any case; a ValidationError naming the known moods otherwise."""
-    mood = Mood.objects.filter(name__iexact=name.strip()).first()
-    if mood is None:
-        known = ", ".join(Mood.objects.values_list("name", flat=True)) or "none yet"
-        raise ValidationError({"mood": f"There is no mood named {name!r}. Known moods: {known}."})
-    return mood
-
-
-# --- The importer ----------------------------------------------------------------
-
-
-def _genres_from(genres_file: CsvSource) -> dict[str, str]:
-    table = _read_table(genres_file, what="genres file", required=GENRE_COLUMNS)
-    genres: dict[str, str] = {}
-    for _, row in table.rows:
-        spotify_id = row.get("id", "").strip()
-        if spotify_id:
-            genres[spotify_id] = unescape_cell(row["genre"].strip())
-    return genres
-
-
-def songs_import(*, csv_file: CsvSource, genres_file: CsvSource | None = None) -> ImportReport:
-    """Upsert songs from a Kaggle-style CSV, keyed by Spotify id.
-
-    Every row is validated; a bad row is skipped and reported by its line
-    number and reason, and the rest are imported. A row equal to the stored
-    song counts as unchanged, so importing the same file twice changes
-    nothing. A mood not yet known is created; an empty mood leaves the song
-    without one (a mood the classifier predicted is kept). Extra columns are
-    ignored. Raises ValidationError when the file itself is unusable (not a
-    readable CSV, a required column missing).
-    """
-    table = _read_table(csv_file, what="CSV file", required=REQUIRED_COLUMNS)
-    genres = _genres_from(genres_file) if genres_file is not None else {}
-    has_mood = "mood" in table.columns
-    has_genre = "genre" in table.columns
-    report = ImportReport()
-
-    rows = table.rows
-    ids = [unescape_cell(row.get("id", "").strip()) for _, row in rows]
-    existing: dict[str, Song] = {}
-    # In chunks: SQLite caps the number of parameters in one query.
-    for start in range(0, len(ids), 500):
-        chunk = Song.objects.filter(spotify_id__in=ids[start : start + 500]).select_related("mood")
-        existing.update((song.spotify_id, song) for song in chunk)
-    moods = {mood.name.lower(): mood for mood in Mood.objects.all()}
-    first_line_of: dict[str, int] = {}
-
-    with transaction.atomic():
-        for line, row in rows:
-            if "__too_many_fields__" in row:
-                reason = (
-                    f"It has {row['__too_many_fields__']} fields but the header names {len(table.columns)} columns."
-                )
-                report.skipped.append(SkippedRow(line, reason))
-                continue
-            values, problems = _parse_row(row)
-            spotify_id = values["spotify_id"]
-            if spotify_id in first_line_of:
-                problems.append(f"The Spotify id {spotify_id} already appeared on line {first_line_of[spotify_id]}.")
-            if problems:
-                problems.extend(_other_problems(values))
-                report.skipped.append(SkippedRow(line, " ".join(problems)))
-                continue
-
-            song = existing.get(spotify_id) or Song(spotify_id=spotify_id)
-            before = {name: getattr(song, name) for name in (*COMPARED_FIELDS, "mood_id", "genre", "mood_predicted")}
-            for name, value in values.items():
-                setattr(song, name, value)
-            mood_name = unescape_cell(" ".join(row["mood"].split())) if has_mood else ""
-            new_mood = None
-            if mood_name:
-                mood = moods.get(mood_name.lower())
-                if mood is None:
-                    mood = Mood(name=mood_name)
-                    try:
-                        mood.full_clean()
-                    except ValidationError as error:
-                        report.skipped.append(SkippedRow(line, f"mood: {_describe(error)}"))
-                        _restore(song, before)
-                        continue
-                    new_mood = mood
-                song.mood = mood
-                song.mood_predicted = False
-            elif has_mood and not song.mood_predicted:
-                song.mood = None
-            if spotify_id in genres:
-                song.genre = genres[spotify_id]
-            elif has_genre:
-                song.genre = unescape_cell(row["genre"].strip())
-
-            try:
-                if new_mood is not None:
-                    # Saved before the song's validation only so the foreign key can point at it;
-                    # the savepoint undoes it if the song is refused.
-                    with transaction.atomic():
-                        new_mood.save()
-                        song.mood = new_mood
-                        _song_validate(song)
-                else:
-                    _song_validate(song)
-            except ValidationError as error:
-                report.skipped.append(SkippedRow(line, _describe(error)))
-                _restore(song, before)
-                continue
-            if new_mood is not None:
-                moods[new_mood.name.lower()] = new_mood
-                report.moods_created.append(new_mood.name)
-            first_line_of[spotify_id] = line
-
-            if song.pk is None:
-                song.save()
-                existing[spotify_id] = song
-                report.created += 1
-            elif any(getattr(song, name) != value for name, value in before.items()):
-                song.save()
-                report.updated += 1
-            else:
-                report.unchanged += 1
-    return report
-
-
 def _other_problems(values: Mapping[str, Any]) -> list[str]:
     """What the model says about the values that did parse, so one report names every problem of a row."""
     candidate = Song(**values)
@@ -385,28 +274,241 @@ def _other_problems(values: Mapping[str, Any]) -> list[str]:
     return []
 
 
-def _restore(song: Song, values: Mapping[str, Any]) -> None:
-    # A refused row must not leave its values on a cached song that a later
-    # row with the same id would compare against.
+# --- Moods ---------------------------------------------------------------------
+
+
+def mood_by_name(*, name: str) -> Mood:
+    """The existing mood of that name in any case; a ValidationError naming the known moods otherwise."""
+    mood = Mood.objects.filter(name__iexact=name.strip()).first()
+    if mood is None:
+        known = ", ".join(Mood.objects.values_list("name", flat=True)) or "none yet"
+        raise ValidationError({"mood": f"There is no mood named {name!r}. Known moods: {known}."})
+    return mood
+
+
+def mood_classifier_train() -> mood_classifier.TrainedClassifier | None:
+    """Train on the songs whose mood was given (not predicted)."""
+    labelled = Song.objects.filter(mood__isnull=False, mood_predicted=False)
+    rows = list(labelled.values_list("mood__name", *MOOD_CLASSIFIER_FEATURES))
+    if not rows:
+        return None
+    labels = np.array([row[0] for row in rows])
+    features = np.array([row[1:] for row in rows], dtype=np.float64)
+    return mood_classifier.train(features, labels)
+
+
+def moods_fill_missing(
+    *, refresh: bool = False, always_train: bool = False
+) -> tuple[int, mood_classifier.TrainedClassifier | None]:
+    """Give every song without a mood the one the classifier predicts; returns (songs labelled, classifier).
+
+    With refresh, songs labelled by an earlier run are predicted again (the
+    classifier may have learned from new labelled songs since). With
+    always_train the classifier is trained (and returned) even when no song
+    needs it, for its accuracy report.
+    """
+    unlabelled = Song.objects.filter(mood__isnull=True)
+    if refresh:
+        unlabelled = Song.objects.filter(mood__isnull=True) | Song.objects.filter(mood_predicted=True)
+    if not unlabelled.exists() and not always_train:
+        return 0, None
+    classifier = mood_classifier_train()
+    if classifier is None:
+        logger.warning("No mood classifier: the catalog needs labelled songs of at least two moods.")
+        return 0, None
+    moods = {mood.name: mood for mood in Mood.objects.filter(name__in=classifier.classes)}
+    songs = list(unlabelled.only("id", "mood", "mood_predicted", *MOOD_CLASSIFIER_FEATURES))
+    now = timezone.now()
+    for start in range(0, len(songs), IMPORT_BATCH_ROWS):
+        batch = songs[start : start + IMPORT_BATCH_ROWS]
+        features = np.array([[getattr(song, name) for name in MOOD_CLASSIFIER_FEATURES] for song in batch], dtype=float)
+        for song, label in zip(batch, classifier.predict(features), strict=True):
+            song.mood = moods[str(label)]
+            song.mood_predicted = True
+            # bulk_update skips auto_now; the recommender's cache watches `updated`.
+            song.updated = now
+        with transaction.atomic():
+            Song.objects.bulk_update(batch, ["mood", "mood_predicted", "updated"])
+            songs_changed_send()
+    if songs:
+        logger.info("The mood classifier (%s) labelled %d songs.", classifier.name, len(songs))
+    return len(songs), classifier
+
+
+# --- The importer ----------------------------------------------------------------
+
+
+@dataclass
+class _ImportRun:
+    """What the batches of one import share: the file's shape, the moods known so far, the ids seen."""
+
+    columns: list[str]
+    genres: dict[str, str]
+    moods: dict[str, Mood]  # by lower-case name
+    report: ImportReport
+    first_line_of: dict[str, int] = field(default_factory=dict)
+
+
+def songs_import(*, csv_file: CsvSource, genres_file: CsvSource | None = None) -> ImportReport:
+    """Upsert songs from a Kaggle-style CSV, keyed by Spotify id, then fill the moods still missing.
+
+    Every row read is either imported or listed as skipped with its line and
+    reason. A row equal to the stored song counts as unchanged, so importing
+    the same file twice changes nothing. A mood not yet known is created; an
+    empty mood leaves the song without one (a mood the classifier predicted
+    is kept) until the mood classifier fills it, at the end. Extra columns are
+    ignored. Rows are written IMPORT_BATCH_ROWS at a time, each batch in its
+    own transaction: an import cut short keeps the batches before, and running
+    it again completes it. Raises ValidationError when the file itself is
+    unusable (not a readable CSV, a required column missing), before anything
+    is written.
+    """
+    columns, records = _read_table(csv_file, what="CSV file", required=REQUIRED_COLUMNS)
+    report = ImportReport()
+    genres = _genres_from(genres_file, report) if genres_file is not None else {}
+    run = _ImportRun(
+        columns=columns,
+        genres=genres,
+        moods={mood.name.lower(): mood for mood in Mood.objects.all()},
+        report=report,
+    )
+    for batch in _batches(records, IMPORT_BATCH_ROWS):
+        _import_batch(batch, run)
+    _fill_missing_moods(report)
+    return report
+
+
+def _genres_from(genres_file: CsvSource, report: ImportReport) -> dict[str, str]:
+    _, records = _read_table(genres_file, what="genres file", required=GENRE_COLUMNS)
+    genres: dict[str, str] = {}
+    for record in records:
+        if record.problem:
+            report.skipped.append(SkippedRow(record.line, f"In the genres file: {record.problem}"))
+        elif spotify_id := unescape_cell(_cell(record.cells, "id")):
+            genres[spotify_id] = unescape_cell(_cell(record.cells, "genre"))
+    return genres
+
+
+def _import_batch(records: list[CsvRecord], run: _ImportRun) -> None:
+    with transaction.atomic():
+        stored = _songs_by_spotify_id([unescape_cell(_cell(record.cells, "id")) for record in records])
+        created: list[Song] = []
+        changed: list[Song] = []
+        for record in records:
+            song = _song_from_record(record, run, stored)
+            if song is None:
+                continue
+            before = stored.get(song.spotify_id)
+            if before is None:
+                created.append(song)
+            elif any(getattr(song, name) != getattr(before, name) for name in (*COMPARED_FIELDS, "mood_predicted")):
+                changed.append(song)
+            else:
+                run.report.unchanged += 1
+        _songs_write(created=created, changed=changed)
+    run.report.created += len(created)
+    run.report.updated += len(changed)
+
+
+def _songs_by_spotify_id(spotify_ids: list[str]) -> dict[str, Song]:
+    songs = Song.objects.filter(spotify_id__in=[spotify_id for spotify_id in spotify_ids if spotify_id])
+    return {song.spotify_id: song for song in songs}
+
+
+def _song_from_record(record: CsvRecord, run: _ImportRun, stored: Mapping[str, Song]) -> Song | None:
+    """The song a row describes, validated; None when the row is skipped (and listed in the report)."""
+    report = run.report
+    if record.problem:
+        report.skipped.append(SkippedRow(record.line, record.problem))
+        return None
+    values, problems = _parse_row(record.cells)
+    spotify_id = values["spotify_id"]
+    if spotify_id in run.first_line_of:
+        problems.append(f"The Spotify id {spotify_id} already appeared on line {run.first_line_of[spotify_id]}.")
+    if problems:
+        report.skipped.append(SkippedRow(record.line, " ".join([*problems, *_other_problems(values)])))
+        return None
+
+    # A copy: a refused row must leave the stored song as the next row with its id will find it.
+    song = copy.copy(stored[spotify_id]) if spotify_id in stored else Song()
     for name, value in values.items():
         setattr(song, name, value)
+    new_mood = _song_label(song, record.cells, run)
+    try:
+        if isinstance(new_mood, str):
+            raise ValidationError({"mood": new_mood})
+        # Uniqueness is known without a query: `stored` has the ids already in the catalog.
+        _song_validate(song, validate_unique=False)
+    except ValidationError as error:
+        report.skipped.append(SkippedRow(record.line, _describe(error)))
+        return None
+    if new_mood is not None:
+        new_mood.save()
+        song.mood = new_mood
+        run.moods[new_mood.name.lower()] = new_mood
+        report.moods_created.append(new_mood.name)
+    run.first_line_of[spotify_id] = record.line
+    return song
+
+
+def _song_label(song: Song, cells: Mapping[str, str], run: _ImportRun) -> Mood | str | None:
+    """Set the song's mood and genre from the row; returns a mood to create first, or why it cannot be."""
+    if spotify_genre := run.genres.get(song.spotify_id):
+        song.genre = spotify_genre
+    elif "genre" in run.columns:
+        song.genre = unescape_cell(_cell(cells, "genre"))
+    if "mood" not in run.columns:
+        return None
+    mood_name = unescape_cell(" ".join(cells.get("mood", "").split()))
+    if not mood_name:
+        if not song.mood_predicted:
+            song.mood = None
+        return None
+    song.mood_predicted = False
+    mood = run.moods.get(mood_name.lower())
+    if mood is not None:
+        song.mood = mood
+        return None
+    mood = Mood(name=mood_name)
+    try:
+        mood.full_clean()
+    except ValidationError as error:
+        return " ".join(error.messages)
+    # Saved only once the song is valid, so that a refused row creates no mood.
+    song.mood = None
+    return mood
+
+
+def _songs_write(*, created: list[Song], changed: list[Song]) -> None:
+    now = timezone.now()
+    for song in changed:
+        # bulk_update skips auto_now; the recommender's cache watches `updated`.
+        song.updated = now
+    try:
+        Song.objects.bulk_create(created)
+    except IntegrityError as error:
+        # Another import added one of these ids since this batch looked them up.
+        raise ValidationError(
+            "Another import of the same songs ran at the same time; import this file again."
+        ) from error
+    Song.objects.bulk_update(changed, [*COMPARED_FIELDS, "mood_predicted", "updated"])
+    if created or changed:
+        songs_changed_send()
+
+
+def _fill_missing_moods(report: ImportReport) -> None:
+    report.moods_missing = Song.objects.filter(mood__isnull=True).count()
+    if not report.moods_missing:
+        return
+    filled, classifier = moods_fill_missing()
+    if classifier is not None:
+        report.moods_filled = filled
+        report.moods_filled_by = f"{classifier.name} classifier ({classifier.accuracy:.0%} cross-validated accuracy)"
 
 
 # --- Staff edits (admin and API) ---------------------------------------------------
 
-SONG_WRITABLE_FIELDS = (
-    "spotify_id",
-    "name",
-    "album",
-    "artist",
-    "release_date",
-    "popularity",
-    "length_ms",
-    *FLOAT_COLUMNS,
-    "key",
-    "time_signature",
-    "genre",
-)
+SONG_WRITABLE_FIELDS = (*SONG_FIELDS, "genre")
 
 
 def _song_apply(song: Song, data: Mapping[str, Any]) -> None:
@@ -451,4 +553,7 @@ def song_delete(*, song: Song) -> None:
 def songs_set_mood(*, songs: Iterable[Song], mood: Mood | None) -> int:
     """Give the songs a mood chosen by a person (it replaces any predicted one); returns how many."""
     ids = [song.pk for song in songs]
-    return Song.objects.filter(pk__in=ids).update(mood=mood, mood_predicted=False, updated=timezone.now())
+    with transaction.atomic():
+        count = Song.objects.filter(pk__in=ids).update(mood=mood, mood_predicted=False, updated=timezone.now())
+        songs_changed_send()
+    return count

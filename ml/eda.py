@@ -15,20 +15,10 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
+from catalog.schema import AUDIO_FEATURES
 from ml.data import Split, load_split
 from ml.labels import LABELS
 
-AUDIO_FEATURES = (
-    "danceability",
-    "acousticness",
-    "energy",
-    "instrumentalness",
-    "liveness",
-    "valence",
-    "loudness",
-    "speechiness",
-    "tempo",
-)
 SAMPLES_PER_EMOTION = 8
 
 

@@ -1,10 +1,12 @@
 """The catalog matrix kept in memory per process, rebuilt when the catalog changes.
 
 How a change is noticed, cheapest first:
-* every save or delete of a song or mood through the ORM (admin, API,
-  importer) drops this process's matrix and bumps a version number in the
-  cache, which other processes read on each request when the cache is shared
-  (Redis, database);
+* every save or delete of a song or mood (admin, API), and every bulk write
+  that sends `catalog.signals.songs_changed` (the importer, the mood
+  classifier, the admin's "set mood"), drops this process's matrix and bumps
+  a version number in the cache, which other processes read on each request
+  when the cache is shared (Redis, database). RecommendationsConfig.ready()
+  connects the receivers;
 * every request compares a fast fingerprint: song count, highest song id,
   mood count and highest mood id (index lookups, about a millisecond at
   200,000 songs), which catches bulk inserts and deletes;
@@ -21,7 +23,6 @@ from typing import Any
 import numpy as np
 from django.core.cache import cache
 from django.db.models import Max
-from django.db.models.signals import post_delete, post_save
 
 from catalog.models import Mood, Song
 from recommendations.engine import FEATURES, Catalog, CatalogColumns, build_catalog_from_columns, columns_from_rows
@@ -107,8 +108,3 @@ def catalog_forget(**kwargs: Any) -> None:
     except Exception:
         # The fingerprint still catches the change in other processes, only later.
         logger.warning("Could not bump the catalog version in the cache.", exc_info=True)
-
-
-for _model in (Song, Mood):
-    post_save.connect(catalog_forget, sender=_model, dispatch_uid=f"recommendations-forget-{_model.__name__}-save")
-    post_delete.connect(catalog_forget, sender=_model, dispatch_uid=f"recommendations-forget-{_model.__name__}-delete")

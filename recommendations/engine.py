@@ -25,18 +25,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-# The standardized features the recommender compares songs on.
-FEATURES: tuple[str, ...] = (
-    "danceability",
-    "acousticness",
-    "energy",
-    "instrumentalness",
-    "liveness",
-    "valence",
-    "speechiness",
-    "loudness",
-    "tempo",
-)
+from catalog.schema import AUDIO_FEATURES
+
+# The standardized features the recommender compares songs on: every audio feature of the catalog.
+FEATURES: tuple[str, ...] = AUDIO_FEATURES
 # How a feature reads in a reason, below and above the catalog's average.
 FEATURE_WORDS: dict[str, tuple[str, str]] = {
     "danceability": ("hard to dance to", "danceable"),
@@ -74,12 +66,10 @@ class Catalog:
     popularity: np.ndarray  # (n,) float32 in 0..1
     artist_codes: np.ndarray  # (n,) int32 into artists
     genre_codes: np.ndarray  # (n,) int32 into genres ("" is the code for no genre)
+    # A song's mood, given or filled in by the catalog's mood classifier. The
+    # recommender guesses none of its own: a song still without a mood earns
+    # no label term and competes on its audio features alone.
     mood_codes: np.ndarray  # (n,) int32 into mood_ids, -1 for no mood
-    # The mood a song counts as for the label term: its own, or for a song
-    # without one the mood whose profile is nearest (a nearest-centroid guess,
-    # made once per catalog version), so unlabelled songs compete fairly.
-    label_codes: np.ndarray  # (n,) int32 into mood_ids, -1 when the catalog has no profiles
-    label_confidence: np.ndarray  # (n,) float32: 1 for a given label, less for a guess
     dedupe_codes: np.ndarray  # (n,) int32: the same title by the same artist shares a code
     titles: list[str]
     artists: list[str]
@@ -176,7 +166,6 @@ def build_catalog_from_columns(columns: CatalogColumns) -> Catalog:
             profiles[index] = features[members].mean(axis=0)
 
     weights = _separating_weights(features, mood_codes, len(mood_ids))
-    label_codes, label_confidence = _label_codes(features, mood_codes, profiles, weights)
     return Catalog(
         song_ids=columns.song_ids,
         features=features,
@@ -184,8 +173,6 @@ def build_catalog_from_columns(columns: CatalogColumns) -> Catalog:
         artist_codes=np.asarray(artist_codes, dtype=np.int32),
         genre_codes=np.asarray(genre_codes, dtype=np.int32),
         mood_codes=mood_codes,
-        label_codes=label_codes,
-        label_confidence=label_confidence,
         dedupe_codes=np.asarray(dedupe_codes, dtype=np.int32),
         titles=list(columns.titles),
         artists=[str(artist_display.iat[index]) for index in first_of_artist],
@@ -197,24 +184,6 @@ def build_catalog_from_columns(columns: CatalogColumns) -> Catalog:
         std=std,
         row_of=dict(zip(columns.song_ids.tolist(), range(n), strict=True)),
     )
-
-
-def _label_codes(
-    features: np.ndarray, mood_codes: np.ndarray, profiles: np.ndarray, weights: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    codes = mood_codes.copy()
-    confidence = (mood_codes >= 0).astype(np.float32)
-    usable = ~np.isnan(profiles).any(axis=1)
-    missing = np.flatnonzero(mood_codes < 0)
-    if len(missing) and usable.any():
-        candidates = np.flatnonzero(usable)
-        distance = np.stack(
-            [((features[missing] - profiles[code]) ** 2 * weights).sum(axis=1) for code in candidates], axis=1
-        )
-        codes[missing] = candidates[np.argmin(distance, axis=1)]
-        # A guess counts less than a label an admin gave.
-        confidence[missing] = 0.95
-    return codes, confidence
 
 
 def _separating_weights(features: np.ndarray, mood_codes: np.ndarray, mood_count: int) -> np.ndarray:
@@ -327,7 +296,7 @@ def content_scores(catalog: Catalog, mood_weights: Mapping[int, float]) -> tuple
     for mood_id, weight in mood_weights.items():
         if mood_id in catalog.mood_ids and weight > 0:
             label_weight[catalog.mood_ids.index(mood_id)] = weight / total_weight
-    label = label_weight[catalog.label_codes] * catalog.label_confidence  # -1 indexes the last slot
+    label = label_weight[catalog.mood_codes]  # -1 indexes the last slot
     return (0.75 * closeness + 0.2 * label + 0.05 * catalog.popularity).astype(np.float32), target
 
 

@@ -1,27 +1,12 @@
-"""Writes for recommendations: ratings, and the moods the classifier fills in."""
+"""Writes for recommendations: ratings."""
 
-import logging
-from typing import TYPE_CHECKING
-
-import numpy as np
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.utils import timezone
 
-from catalog.models import Mood, Song
+from catalog.models import Song
 from detection.models import Detection, DetectionStatus
 from ml.labels import LABELS
-from recommendations.engine import FEATURES
 from recommendations.models import Rating
-
-if TYPE_CHECKING:
-    from recommendations.mood_classifier import TrainedClassifier
-
-# Must match recommendations.mood_classifier.CLASSIFIER_FEATURES; kept here so
-# that importing the services (every web request's URL map) does not load scikit-learn.
-CLASSIFIER_FEATURES: tuple[str, ...] = (*FEATURES, "popularity")
-
-logger = logging.getLogger(__name__)
 
 
 def rating_upsert(
@@ -64,56 +49,6 @@ def rating_upsert(
 
 def rating_delete(*, rating: Rating) -> None:
     rating.delete()
-
-
-def mood_classifier_train() -> "TrainedClassifier | None":
-    """Train on the songs whose mood was given (not predicted)."""
-    labelled = Song.objects.filter(mood__isnull=False, mood_predicted=False)
-    rows = list(labelled.values_list("mood__name", *CLASSIFIER_FEATURES))
-    if not rows:
-        return None
-    labels = np.array([row[0] for row in rows])
-    features = np.array([row[1:] for row in rows], dtype=np.float64)
-    from recommendations import mood_classifier
-
-    return mood_classifier.train(features, labels)
-
-
-def moods_fill_missing(*, refresh: bool = False, always_train: bool = False) -> "tuple[int, TrainedClassifier | None]":
-    """Give every song without a mood the one the classifier predicts; returns (songs labelled, classifier).
-
-    With refresh, songs labelled by an earlier run are predicted again (the
-    classifier may have learned from new labelled songs since). With
-    always_train the classifier is trained (and returned) even when no song
-    needs it, for its accuracy report.
-    """
-    unlabelled = Song.objects.filter(mood__isnull=True)
-    if refresh:
-        unlabelled = Song.objects.filter(mood__isnull=True) | Song.objects.filter(mood_predicted=True)
-    if not unlabelled.exists() and not always_train:
-        return 0, None
-    classifier = mood_classifier_train()
-    if classifier is None:
-        logger.warning("No mood classifier: the catalog needs labelled songs of at least two moods.")
-        return 0, None
-    moods = {mood.name: mood for mood in Mood.objects.filter(name__in=classifier.classes)}
-    now = timezone.now()
-    changed = 0
-    songs = list(unlabelled.only("id", "mood", "mood_predicted", *CLASSIFIER_FEATURES))
-    for start in range(0, len(songs), 5000):
-        batch = songs[start : start + 5000]
-        features = np.array([[getattr(song, name) for name in CLASSIFIER_FEATURES] for song in batch], dtype=float)
-        for song, label in zip(batch, classifier.predict(features), strict=True):
-            song.mood = moods[str(label)]
-            song.mood_predicted = True
-            # bulk_update skips auto_now; the recommender's cache watches `updated`.
-            song.updated = now
-        with transaction.atomic():
-            Song.objects.bulk_update(batch, ["mood", "mood_predicted", "updated"], batch_size=1000)
-        changed += len(batch)
-    if changed:
-        logger.info("The mood classifier (%s) labelled %d songs.", classifier.name, changed)
-    return changed, classifier
 
 
 def ratings_detach_from(*, detection: Detection) -> int:

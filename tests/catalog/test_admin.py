@@ -48,6 +48,53 @@ class TestImportPage:
         assert Song.objects.count() == 4
         assert Song.objects.get(spotify_id="2H7PHVdQ3mXqEHXcvclTB0").genre == "funk"
 
+    def test_the_import_fills_missing_moods_and_says_how_many(self, staff, seeded_catalog):
+        header = (CATALOG_FIXTURES / "bad_rows.csv").read_text().splitlines()[0]
+        quiet = (
+            "Quiet Thing,Album,Someone New,0000000000000000quiet1,2020-01-01,10,200000,"
+            "0.2,0.95,0.05,0.9,0.1,0.1,-25.0,0.04,70.0,5,4,,"
+        )
+        csv_file = SimpleUploadedFile("new.csv", f"{header}\n{quiet}\n".encode(), content_type="text/csv")
+
+        response = staff.post(reverse(IMPORT_URL), {"csv_file": csv_file})
+
+        assert response.status_code == 200
+        assert response.context["report"].moods_filled == 1
+        assert "1 created, 0 updated, 0 unchanged, 0 skipped. Filled the missing mood of 1 song with the " in (
+            response.content.decode()
+        )
+        song = Song.objects.get(spotify_id="0000000000000000quiet1")
+        assert (song.mood.name, song.mood_predicted) == ("Calm", True)
+
+    def test_rows_the_csv_reader_cannot_read_are_listed_with_their_line(self, staff):
+        MoodFactory(name="Happy")
+        rows = (CATALOG_FIXTURES / "bad_rows.csv").read_text().splitlines()
+        prince = rows[1]
+        body = "\n".join(
+            [
+                rows[0],
+                prince.replace("1999,1999,Prince", "19\x0099,1999,Prince"),
+                prince.replace("1999,1999,Prince", "1999," + "x" * 140_000 + ",Prince"),
+                prince,
+                prince.replace("2H7PHVdQ3mXqEHXcvclTB0", "opened0000000000000001").replace("1999,1999", '"1999,1999'),
+                prince,
+            ]
+        )
+        csv_file = SimpleUploadedFile("broken.csv", body.encode(), content_type="text/csv")
+
+        response = staff.post(reverse(IMPORT_URL), {"csv_file": csv_file})
+
+        assert response.status_code == 200
+        report = response.context["report"]
+        assert report.created == 1
+        assert [row.line for row in report.skipped] == [2, 3, 5]
+        page = response.content.decode()
+        assert "1 created, 0 updated, 0 unchanged, 3 skipped." in page
+        assert "<td>2</td><td>It holds a NUL character" in page
+        assert "<td>3</td><td>A cell is longer than 128 KiB" in page
+        assert "<td>5</td><td>A quote opened on line 5 is never closed" in page
+        assert list(Song.objects.values_list("spotify_id", flat=True)) == ["2H7PHVdQ3mXqEHXcvclTB0"]
+
     def test_a_file_missing_a_column_shows_the_error_and_imports_nothing(self, staff):
         response = staff.post(reverse(IMPORT_URL), {"csv_file": upload("missing_column.csv")})
 

@@ -84,3 +84,32 @@ def test_seed_catalog_leaves_a_non_empty_catalog_alone(db):
 
     assert "already has 1 song;" in out
     assert Song.objects.count() == 1
+
+
+def test_fill_missing_moods_reports_the_cross_validated_accuracy(seeded_catalog, tmp_path):
+    Song.objects.filter(pk__in=list(Song.objects.order_by("pk").values_list("pk", flat=True)[:40])).update(mood=None)
+    report = tmp_path / "classifier.md"
+
+    out, _ = run("fill_missing_moods", "--report", str(report))
+
+    assert "Labelled 40 songs" in out
+    assert not Song.objects.filter(mood__isnull=True).exists()
+    assert Song.objects.filter(mood_predicted=True).count() == 40
+    text = report.read_text()
+    assert "logistic regression" in text and "random forest" in text
+    assert "Majority-class baseline" in text
+
+
+def test_import_songs_fills_in_missing_moods_and_says_how_many(seeded_catalog, tmp_path):
+    unlabelled = tmp_path / "new.csv"
+    header = (CATALOG_FIXTURES / "bad_rows.csv").read_text().splitlines()[0]
+    unlabelled.write_text(
+        header + "\n" + "Quiet Thing,Album,Someone New,0000000000000000000new,2020-01-01,10,200000,"
+        "0.2,0.95,0.05,0.9,0.1,0.1,-25.0,0.04,70.0,5,4,,\n"
+    )
+
+    out, _ = run("import_songs", str(unlabelled))
+
+    song = Song.objects.get(spotify_id="0000000000000000000new")
+    assert (song.mood.name, song.mood_predicted) == ("Calm", True)
+    assert "1 created, 0 updated, 0 unchanged, 0 skipped. Filled the missing mood of 1 song with the " in out

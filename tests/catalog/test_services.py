@@ -4,16 +4,18 @@ from pathlib import Path
 import pytest
 from django.core.exceptions import ValidationError
 
+from catalog import services
 from catalog.models import Mood, Song
 from catalog.services import (
     SkippedRow,
-    mood_get_or_create,
+    moods_fill_missing,
     song_create,
     song_delete,
     song_update,
     songs_import,
     songs_set_mood,
 )
+from catalog.signals import songs_changed
 from tests.catalog.conftest import CATALOG_FIXTURES
 from tests.factories import MoodFactory, RatingFactory, SongFactory
 
@@ -364,15 +366,167 @@ class TestSongWrites:
 
 
 class TestMoods:
-    def test_get_or_create_matches_any_case(self, happy):
-        assert mood_get_or_create(name="  hAPPy ") == (happy, False)
-
-    def test_get_or_create_creates_a_new_mood(self, db):
-        mood, created = mood_get_or_create(name="Dreamy")
-
-        assert created
-        assert Mood.objects.get(name="Dreamy") == mood
-
     def test_mood_names_are_unique_in_any_case(self, happy):
         with pytest.raises(ValidationError):
             Mood(name="HAPPY").full_clean()
+
+
+class TestSongsImportUnreadableRows:
+    """Every row read is imported or listed as skipped with its line, however it is broken."""
+
+    def test_a_cell_over_128_kib_is_a_skipped_row(self, happy):
+        huge = PRINCE.replace("1999,1999,Prince", "1999," + "x" * (128 * 1024 + 1) + ",Prince")
+        after = PRINCE.replace("2H7PHVdQ3mXqEHXcvclTB0", "afterTheHugeOne0000001")
+
+        report = songs_import(csv_file=csv_bytes(HEADER, huge, after))
+
+        assert report.skipped == [SkippedRow(2, "A cell is longer than 128 KiB, the most a cell may hold.")]
+        assert report.created == 1
+        assert list(Song.objects.values_list("spotify_id", flat=True)) == ["afterTheHugeOne0000001"]
+
+    def test_an_unterminated_quote_is_a_skipped_row_naming_what_it_swallowed(self, happy):
+        second = PRINCE.replace("2H7PHVdQ3mXqEHXcvclTB0", "second0000000000000001")
+        opened = PRINCE.replace("2H7PHVdQ3mXqEHXcvclTB0", "opened0000000000000001").replace("1999,1999", '"1999,1999')
+
+        report = songs_import(csv_file=csv_bytes(HEADER, second, opened, PRINCE, PRINCE))
+
+        assert report.created == 1
+        assert report.skipped == [
+            SkippedRow(
+                3,
+                "A quote opened on line 3 is never closed, so everything from there to the end of the file "
+                "(line 5) was read as one cell.",
+            )
+        ]
+        assert Song.objects.get().spotify_id == "second0000000000000001"
+
+    def test_a_stray_quote_is_a_skipped_row(self, happy):
+        stray = PRINCE.replace("1999,1999,Prince", '"1999"x,1999,Prince')
+
+        report = songs_import(csv_file=csv_bytes(HEADER, stray))
+
+        assert [row.line for row in report.skipped] == [2]
+        assert "quote" in report.skipped[0].reason
+        assert not Song.objects.exists()
+
+    def test_a_nul_byte_is_a_skipped_row_not_a_database_error(self, happy):
+        nul = PRINCE.replace("1999,1999,Prince", "19\x0099,1999,Prince")
+        other = PRINCE.replace("2H7PHVdQ3mXqEHXcvclTB0", "other00000000000000001")
+
+        report = songs_import(csv_file=csv_bytes(HEADER, nul, other))
+
+        assert report.skipped == [
+            SkippedRow(2, "It holds a NUL character (a zero byte), which no song's text may contain.")
+        ]
+        assert list(Song.objects.values_list("spotify_id", flat=True)) == ["other00000000000000001"]
+
+    def test_a_nul_byte_in_the_genres_file_is_listed_and_the_rest_is_read(self, happy):
+        genres = io.BytesIO(b"id,genre\n2H7PHVdQ3mXqEHXcvclTB0,fu\x00nk\nmonthPrecision00000001,rock\n")
+
+        report = songs_import(csv_file=BAD_ROWS, genres_file=genres)
+
+        assert (
+            SkippedRow(
+                2, "In the genres file: It holds a NUL character (a zero byte), which no song's text may contain."
+            )
+            in report.skipped
+        )
+        assert Song.objects.get(spotify_id="2H7PHVdQ3mXqEHXcvclTB0").genre == ""
+        assert Song.objects.get(spotify_id="monthPrecision00000001").genre == "rock"
+
+    def test_a_row_with_fewer_cells_names_the_empty_required_ones(self, happy):
+        report = songs_import(csv_file=csv_bytes(HEADER, ",".join(PRINCE.split(",")[:16])))
+
+        assert report.skipped == [SkippedRow(2, "key is empty. time_signature is empty.")]
+
+
+class TestSongsImportInBatches:
+    @pytest.fixture(autouse=True)
+    def _small_batches(self, monkeypatch):
+        monkeypatch.setattr(services, "IMPORT_BATCH_ROWS", 2)
+
+    def test_every_row_is_counted_across_batches(self, happy):
+        report = songs_import(csv_file=BAD_ROWS)
+
+        assert (report.created, report.updated, report.unchanged) == (4, 0, 0)
+        assert [row.line for row in report.skipped] == [3, 5, 7, 9, 10, 11, 12, 13, 14, 15]
+        # The duplicate on line 15 is caught though line 2 was written four batches earlier.
+        assert report.skipped[-1].reason == "The Spotify id 2H7PHVdQ3mXqEHXcvclTB0 already appeared on line 2."
+        assert Song.objects.count() == 4
+
+    def test_a_mood_created_in_one_batch_serves_the_next(self, db):
+        first = PRINCE.replace("Happy", "Dreamy")
+        rows = [first.replace("2H7PHVdQ3mXqEHXcvclTB0", f"dreamy{index:016d}") for index in range(5)]
+
+        report = songs_import(csv_file=csv_bytes(HEADER, *rows))
+
+        assert report.created == 5
+        assert report.moods_created == ["Dreamy"]
+        assert Song.objects.filter(mood__name="Dreamy").count() == 5
+
+    def test_each_batch_that_writes_tells_the_listeners_once_it_commits(
+        self, happy, django_capture_on_commit_callbacks
+    ):
+        calls = []
+        songs_changed.connect(lambda **kwargs: calls.append(kwargs["sender"]), weak=False, dispatch_uid="test-batch")
+        try:
+            with django_capture_on_commit_callbacks(execute=True):
+                songs_import(csv_file=BAD_ROWS)
+                songs_import(csv_file=BAD_ROWS)
+        finally:
+            songs_changed.disconnect(dispatch_uid="test-batch")
+
+        # 14 rows in batches of 2: the four batches holding a valid row write; the second import writes nothing.
+        assert calls == [Song] * 4
+
+
+class TestMissingMoods:
+    def test_the_import_fills_missing_moods_and_says_how_many(self, seeded_catalog):
+        new = PRINCE.replace("2H7PHVdQ3mXqEHXcvclTB0", "0000000000000000000new").removesuffix("Happy")
+        quiet = (
+            "Quiet Thing,Album,Someone New,0000000000000000quiet1,2020-01-01,10,200000,"
+            "0.2,0.95,0.05,0.9,0.1,0.1,-25.0,0.04,70.0,5,4,"
+        )
+
+        report = songs_import(csv_file=csv_bytes(HEADER, new, quiet))
+
+        assert (report.created, report.moods_missing, report.moods_filled) == (2, 2, 2)
+        assert report.moods_filled_by.endswith("cross-validated accuracy)")
+        assert f"Filled the missing mood of 2 songs with the {report.moods_filled_by}." in report.summary()
+        song = Song.objects.get(spotify_id="0000000000000000quiet1")
+        assert (song.mood.name, song.mood_predicted) == ("Calm", True)
+        assert not Song.objects.filter(mood__isnull=True).exists()
+
+    def test_without_songs_to_learn_from_the_report_says_why_moods_stay_empty(self, db):
+        report = songs_import(csv_file=csv_bytes(HEADER, PRINCE.removesuffix("Happy")))
+
+        assert (report.moods_missing, report.moods_filled) == (1, 0)
+        assert "1 song without a mood kept none" in report.summary()
+        assert Song.objects.get().mood is None
+
+    def test_fill_labels_unlabelled_songs(self, seeded_catalog):
+        # Hide the labels of every 10th song; the classifier trained on the rest fills them in.
+        hidden = list(Song.objects.order_by("pk")[::10])
+        truth = {song.pk: song.mood.name for song in hidden}
+        Song.objects.filter(pk__in=truth).update(mood=None)
+
+        changed, classifier = moods_fill_missing()
+
+        assert changed == len(hidden)
+        assert classifier is not None
+        assert classifier.accuracy > 0.6
+        filled = Song.objects.filter(pk__in=truth)
+        assert all(song.mood is not None and song.mood_predicted for song in filled)
+        assert not Song.objects.filter(mood__isnull=True).exists()
+        agreement = sum(song.mood.name == truth[song.pk] for song in filled) / len(hidden)
+        assert agreement > 0.6
+        # Given labels are left alone.
+        assert not Song.objects.exclude(pk__in=truth).filter(mood_predicted=True).exists()
+
+    def test_fill_without_labelled_songs_changes_nothing(self, db):
+        SongFactory.create_batch(3, mood=None)
+
+        changed, classifier = moods_fill_missing()
+
+        assert (changed, classifier) == (0, None)
+        assert Song.objects.filter(mood__isnull=True).count() == 3

@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from catalog.models import Mood, Song, release_year_of
+from catalog.schema import AUDIO_FEATURES
 from recommendations.catalog_cache import catalog_forget
 
 SEED_DIR = Path(__file__).resolve().parents[2] / "catalog" / "seed"
@@ -26,20 +27,7 @@ def load_seed_songs(*, with_moods: bool = True) -> list[Song]:
                 release_year=release_year_of(row["release_date"]),
                 popularity=int(row["popularity"]),
                 length_ms=int(row["length"]),
-                **{
-                    name: float(row[name])
-                    for name in (
-                        "danceability",
-                        "acousticness",
-                        "energy",
-                        "instrumentalness",
-                        "liveness",
-                        "valence",
-                        "loudness",
-                        "speechiness",
-                        "tempo",
-                    )
-                },
+                **{name: float(row[name]) for name in AUDIO_FEATURES},
                 key=int(row["key"]),
                 time_signature=int(row["time_signature"]),
                 mood=moods[row["mood"]] if with_moods else None,

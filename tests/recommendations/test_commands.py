@@ -79,35 +79,3 @@ def test_evaluate_recommender_refuses_a_tiny_catalog(tmp_path):
 
     with pytest.raises(CommandError, match="at least 100"):
         run("evaluate_recommender", "--users", "2", "--output", str(tmp_path))
-
-
-@pytest.mark.django_db
-def test_fill_missing_moods_reports_the_cross_validated_accuracy(seed_songs, tmp_path):
-    Song.objects.filter(pk__in=[song.pk for song in seed_songs[:40]]).update(mood=None)
-    report = tmp_path / "classifier.md"
-
-    out = run("fill_missing_moods", "--report", str(report))
-
-    assert "Labelled 40 songs" in out
-    assert not Song.objects.filter(mood__isnull=True).exists()
-    assert Song.objects.filter(mood_predicted=True).count() == 40
-    text = report.read_text()
-    assert "logistic regression" in text and "random forest" in text
-    assert "Majority-class baseline" in text
-
-
-@pytest.mark.django_db
-def test_import_songs_fills_in_missing_moods(seed_songs, tmp_path):
-    unlabelled = tmp_path / "new.csv"
-    header = (SEED_DIR / "data_moods.csv").read_text().splitlines()[0]
-    unlabelled.write_text(
-        header + "\n" + "Quiet Thing,Album,Someone New,0000000000000000000new,2020-01-01,10,200000,"
-        "0.2,0.95,0.05,0.9,0.1,0.1,-25.0,0.04,70.0,5,4,\n"
-    )
-
-    out = run("import_songs", str(unlabelled))
-
-    song = Song.objects.get(spotify_id="0000000000000000000new")
-    assert song.mood is not None and song.mood.name == "Calm"
-    assert song.mood_predicted
-    assert "Predicted the mood of 1 songs" in out

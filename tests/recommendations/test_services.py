@@ -4,10 +4,9 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import connection
 
-from catalog.models import Mood, Song
 from detection.models import DetectionStatus
 from recommendations.models import Rating
-from recommendations.services import moods_fill_missing, rating_delete, rating_upsert
+from recommendations.services import rating_delete, rating_upsert
 from tests.factories import DetectionFactory, RatingFactory, SongFactory, UserFactory
 
 
@@ -98,35 +97,3 @@ def test_two_simultaneous_ratings_of_one_song_leave_one_row(with_detection):
     rating = Rating.objects.get(user=user, song=song)
     assert rating.score in (2, 5)
     assert rating.detection == detection
-
-
-@pytest.mark.django_db
-def test_moods_fill_missing_labels_unlabelled_songs(seed_songs):
-    # Hide the labels of every 10th song; the classifier trained on the rest fills them in.
-    hidden = [song for index, song in enumerate(seed_songs) if index % 10 == 0]
-    truth = {song.pk: song.mood.name for song in hidden}
-    Song.objects.filter(pk__in=truth).update(mood=None)
-
-    changed, classifier = moods_fill_missing()
-
-    assert changed == len(hidden)
-    assert classifier is not None
-    assert classifier.accuracy > 0.6
-    filled = Song.objects.filter(pk__in=truth)
-    assert all(song.mood is not None and song.mood_predicted for song in filled)
-    assert not Song.objects.filter(mood__isnull=True).exists()
-    agreement = sum(song.mood.name == truth[song.pk] for song in filled) / len(hidden)
-    assert agreement > 0.6
-    # Given labels are left alone.
-    assert not Song.objects.exclude(pk__in=truth).filter(mood_predicted=True).exists()
-
-
-@pytest.mark.django_db
-def test_moods_fill_missing_without_labelled_songs_changes_nothing():
-    SongFactory.create_batch(3, mood=None)
-
-    changed, classifier = moods_fill_missing()
-
-    assert (changed, classifier) == (0, None)
-    assert Song.objects.filter(mood__isnull=True).count() == 3
-    assert Mood.objects.filter(name="Happy").exists()

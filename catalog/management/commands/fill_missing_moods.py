@@ -4,7 +4,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
 from catalog.models import Song
-from recommendations.services import moods_fill_missing
+from catalog.services import moods_fill_missing
 
 
 class Command(BaseCommand):
@@ -41,8 +41,9 @@ class Command(BaseCommand):
             lines = [
                 "# Mood classifier",
                 "",
-                "Fills in the mood of songs imported without one (`recommendations.services.moods_fill_missing`, "
-                "run at the end of `manage.py import_songs` and by `manage.py fill_missing_moods`).",
+                "Fills in the mood of songs imported without one (`catalog.services.moods_fill_missing`, "
+                "run at the end of every import, from the admin or `manage.py import_songs`, and by "
+                "`manage.py fill_missing_moods`).",
                 "",
                 f"Trained on the {classifier.training_songs} songs whose mood was given ({labelled} in the catalog), "
                 f"classes {', '.join(classifier.classes)}; features: the audio features, loudness, tempo and "

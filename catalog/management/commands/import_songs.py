@@ -4,7 +4,6 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from catalog.services import ImportReport, songs_import
-from recommendations.services import moods_fill_missing
 
 
 def write_report(command: BaseCommand, report: ImportReport) -> None:
@@ -18,7 +17,7 @@ class Command(BaseCommand):
     help = (
         "Import songs from a CSV in the Kaggle 'Spotify music data to identify the moods' format, "
         "updating the songs already in the catalog (matched by Spotify id). Bad rows are skipped "
-        "and listed by line number."
+        "and listed by line number; the moods still missing are filled by the mood classifier."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -33,9 +32,3 @@ class Command(BaseCommand):
         write_report(self, report)
         if not report.imported:
             raise CommandError(f"No song in {path} could be imported.")
-        filled, classifier = moods_fill_missing()
-        if filled and classifier is not None:
-            self.stdout.write(
-                f"Predicted the mood of {filled} songs without one ({classifier.name}, "
-                f"{classifier.accuracy:.0%} cross-validated accuracy)."
-            )

@@ -5,11 +5,11 @@ import numpy as np
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
-from catalog.models import AUDIO_FEATURES, Mood, Song
+from catalog.models import Mood, Song
+from catalog.schema import UNIT_INTERVAL_FEATURES
 
 # Synthetic songs carry this Spotify id prefix, so that they can be told apart and removed.
 SYNTHETIC_PREFIX = "synthetic"
-UNIT_FEATURES = AUDIO_FEATURES  # all in 0..1
 BATCH = 5000
 
 
@@ -54,7 +54,16 @@ class Command(BaseCommand):
         if songs is None or songs < 1:
             raise CommandError("Give --songs N with N at least 1 (or --delete).")
         real = Song.objects.exclude(spotify_id__startswith=SYNTHETIC_PREFIX).filter(mood__isnull=False)
-        columns = ("mood_id", *UNIT_FEATURES, "loudness", "tempo", "popularity", "length_ms", "key", "time_signature")
+        columns = (
+            "mood_id",
+            *UNIT_INTERVAL_FEATURES,
+            "loudness",
+            "tempo",
+            "popularity",
+            "length_ms",
+            "key",
+            "time_signature",
+        )
         rows = np.array(list(real.values_list(*columns)), dtype=np.float64)
         if len(rows) < 20:
             raise CommandError("The catalog needs at least 20 songs with a mood to sample from; import one first.")
@@ -75,7 +84,7 @@ class Command(BaseCommand):
         self, rows: np.ndarray, genres: list[str], total: int, start: int, rng: np.random.Generator, unlabelled: bool
     ) -> Iterator[list[Song]]:
         mood_ids = rows[:, 0].astype(int)
-        unit = len(UNIT_FEATURES)
+        unit = len(UNIT_INTERVAL_FEATURES)
         # Sampled in a space where a Gaussian fits: logit for 0..1 features, log for tempo and length.
         transformed = np.column_stack(
             [
@@ -108,7 +117,7 @@ class Command(BaseCommand):
             batch = []
             for index in range(size):
                 sample = samples[index]
-                values = dict(zip(UNIT_FEATURES, np.round(_expit(sample[:unit]), 4), strict=True))
+                values = dict(zip(UNIT_INTERVAL_FEATURES, np.round(_expit(sample[:unit]), 4), strict=True))
                 number += 1
                 artist = int(rng.integers(artist_pool))
                 year = int(rng.integers(1960, 2024))
