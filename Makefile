@@ -50,6 +50,10 @@ superuser: $(STAMP)
 clean:
 	rm -rf var staticfiles .pytest_cache .ruff_cache
 
+.PHONY: bench-upload-memory
+bench-upload-memory: $(STAMP)  ## Peak and retained RSS of gunicorn under 8 concurrent 6300x6300 RGBA PNG uploads
+	$(BIN)/python bench/upload_memory_bench.py --uploads 8
+
 # --- ml/: the emotion model (FER_DATA: FER-2013 from Kaggle, train/ and test/ inside) ---
 CATALOG_CSV ?= ../shared/datasets/spotify_moods/data_moods.csv
 ARCH ?= vggnet

@@ -183,6 +183,8 @@ def _reduced(image: Image.Image) -> Image.Image:
     smaller.info = dict(image.info)
     if exif:
         smaller.info["exif"] = exif.tobytes()
+    # Free the full-size pixels now rather than when the request ends: they are most of a decode's memory.
+    image.close()
     return smaller
 
 

@@ -182,7 +182,7 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 # of any form, the catalog import's 50 MB. The forms refuse smaller files with their own limits.
 UPLOAD_MAX_FILE_BYTES = 50_000_000
 # Photo decodes a web process runs at once (detection.images): bounds the memory many large uploads can take.
-UPLOAD_DECODES_PER_PROCESS = env.int("UPLOAD_DECODES_PER_PROCESS", default=2)
+UPLOAD_DECODES_PER_PROCESS = env.int("UPLOAD_DECODES_PER_PROCESS", default=1)
 FILE_UPLOAD_HANDLERS = [
     "emomusic_site.uploads.CappedUploadHandler",
     "django.core.files.uploadhandler.MemoryFileUploadHandler",

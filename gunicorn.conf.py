@@ -1,0 +1,33 @@
+"""gunicorn's settings for the web process, read from the working directory (Procfile, `make run`, the benches).
+
+Command-line flags still win; these are what production needs whatever starts it.
+"""
+
+import ctypes
+import ctypes.util
+
+# Recycle each worker after about a thousand requests, the jitter keeping the
+# workers from restarting together: memory that fragmentation keeps from the
+# operating system (large photo decodes) is returned when a worker is replaced.
+max_requests = 1000
+max_requests_jitter = 100
+
+# glibc's malloc options, set in each worker before its threads start.
+_M_MMAP_THRESHOLD = -3
+_M_ARENA_MAX = -8
+
+
+def post_fork(server, worker) -> None:
+    """Blocks of 128 KB and more are mapped and unmapped on their own, so a freed
+    photo buffer goes back to the system at once instead of staying in a heap
+    arena (glibc otherwise raises the threshold to 32 MB after the first large
+    free); two arenas instead of eight a core for the worker's threads."""
+    name = ctypes.util.find_library("c")
+    if not name:
+        return
+    try:
+        libc = ctypes.CDLL(name)
+        libc.mallopt(_M_MMAP_THRESHOLD, 128 * 1024)
+        libc.mallopt(_M_ARENA_MAX, 2)
+    except (OSError, AttributeError):  # not glibc: its own allocator decides
+        pass
