@@ -30,10 +30,16 @@ def server_command(*, socket_path: Path, data_dir: Path) -> list[str]:
         str(data_dir),
         "--dbfilename",
         "redis.rdb",
+        # Each of redis-server's options takes its values as separate arguments:
+        # "60 1" as one argument left `save` empty, and the queue died with the process.
         "--save",
-        "60 1",
+        "60",
+        "1",
+        # The append-only file keeps every queued photo's message, written each second.
         "--appendonly",
-        "no",
+        "yes",
+        "--appendfsync",
+        "everysec",
         "--daemonize",
         "no",
     ]

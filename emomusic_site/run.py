@@ -57,11 +57,26 @@ def main() -> int:
         manage("ensure_superuser", env=env)
 
     celery = str(BIN_DIR / "celery")
+    # A crashed worker or beat is started again instead of honcho stopping everything (Redis included).
+    keep_running = [sys.executable, "-m", "emomusic_site.keep_running"]
     processes["worker"] = shlex.join(
-        [celery, "-A", "emomusic_site", "worker", "--loglevel", "INFO", "--concurrency", "1", "--hostname", "worker@%h"]
+        [
+            *keep_running,
+            celery,
+            "-A",
+            "emomusic_site",
+            "worker",
+            "--loglevel",
+            "INFO",
+            "--concurrency",
+            "1",
+            "--hostname",
+            "worker@%h",
+        ]
     )
     processes["beat"] = shlex.join(
         [
+            *keep_running,
             celery,
             "-A",
             "emomusic_site",
