@@ -154,17 +154,12 @@ class SitePipeline:
             return np.asarray(image.convert("RGB"))
 
     def read(self, rgb: np.ndarray) -> str | None:
-        found = faces.detect(rgb, fallback=_looks_like_a_face_crop(rgb))
+        found = faces.detect(rgb)
         if not found:
             return None
         crops = np.stack([faces.crop(rgb, face) for face in found])
         rows = self.classifier.predict(crops)
         return LABELS[int(np.argmax(rows[0]))]
-
-
-def _looks_like_a_face_crop(rgb: np.ndarray) -> bool:
-    height, width = rgb.shape[:2]
-    return max(height, width) <= 256 and max(height, width) <= 1.3 * min(height, width)
 
 
 # --- webcam-style frames --------------------------------------------------------------------------
@@ -301,6 +296,11 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--limit", type=int, default=None, help="only the first N photos, for a quick look")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
+    # The upload's checks (detection.images) read the site's settings.
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "emomusic_site.settings")
+    import django
+
+    django.setup()
     data = Path(args.data)
     labels_file = data / "labels.csv"
     if not labels_file.is_file():

@@ -35,7 +35,6 @@ logger = logging.getLogger(__name__)
 # detection a worker is still allowed to finish is never failed under it.
 STUCK_AFTER = timedelta(minutes=5)
 PHOTO_KEPT_FOR = timedelta(hours=24)
-FACE_CROP_MAX_SIDE = 256
 
 NO_FACE_MESSAGE = "We couldn't find a face. Try a well-lit, front-facing photo."
 STUCK_MESSAGE = "Analysing this photo took too long and was stopped. Please try again in a minute."
@@ -60,9 +59,13 @@ class Classifier(Protocol):
 
 
 class FaceFinder(Protocol):
-    """ml.faces: `detect` returns faces (with `.box`, `.score`, `.fallback`) largest first."""
+    """ml.faces: `detect` returns faces (with `.box`, `.score`, `.fallback`) largest first.
 
-    def detect(self, rgb: np.ndarray, *, fallback: bool = False) -> list: ...
+    It decides itself whether a photo in which no face is detected is read
+    whole as a face crop (a small, nearly square photo that looks like one).
+    """
+
+    def detect(self, rgb: np.ndarray) -> list: ...
 
     def crop(self, rgb: np.ndarray, box: Any) -> np.ndarray: ...
 
@@ -147,7 +150,7 @@ def detection_analyse(*, detection: Detection, classifier: Classifier, face_find
         return detection_fail(detection_id=detection.pk, error=PHOTO_GONE_MESSAGE) or detection
 
     rgb = _read_rgb(detection)
-    found = face_finder.detect(rgb, fallback=_looks_like_a_face_crop(rgb))
+    found = face_finder.detect(rgb)
     if not found:
         return _finish(detection, status=DetectionStatus.NO_FACE, error=NO_FACE_MESSAGE)
 
@@ -181,17 +184,6 @@ def detection_analyse(*, detection: Detection, classifier: Classifier, face_find
         confidence=probabilities[emotion],
         model_version=str(classifier.version),
     )
-
-
-def _looks_like_a_face_crop(rgb: np.ndarray) -> bool:
-    """A small, nearly square photo is most likely already cropped to a face.
-
-    For those the face finder may fall back to reading the whole photo (the
-    cascade needs background around a face to find it); a larger photo with no
-    face found is honestly `no_face`.
-    """
-    height, width = rgb.shape[:2]
-    return max(height, width) <= FACE_CROP_MAX_SIDE and max(height, width) <= 1.3 * min(height, width)
 
 
 def _box_of(face: Any) -> Sequence[int]:

@@ -44,19 +44,15 @@ def classifier() -> Any:
 
 
 def face_finder() -> ModuleType:
-    """The face detection module (`detect`, `crop`), its detector warmed up on first call."""
+    """The face detection module (`detect`, `crop`), its detectors built on first call."""
     global _face_finder
     if _face_finder is None:
         with _lock:
             if _face_finder is None:
                 started = time.perf_counter()
-                import numpy as np
-
                 from ml import faces
 
-                # One call on a blank frame builds the detector now rather
-                # than inside the first user's task.
-                faces.detect(np.zeros((64, 64, 3), dtype=np.uint8))
+                faces.load()
                 logger.info("Loaded the face detector in %.2f s", time.perf_counter() - started)
                 _face_finder = faces
     return _face_finder

@@ -1,50 +1,211 @@
-"""Face detection and cropping for photos, with OpenCV's Haar cascade (no TensorFlow here).
+"""Face detection, alignment and cropping for photos (no TensorFlow here).
 
-The cascade's weights ship inside `opencv-python-headless` 4.x
-(`cv2.data.haarcascades`), so nothing is downloaded at run time.
+Faces are found by MediaPipe's BlazeFace short-range detector (`ml.blazeface`,
+run with LiteRT; its models ship in ml/detectors/, nothing is downloaded),
+in passes that stop at the first one finding a face:
+
+1. a wide photo (a 4:3 or 16:9 webcam frame) as overlapping squares of its
+   height: a face at a quarter of the frame's height is too small for the
+   128 px detector in the whole frame;
+2. the whole photo, with a quarter of its longer side added around it, so a
+   tight crop (a face cut by the photo's edges) is found as well as a selfie;
+3. the full-range detector on the whole photo, for faces further away;
+4. for a dark or flat photo, passes 1 and 2 once more on a brightened copy.
+
+A small, nearly square photo in which none of these finds a face but
+OpenCV's Haar cascade does is read whole, as a face crop (`fallback`).
+
+Each face carries BlazeFace's eye keypoints; `crop` turns it upright with
+them and frames it the way FER-2013's faces are framed.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import functools
+import math
 
 import cv2
 import numpy as np
 
+from ml import blazeface
 from ml.preprocessing import IMAGE_SIZE, resize_face, to_gray
 
 CASCADE_FILE = "haarcascade_frontalface_default.xml"
-# Detection runs on a copy whose longer side is at most this many pixels: the
-# cascade's cost grows with the area, and faces in a selfie stay far larger
-# than its 24-pixel window at that size.
-DETECTION_SIDE = 640
-# Padding added around the photo before detecting, as a fraction of its sides:
-# a photo that is already a tight face crop has no background around the face,
-# and the cascade only finds faces whose window fits inside the image.
-DETECTION_PADDING = 0.3
-# FER-2013's faces are tight: in its 48x48 frames OpenCV's cascade box is
-# centred and covers about 96% of each side (median over 473 detections on
-# 700 upscaled training images, `python -m ml.faces --calibrate --data DIR`),
-# so a detected box is widened by only this fraction of its size on every
-# side to frame a photo's face the way the training faces are framed.
-CROP_MARGIN = 0.02
-# An image this flat (pixel standard deviation) holds no face: no fallback crop.
+# A detection under this BlazeFace score (a probability) is not a face.
+# MediaPipe's own default is 0.5; face-free photos and textures (make
+# bench-perception) gave false faces above it, real faces stay far over it.
+MIN_SCORE = 0.6
+# Pass 1 pads the photo by this fraction of its longer side on every side.
+PHOTO_PADDING = 0.25
+# Pass 2 runs when the photo is at least this much wider than high (or higher than wide).
+TILE_ASPECT = 1.15
+# Pass 4 runs on photos darker than this mean (0..255) or flatter than this standard deviation.
+DARK_MEAN = 70.0
+FLAT_STD = 35.0
+# Boxes narrower than this fraction of the photo's shorter side are not kept.
+MIN_FACE_FRACTION = 0.05
+# BlazeFace's box covers the face from the brows to the chin. In FER-2013's
+# 48x48 frames it is centred at (FRAME_CENTRE_X, FRAME_CENTRE_Y) of the frame
+# and its width is FRAME_BOX_WIDTH of the frame's side (medians over FER-2013
+# training faces upscaled 4x, `python -m ml.faces --calibrate --data DIR`:
+# found in 586 of 700, centre 0.503, 0.564, width 0.823), so a face is
+# cropped with the box at that place and size.
+FRAME_BOX_WIDTH = 0.82
+FRAME_CENTRE_X = 0.50
+FRAME_CENTRE_Y = 0.56
+# Faces are turned upright from their eye keypoints before cropping (measured
+# with and without in reports/perception.md).
+ALIGN = True
+# Tight-crop fallback: photos this small and this close to square may be a face crop.
+FACE_CROP_MAX_SIDE = 256
+FACE_CROP_MAX_ASPECT = 1.3
+# An image this flat (pixel standard deviation) holds no face.
 BLANK_STD = 4.0
+# The Haar check of a possible face crop runs on a copy padded by this fraction.
+HAAR_PADDING = 0.3
 
 
 @dataclasses.dataclass(frozen=True)
 class Face:
     """A face found in a photo: `box` is (x, y, w, h) in the photo's pixels.
 
-    `score` is the cascade's confidence (its level weight: higher is surer,
-    not a probability); `fallback` is True for the central crop returned when
-    nothing was detected in a photo that looks like a tight face crop.
+    `score` is the detector's confidence (BlazeFace's probability; 0 for a
+    fallback); `eyes` the two eye centres in pixels, left one in the image
+    first (None for a fallback); `fallback` is True when a small photo that
+    looks like a face crop is read whole.
     """
 
     box: tuple[int, int, int, int]
     score: float
     fallback: bool = False
+    eyes: tuple[tuple[float, float], tuple[float, float]] | None = None
+
+    @property
+    def roll(self) -> float:
+        """How far the eye line is turned from level, in degrees (positive: clockwise on screen)."""
+        if self.eyes is None:
+            return 0.0
+        (x0, y0), (x1, y1) = self.eyes
+        return math.degrees(math.atan2(y1 - y0, x1 - x0))
+
+
+def detect(rgb: np.ndarray, *, fallback: bool | None = None, min_score: float = MIN_SCORE) -> list[Face]:
+    """Find faces in an RGB (or grayscale) photo, largest first.
+
+    `fallback`: read a photo in which no face is detected as a face crop when
+    the Haar cascade sees a face in it; None (the default) allows it for
+    small, nearly square photos only (they are most likely already a crop).
+    """
+    rgb = _as_rgb(rgb)
+    height, width = rgb.shape[:2]
+    if height == 0 or width == 0:
+        return []
+    gray = to_gray(rgb)
+    if float(gray.std()) <= BLANK_STD:
+        return []
+    faces = _blazeface_faces(rgb, min_score)
+    if not faces and (float(gray.mean()) < DARK_MEAN or float(gray.std()) < FLAT_STD):
+        faces = _blazeface_faces(_brighten(rgb), min_score, full_range=False)
+    if fallback is None:
+        fallback = looks_like_a_face_crop(rgb)
+    if not faces and fallback and _raw_boxes(gray, 0.1):
+        side = min(height, width)
+        faces = [Face(box=((width - side) // 2, (height - side) // 2, side, side), score=0.0, fallback=True)]
+    faces.sort(key=lambda face: face.box[2] * face.box[3], reverse=True)
+    return faces
+
+
+def load() -> None:
+    """Build the detectors now (a worker process calls this at start, not in the first user's task)."""
+    blazeface.detector(blazeface.SHORT_RANGE)
+    blazeface.detector(blazeface.FULL_RANGE)
+    _cascade()
+
+
+def looks_like_a_face_crop(rgb: np.ndarray) -> bool:
+    """A small, nearly square photo is most likely already cropped to a face."""
+    height, width = rgb.shape[:2]
+    return max(height, width) <= FACE_CROP_MAX_SIDE and max(height, width) <= FACE_CROP_MAX_ASPECT * min(height, width)
+
+
+def _as_rgb(image: np.ndarray) -> np.ndarray:
+    image = np.asarray(image)
+    if image.ndim == 3 and image.shape[2] == 1:
+        image = image[:, :, 0]
+    if image.ndim == 2:
+        return cv2.cvtColor(to_gray(image), cv2.COLOR_GRAY2RGB)
+    if image.ndim != 3 or image.shape[2] not in (3, 4):
+        raise ValueError(f"A photo must be a (H, W) grayscale or (H, W, 3) RGB array, not shape {image.shape}.")
+    if image.dtype != np.uint8:
+        image = np.clip(image, 0, 255).astype(np.uint8)
+    return np.ascontiguousarray(image[:, :, :3])
+
+
+def _brighten(rgb: np.ndarray) -> np.ndarray:
+    """Local contrast equalised on the lightness only (CLAHE), for dark and flat photos."""
+    lab = cv2.cvtColor(rgb, cv2.COLOR_RGB2LAB)
+    lab[:, :, 0] = cv2.createCLAHE(clipLimit=3.0, tileGridSize=(4, 4)).apply(lab[:, :, 0])
+    return cv2.cvtColor(lab, cv2.COLOR_LAB2RGB)
+
+
+def _blazeface_faces(rgb: np.ndarray, min_score: float, *, full_range: bool = True) -> list[Face]:
+    height, width = rgb.shape[:2]
+    short = blazeface.detector(blazeface.SHORT_RANGE)
+    faces: list[Face] = []
+    wide = max(height, width) >= TILE_ASPECT * min(height, width)
+    if wide:
+        # Squares of the shorter side, overlapping by half: each face narrower than half
+        # the frame's height lies whole in one of them, at least twice as large as in
+        # the whole frame.
+        side, long_side = min(height, width), max(height, width)
+        starts = np.linspace(0, long_side - side, max(2, math.ceil(2 * long_side / side) - 1)).round().astype(int)
+        for start in starts:
+            x, y = (int(start), 0) if width > height else (0, int(start))
+            faces += _run(short, rgb[y : y + side, x : x + side], min_score, pad=0.0, origin=(x, y))
+        faces = _without_duplicates(faces)
+    if not faces:
+        faces = _run(short, rgb, min_score, pad=PHOTO_PADDING)
+    if not faces and full_range:
+        faces = _run(blazeface.detector(blazeface.FULL_RANGE), rgb, min_score, pad=0.0)
+    min_side = MIN_FACE_FRACTION * min(height, width)
+    return [face for face in faces if face.box[2] >= min_side]
+
+
+def _without_duplicates(faces: list[Face]) -> list[Face]:
+    """The surest of each group of overlapping faces (the same face seen in two squares)."""
+    kept: list[Face] = []
+    for face in sorted(faces, key=lambda face: face.score, reverse=True):
+        if not any(_overlaps(face, other) for other in kept):
+            kept.append(face)
+    return kept
+
+
+def _run(
+    detector: blazeface.Detector, rgb: np.ndarray, min_score: float, *, pad: float, origin: tuple[int, int] = (0, 0)
+) -> list[Face]:
+    height, width = rgb.shape[:2]
+    square, (scale_x, scale_y, offset_x, offset_y) = blazeface.letterbox(rgb, detector.model.size, pad)
+    faces = []
+    for row in detector.detect(square, min_score):
+        # xmin, xmax, then the six keypoints' x (ys alike), in the photo's pixels.
+        xs = row[1::2] * scale_x - offset_x + origin[0]
+        ys = row[2::2] * scale_y - offset_y + origin[1]
+        left, right = max(0.0, float(xs[0])), min(float(width + origin[0]), float(xs[1]))
+        top, bottom = max(0.0, float(ys[0])), min(float(height + origin[1]), float(ys[1]))
+        if right - left < 2 or bottom - top < 2:
+            continue
+        eyes = sorted([(float(xs[2]), float(ys[2])), (float(xs[3]), float(ys[3]))])
+        box = (round(left), round(top), round(right - left), round(bottom - top))
+        faces.append(Face(box=box, score=float(row[0]), eyes=(eyes[0], eyes[1])))
+    return faces
+
+
+def _overlaps(face: Face, other: Face) -> bool:
+    a, b = face.box, other.box
+    across = max(0, min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0]))
+    down = max(0, min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1]))
+    return across * down > 0.3 * min(a[2] * a[3], b[2] * b[3])
 
 
 @functools.cache
@@ -55,98 +216,92 @@ def _cascade() -> cv2.CascadeClassifier:
     return classifier
 
 
-def detect(rgb: np.ndarray, *, fallback: bool = False, min_face_fraction: float = 0.1) -> list[Face]:
-    """Find faces in an RGB (or grayscale) photo, largest first.
-
-    Detection runs on a padded, downscaled grayscale copy, so tight face crops
-    are found too. With `fallback=True`, a photo in which nothing is detected
-    but which is not blank yields its central square, flagged `fallback`.
-    """
-    gray = to_gray(rgb)
-    height, width = gray.shape
-    if height == 0 or width == 0:
-        return []
-    faces = []
-    for left, top, right, bottom, weight in _raw_boxes(gray, min_face_fraction):
-        left, top = max(0.0, left), max(0.0, top)
-        right, bottom = min(float(width), right), min(float(height), bottom)
-        if right - left < 2 or bottom - top < 2:
-            continue
-        box = (round(left), round(top), round(right - left), round(bottom - top))
-        faces.append(Face(box=box, score=float(weight)))
-    faces.sort(key=lambda face: face.box[2] * face.box[3], reverse=True)
-    if not faces and fallback and float(gray.std()) > BLANK_STD:
-        side = min(height, width)
-        faces.append(Face(box=((width - side) // 2, (height - side) // 2, side, side), score=0.0, fallback=True))
-    return faces
-
-
 def _raw_boxes(gray: np.ndarray, min_face_fraction: float) -> list[tuple[float, float, float, float, float]]:
-    """Cascade boxes as (left, top, right, bottom, weight) in the photo's pixels, not clipped to it."""
+    """Haar cascade boxes on a padded, equalised copy, as (left, top, right, bottom, weight) in the photo's pixels."""
     height, width = gray.shape
-    scale = min(1.0, DETECTION_SIDE / max(height, width))
-    small = cv2.resize(
-        gray, (max(1, round(width * scale)), max(1, round(height * scale))), interpolation=cv2.INTER_AREA
-    )
-    pad = round(DETECTION_PADDING * max(small.shape))
-    fill = int(np.median(small))
-    padded = cv2.copyMakeBorder(small, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=fill)
-    padded = cv2.equalizeHist(padded)
-    min_side = max(24, round(min_face_fraction * min(small.shape)))
+    pad = round(HAAR_PADDING * max(height, width))
+    fill = int(np.median(gray))
+    padded = cv2.equalizeHist(cv2.copyMakeBorder(gray, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=fill))
+    min_side = max(24, round(min_face_fraction * min(height, width)))
     boxes, _levels, weights = _cascade().detectMultiScale3(
         padded, scaleFactor=1.1, minNeighbors=5, minSize=(min_side, min_side), outputRejectLevels=True
     )
     return [
-        ((x - pad) / scale, (y - pad) / scale, (x + w - pad) / scale, (y + h - pad) / scale, float(weight))
+        (x - pad, y - pad, x + w - pad, y + h - pad, float(weight))
         for (x, y, w, h), weight in zip(np.asarray(boxes).reshape(-1, 4), np.asarray(weights).reshape(-1), strict=True)
     ]
 
 
-def crop(rgb: np.ndarray, box: tuple[int, int, int, int] | Face, size: int = IMAGE_SIZE) -> np.ndarray:
-    """The grayscale size x size face the classifier expects, framed with FER-2013's margin.
+def crop(
+    rgb: np.ndarray, box: tuple[int, int, int, int] | Face, size: int = IMAGE_SIZE, *, align: bool | None = None
+) -> np.ndarray:
+    """The grayscale size x size face the classifier expects, upright and framed as FER-2013's faces are.
 
-    A fallback box (a whole tight crop) is used as it is; a detected box is
-    widened by CROP_MARGIN, padding with the edge pixels where it leaves the photo.
+    A fallback face (a whole tight crop) is used as it is. A detected box is
+    placed in the frame where FER-2013's faces sit, turned so the eyes are
+    level when `align`; the frame is filled with the edge pixels where it
+    leaves the photo. `align` None: as ALIGN says.
     """
-    margin = 0.0 if isinstance(box, Face) and box.fallback else CROP_MARGIN
-    x, y, w, h = box.box if isinstance(box, Face) else box
     gray = to_gray(rgb)
-    side = max(w, h) * (1 + 2 * margin)
-    center_x, center_y = x + w / 2, y + h / 2
-    left, top = round(center_x - side / 2), round(center_y - side / 2)
-    side = round(side)
+    face = box if isinstance(box, Face) else Face(box=tuple(box), score=0.0)
+    x, y, w, h = face.box
+    if face.fallback:
+        side, centre_x, centre_y = float(max(w, h)), x + w / 2, y + h / 2
+    else:
+        side = max(w, h) / FRAME_BOX_WIDTH
+        centre_x = x + w / 2 + (0.5 - FRAME_CENTRE_X) * side
+        centre_y = y + h / 2 + (0.5 - FRAME_CENTRE_Y) * side
+    angle = face.roll if (ALIGN if align is None else align) else 0.0
+    # Work at twice the output size: rotating and resampling there, then
+    # averaging down, keeps the detail FER-2013's own downscaling keeps.
+    work = 2 * size
+    reach = math.ceil(side * math.sqrt(2) / 2) + 1  # the rotated frame fits in this square around the centre
+    left, top = round(centre_x) - reach, round(centre_y) - reach
+    window = _window(gray, left, top, 2 * reach)
+    scale = work / side
+    matrix = cv2.getRotationMatrix2D((centre_x - left, centre_y - top), angle, scale)
+    matrix[:, 2] += (work / 2 - (centre_x - left), work / 2 - (centre_y - top))
+    if scale < 0.5:
+        # Average down first: warpAffine's bilinear sampling would alias a large face.
+        shrink = 2 * scale
+        window = cv2.resize(window, None, fx=shrink, fy=shrink, interpolation=cv2.INTER_AREA)
+        matrix[:, :2] /= shrink
+    upright = cv2.warpAffine(window, matrix, (work, work), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    return resize_face(upright, size)
+
+
+def _window(gray: np.ndarray, left: int, top: int, side: int) -> np.ndarray:
+    """gray[top:top+side, left:left+side], with edge pixels repeated where it leaves the image."""
     height, width = gray.shape
     pad_left, pad_top = max(0, -left), max(0, -top)
     pad_right, pad_bottom = max(0, left + side - width), max(0, top + side - height)
+    inside = gray[max(0, top) : min(height, top + side), max(0, left) : min(width, left + side)]
     if pad_left or pad_top or pad_right or pad_bottom:
-        gray = cv2.copyMakeBorder(gray, pad_top, pad_bottom, pad_left, pad_right, cv2.BORDER_REPLICATE)
-        left, top = left + pad_left, top + pad_top
-    return resize_face(gray[top : top + side, left : left + side], size)
+        inside = cv2.copyMakeBorder(inside, pad_top, pad_bottom, pad_left, pad_right, cv2.BORDER_REPLICATE)
+    return inside
 
 
 def calibrate(data_dir: str, per_class: int = 100, upscale: int = 4) -> dict[str, float]:
-    """Measure where the cascade's box falls inside FER-2013's 48x48 frames (for CROP_MARGIN)."""
+    """Measure where the detector's box falls inside FER-2013's 48x48 frames (FRAME_BOX_WIDTH, FRAME_CENTRE_*)."""
     from ml.data import load_split
 
     split, _ = load_split(data_dir, "train", limit_per_class=per_class)
-    fractions = []
+    measured = []
     for image in split.images:
         big = cv2.resize(image, (IMAGE_SIZE * upscale, IMAGE_SIZE * upscale), interpolation=cv2.INTER_CUBIC)
-        boxes = sorted(_raw_boxes(big, 0.1), key=lambda b: (b[2] - b[0]) * (b[3] - b[1]), reverse=True)
-        if boxes:
-            left, top, right, bottom, _ = boxes[0]
+        found = _blazeface_faces(_as_rgb(big), MIN_SCORE)
+        if found:
+            x, y, w, h = max(found, key=lambda face: face.box[2] * face.box[3]).box
             side = big.shape[0]
-            fractions.append((left / side, top / side, (right - left) / side, (bottom - top) / side))
-    found = np.asarray(fractions)
-    x, y, w, h = np.median(found, axis=0)
+            measured.append(((x + w / 2) / side, (y + h / 2) / side, w / side, h / side))
+    centre_x, centre_y, width, height = np.median(np.asarray(measured), axis=0)
     return {
         "images": len(split.images),
-        "found": len(found),
-        "x": float(x),
-        "y": float(y),
-        "w": float(w),
-        "h": float(h),
-        "margin": float((1 / max(w, h) - 1) / 2),
+        "found": len(measured),
+        "centre_x": round(float(centre_x), 4),
+        "centre_y": round(float(centre_y), 4),
+        "box_width": round(float(width), 4),
+        "box_height": round(float(height), 4),
     }
 
 
@@ -154,7 +309,7 @@ if __name__ == "__main__":
     import argparse
     import json
 
-    parser = argparse.ArgumentParser(prog="python -m ml.faces", description="Calibrate the face crop margin.")
+    parser = argparse.ArgumentParser(prog="python -m ml.faces", description="Calibrate the face crop's framing.")
     parser.add_argument("--calibrate", action="store_true", required=True)
     parser.add_argument("--data", required=True)
     args = parser.parse_args()
