@@ -87,7 +87,7 @@ def mood_for(*, emotion: str, strategy: str, probabilities: Mapping[str, float] 
 
 # An emotion with less of the face than this is not named in the one-line
 # explanation of a mixed mood: it barely moved the vote.
-MIX_NAMED_SHARE = 0.15
+MIX_NAMED_SHARE = 0.05
 
 
 def detection_mood_mix(*, detection: Detection, strategy: str) -> MoodMix:

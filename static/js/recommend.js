@@ -246,6 +246,7 @@
       (body.mood ? " → " + body.mood + " songs" : "");
     this.showMood(body);
     this.tools.hidden = !body.results.length;
+    this.root.querySelector("[data-rec-play-all]").hidden = !body.results.length;
     this.list.textContent = "";
     body.results.forEach(function (result, index) {
       panel.list.appendChild(panel.item(result, index));

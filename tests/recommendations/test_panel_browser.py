@@ -51,7 +51,7 @@ def test_pick_a_mood_rate_a_song_and_press_play(page, live_server):  # noqa: F81
     second = items.nth(1)
     spotify_id = second.locator("a", has_text="Open in Spotify").get_attribute("href").rsplit("/", 1)[1]
     second.get_by_role("button", name=re.compile("^Play")).click()
-    frame = second.locator("iframe")
+    frame = page.locator("[data-mini-player] iframe")  # the mini-player at the bottom of the page
     frame.wait_for(state="attached")
     assert frame.get_attribute("src") == f"https://open.spotify.com/embed/track/{spotify_id}"
 
