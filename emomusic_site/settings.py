@@ -261,6 +261,11 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # under the sweep's 5 minutes so that such a photo is analysed, not failed.
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=150),
+    # Look for such messages every 10 s. kombu's default scans on every 10th 10-s tick only, so
+    # a lost photo could wait the visibility timeout plus 100 s (measured: a worker started 8 s
+    # after the loss with a 10-s timeout never got the photo within 70 s).
+    "unacked_restore_interval": 10,
+    "unacked_restore_throttle": 1,
     "socket_connect_timeout": 2,
     "socket_timeout": 5,
     "max_retries": 1,
