@@ -35,6 +35,9 @@ class RecommendationsInputSerializer(serializers.Serializer):
     emotion = serializers.ChoiceField(choices=LABELS, required=False)
     limit = serializers.IntegerField(min_value=1, max_value=50, default=10)
     strategy = serializers.ChoiceField(choices=Strategy.values, required=False)
+    favourites = serializers.BooleanField(
+        default=False, help_text="true: songs you rated may fill the list (by default they take at most 3 of 10)."
+    )
 
     def validate(self, attrs: dict) -> dict:
         if ("detection" in attrs) == ("emotion" in attrs):
@@ -95,6 +98,7 @@ class RecommendationsApi(APIView):
             probabilities=probabilities,
             limit=data["limit"],
             detection_id=detection_id,
+            favourites=data["favourites"],
         )
         return Response(RecommendationListOutputSerializer(result).data)
 

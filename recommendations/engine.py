@@ -29,20 +29,23 @@ from catalog.schema import AUDIO_FEATURES
 
 # The standardized features the recommender compares songs on: every audio feature of the catalog.
 FEATURES: tuple[str, ...] = AUDIO_FEATURES
-# How a feature reads in a reason, below and above the catalog's average.
+# How a feature reads in a reason, below and above the catalog's average: the words
+# a listener uses ("Calm: slow, soft, mostly acoustic"), not the audio analysis's.
 FEATURE_WORDS: dict[str, tuple[str, str]] = {
-    "danceability": ("hard to dance to", "danceable"),
-    "acousticness": ("low acousticness", "high acousticness"),
-    "energy": ("low energy", "high energy"),
-    "instrumentalness": ("vocal", "instrumental"),
-    "liveness": ("studio sound", "live feel"),
-    "valence": ("low valence", "high valence"),
+    "danceability": ("hard to dance to", "made for dancing"),
+    "acousticness": ("electric", "mostly acoustic"),
+    "energy": ("soft", "full of energy"),
+    "instrumentalness": ("with vocals", "instrumental"),
+    "liveness": ("studio sound", "sounds live"),
+    "valence": ("melancholy", "cheerful"),
     "speechiness": ("sung", "spoken words"),
     "loudness": ("quiet", "loud"),
-    "tempo": ("slow tempo", "fast tempo"),
+    "tempo": ("slow", "fast"),
 }
+REASON_FEATURES_SHOWN = 3  # "Calm: slow, soft, mostly acoustic"
 
 EXPLORE_SHARE = 0.2  # 2 of 10 slots go to songs the user has not rated
+RATED_SHARE_MAX = 0.3  # songs already rated take at most 3 of 10 places, unless the user asks for favourites
 ARTIST_CAP = 2  # at most this many songs by one artist in a list
 MMR_PENALTY = 0.12  # how strongly a song close to one already picked is held back
 POOL_SIZE = 300  # the best candidates MMR and exploration choose from
@@ -427,8 +430,13 @@ def recommend(
     limit: int,
     seed: int,
     exclude_rated: bool = False,
+    favourites: bool = False,
 ) -> list[Pick]:
-    """The list for one request: scored, filtered, diversified, with exploration and reasons."""
+    """The list for one request: scored, filtered, diversified, with exploration and reasons.
+
+    Songs the user rated take at most RATED_SHARE_MAX of the places (the best
+    of them), so the list keeps bringing new songs; `favourites` lifts that cap.
+    """
     if catalog.size == 0 or limit <= 0:
         return []
     scored = score_catalog(catalog, mood_weights=mood_weights, ratings=ratings, emotion=emotion)
@@ -446,6 +454,9 @@ def recommend(
 
     rated = np.zeros(catalog.size, dtype=bool)
     rated[ratings.rows] = True
+    if not favourites:
+        rated_in_pool = pool[rated[pool]]  # best first
+        pool = pool[~np.isin(pool, rated_in_pool[int(limit * RATED_SHARE_MAX) :])]
     explore_count = int(limit * EXPLORE_SHARE)
     chosen = _diverse(catalog, pool, total, limit - explore_count, taken=set())
     explore = _explore(catalog, pool, total, rated, chosen, explore_count, seed=seed)
@@ -586,10 +597,10 @@ def _mood_reason(
             break
         if np.sign(song[index]) == np.sign(target[index]) and abs(song[index]) >= REASON_FEATURE_MIN_Z:
             words.append(FEATURE_WORDS[FEATURES[index]][1 if target[index] > 0 else 0])
-        if len(words) == 2:
+        if len(words) == REASON_FEATURES_SHOWN:
             break
     if words:
-        return f"{mood_name.lower()}: {', '.join(words)}"
+        return f"{mood_name}: {', '.join(words)}"
     mood_code = int(catalog.mood_codes[row])
     if mood_code >= 0 and catalog.mood_ids[mood_code] == mood_id:
         return f"tagged {mood_name} in the catalog"

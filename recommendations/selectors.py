@@ -139,7 +139,8 @@ def mood_mix_in_words(
             and _is_probability(probabilities.get(emotion))
             and float(probabilities[emotion]) >= MIX_NAMED_SHARE
         ),
-        reverse=True,
+        # The largest share first; equal shares in the API's order of emotions.
+        key=lambda voter: (-voter[0], list(EMOTION_WORDS).index(voter[1])),
     )
     if len(voters) < 2:
         return ""
@@ -190,6 +191,7 @@ def recommendations_for(
     probabilities: Mapping[str, float] | None = None,
     limit: int = 10,
     detection_id: int | None = None,
+    favourites: bool = False,
 ) -> RecommendationList:
     """The user's list for an emotion under a strategy, reflecting every rating made so far.
 
@@ -219,6 +221,7 @@ def recommendations_for(
         emotion=emotion,
         limit=limit,
         seed=seed,
+        favourites=favourites,
     )
     songs = Song.objects.select_related("mood").in_bulk([int(catalog.song_ids[pick.row]) for pick in picks])
     results = [

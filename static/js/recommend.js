@@ -154,6 +154,10 @@
         panel.load("Strategy changed.");
       });
     }
+    this.favourites = root.querySelector("[data-rec-favourites]");
+    this.favourites.addEventListener("change", function () {
+      panel.load(panel.favourites.checked ? "Your favourites may fill the list." : "Mostly new songs again.");
+    });
     root.querySelector("[data-rec-play-all]").addEventListener("click", function () {
       if (panel.body && panel.body.results.length) player().play(panel.songs(), 0);
     });
@@ -187,6 +191,7 @@
     if (this.root.dataset.detection) params.set("detection", this.root.dataset.detection);
     else params.set("emotion", this.root.dataset.emotion);
     if (this.strategy) params.set("strategy", this.strategy.value);
+    if (this.favourites && this.favourites.checked) params.set("favourites", "true");
     return this.root.dataset.apiUrl + "?" + params.toString();
   };
 

@@ -336,3 +336,32 @@ def test_songs_whose_moods_the_classifier_filled_are_recommended_by_them(api_cli
     filled = [item for item in results if item["song"]["id"] in predicted]
     assert len(filled) >= 3
     assert {item["song"]["mood"] for item in filled} == {"Calm"}
+
+
+def test_rated_songs_take_three_places_unless_favourites_are_asked_for(api_client, user, seed_songs):
+    first = _ids(api_client.get(RECOMMENDATIONS, {"emotion": "sad"}))
+    for song_id in first:
+        api_client.post(RATINGS, {"song": song_id, "score": 5, "emotion": "sad"}, format="json")
+
+    capped = api_client.get(RECOMMENDATIONS, {"emotion": "sad"})
+    favourites = api_client.get(RECOMMENDATIONS, {"emotion": "sad", "favourites": "true"})
+    nonsense = api_client.get(RECOMMENDATIONS, {"emotion": "sad", "favourites": "maybe"})
+
+    assert capped.status_code == favourites.status_code == 200
+    assert len(set(_ids(capped)) & set(first)) <= 3 and len(_ids(capped)) == 10
+    assert len(set(_ids(favourites)) & set(first)) > 3
+    assert nonsense.status_code == 400 and "favourites" in nonsense.json()
+    assert Rating.objects.filter(user=user).count() == 10
+
+
+def test_a_mixed_reading_explains_its_mood(api_client, user, seed_songs):
+    probabilities = dict.fromkeys(("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"), 0.0)
+    probabilities |= {"sad": 0.4, "fear": 0.3, "angry": 0.3}
+    detection = DetectionFactory(
+        user=user, status=DetectionStatus.DONE, emotion="sad", confidence=0.4, probabilities=probabilities
+    )
+    body = api_client.get(RECOMMENDATIONS, {"detection": detection.pk, "strategy": "uplift"}).json()
+    assert body["mood"] == "Calm"
+    assert body["mood_reason"] == "Angry 30% and scared 30% together → Calm songs."
+    plain = api_client.get(RECOMMENDATIONS, {"emotion": "sad"}).json()
+    assert plain["mood_reason"] == ""

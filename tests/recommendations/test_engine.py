@@ -236,3 +236,26 @@ def test_limits_and_an_empty_catalog():
         )
         == []
     )
+
+
+def test_why_this_speaks_plainly(catalog):
+    picks = _recommend(catalog, limit=20)
+    mood_reasons = [pick.reasons[0] for pick in picks if pick.reasons[0].startswith("Sad: ")]
+    assert mood_reasons, [pick.reasons for pick in picks]
+    plain = {word for words in engine.FEATURE_WORDS.values() for word in words}
+    for reason in mood_reasons:
+        words = reason.removeprefix("Sad: ").split(", ")
+        assert 1 <= len(words) <= 3 and set(words) <= plain
+    jargon = ("acousticness", "valence", "high energy", "low energy", "tempo")
+    assert not [reason for pick in picks for reason in pick.reasons if any(word in reason for word in jargon)]
+
+
+def test_rated_songs_take_at_most_three_places_unless_favourites_are_asked_for(catalog):
+    top = _rows(_recommend(catalog, limit=10))
+    ratings = UserRatings.from_triples(catalog, [(int(catalog.song_ids[row]), 5, "sad") for row in top])
+
+    capped = _rows(_recommend(catalog, ratings=ratings, limit=10))
+    favourites = _rows(_recommend(catalog, ratings=ratings, limit=10, favourites=True))
+
+    assert len(capped) == 10 and len(set(capped) & set(top)) == 3
+    assert len(favourites) == 10 and len(set(favourites) & set(top)) >= 7
