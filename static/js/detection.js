@@ -12,7 +12,8 @@
   var MAX_DELAY = 5000;
 
   function showResult(finished) {
-    return fetch(container.dataset.resultUrl, { credentials: "same-origin", headers: { "Accept": "text/html" } })
+    // The address may carry the songs panel's strategy for this page (?strategy=calm); the fragment follows it.
+    return fetch(container.dataset.resultUrl + window.location.search, { credentials: "same-origin", headers: { "Accept": "text/html" } })
       .then(function (response) {
         if (!response.ok) throw new Error("HTTP " + response.status);
         return response.text();
