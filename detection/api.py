@@ -1,5 +1,5 @@
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import exceptions, status
+from rest_framework import status
 from rest_framework.generics import GenericAPIView
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
@@ -15,13 +15,8 @@ from detection.serializers import (
     OutcomeInputSerializer,
     OutcomeOutputSerializer,
 )
-from emomusic_site.api import ServiceUnavailable
+from emomusic_site.api import Conflict, ServiceUnavailable
 from emomusic_site.ratelimit import rate_limit_hit
-
-
-class Conflict(exceptions.APIException):
-    status_code = status.HTTP_409_CONFLICT
-    default_code = "conflict"
 
 
 class DetectionListCreateApi(GenericAPIView):

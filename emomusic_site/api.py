@@ -44,6 +44,14 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     return drf_exception_handler(exc, context)
 
 
+class Conflict(exceptions.APIException):
+    """409: the resource is not in a state that allows the request (a detection not analysed yet)."""
+
+    status_code = 409
+    default_detail = "The request conflicts with the current state of the resource."
+    default_code = "conflict"
+
+
 class ServiceUnavailable(exceptions.APIException):
     status_code = 503
     default_detail = "The service is temporarily unavailable. Please try again in a minute."

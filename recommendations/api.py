@@ -1,8 +1,7 @@
 """The recommendations and ratings API: thin views over the selectors and services."""
 
-from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import exceptions, serializers, status
+from rest_framework import serializers, status
 from rest_framework.generics import ListAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -13,18 +12,12 @@ from catalog.api import SongOutputSerializer
 from catalog.models import Song
 from detection.models import DetectionStatus
 from detection.selectors import detection_get_for
-from emomusic_site.api import IdRelatedField
+from emomusic_site.api import Conflict, IdRelatedField
 from ml.labels import LABELS
 from recommendations import selectors, services
 
 # The largest id the database's integer columns hold; a bigger one is simply not found.
 MAX_ID = 2**63 - 1
-
-
-class Conflict(exceptions.APIException):
-    status_code = status.HTTP_409_CONFLICT
-    default_detail = _("The request conflicts with the current state of the resource.")
-    default_code = "conflict"
 
 
 # --- Recommendations -----------------------------------------------------------
