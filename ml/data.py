@@ -147,3 +147,25 @@ def oversample_indices(labels: np.ndarray, rng: np.random.Generator) -> np.ndarr
         extra = rng.choice(members, size=target - len(members), replace=True)
         chosen.append(np.concatenate([members, extra]))
     return np.concatenate(chosen)
+
+
+# FER-2013's test folder holds two halves, told apart by file name: PublicTest_* (the Kaggle
+# leaderboard, what the literature validates on) and PrivateTest_* (the final, held-out half).
+PUBLIC_TEST_PREFIX = "PublicTest_"
+PRIVATE_TEST_PREFIX = "PrivateTest_"
+
+
+def test_halves(test: Split) -> tuple[Split, Split]:
+    """(PublicTest, PrivateTest) of a loaded test split. Choices are made on the first; the second is reported."""
+
+    def subset(prefix: str) -> Split:
+        chosen = [i for i, path in enumerate(test.paths) if Path(path).name.startswith(prefix)]
+        return Split(test.images[chosen], test.labels[chosen], [test.paths[i] for i in chosen])
+
+    public, private = subset(PUBLIC_TEST_PREFIX), subset(PRIVATE_TEST_PREFIX)
+    if len(public) + len(private) != len(test):
+        raise ValueError(
+            f"{len(test) - len(public) - len(private)} test images are named neither {PUBLIC_TEST_PREFIX}* nor "
+            f"{PRIVATE_TEST_PREFIX}*: not FER-2013's test folder as Kaggle ships it."
+        )
+    return public, private

@@ -4,6 +4,10 @@ The ensemble is built by `ml.models.build_ensemble`, the same model
 `ml.ship --ensemble-with` saves, so what is evaluated here is what would ship.
 
 python -m ml.ensemble --models runs/a/model.keras runs/b/model.keras --data DIR --out reports/ensembles/a+b
+
+With `--save FILE` the ensemble is also stored as one `.keras` file (float16
+weights, as `ml.ship` stores a net), the form a teacher takes for
+`ml.distill` and a warm start takes for `ml.train --init-from --init-member`.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", default="reports/ensembles/ensemble")
     parser.add_argument("--name", default="ensemble")
     parser.add_argument("--modes", nargs="+", choices=TTA_MODES, default=list(TTA_MODES))
+    parser.add_argument("--save", default=None, metavar="FILE", help="also store the ensemble as this .keras file")
     args = parser.parse_args(argv)
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -42,6 +47,12 @@ def main(argv: list[str] | None = None) -> None:
         {"models": args.models, "nets": nets, "data": args.data, "images": len(test)},
     )
     print(f"\nWrote {path}")
+    if args.save:
+        from ml.export import save_for_inference
+
+        Path(args.save).parent.mkdir(parents=True, exist_ok=True)
+        save_for_inference(ensemble, args.save)
+        print(f"Stored the {nets}-net ensemble as {args.save}")
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import math
 import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -24,6 +25,8 @@ import numpy as np
 from ml.cli import refusals_as_errors
 from ml.labels import LABELS
 from ml.preprocessing import TTA_MODES, tta_views
+
+Z_95 = 1.959964  # the normal quantile of a two-sided 95 % interval
 
 __all__ = ["TTA_MODES", "classification_metrics", "confusion_matrix", "evaluate_predictor", "tta_views"]
 
@@ -66,6 +69,30 @@ def classification_metrics(y_true: np.ndarray, probabilities: np.ndarray) -> dic
         "min_recall": float(recall.min()),
         "per_class": per_class,
         "confusion_matrix": matrix.tolist(),
+    }
+
+
+def accuracy_interval(correct: int, total: int) -> tuple[float, float]:
+    """Wilson's 95 % interval for an accuracy of `correct` out of `total`."""
+    if total == 0:
+        return (0.0, 0.0)
+    p = correct / total
+    centre = (p + Z_95**2 / (2 * total)) / (1 + Z_95**2 / total)
+    half = Z_95 * math.sqrt(p * (1 - p) / total + Z_95**2 / (4 * total**2)) / (1 + Z_95**2 / total)
+    return (round(centre - half, 4), round(centre + half, 4))
+
+
+def split_metrics(labels: np.ndarray, probabilities: np.ndarray) -> dict:
+    """Accuracy with its 95 % interval, loss, macro F1 and per-class recall for one split."""
+    metrics = classification_metrics(labels, probabilities)
+    correct = round(metrics["accuracy"] * len(labels))
+    return {
+        "images": len(labels),
+        "accuracy": round(metrics["accuracy"], 4),
+        "interval_95": list(accuracy_interval(correct, len(labels))),
+        "loss": round(metrics["loss"], 4),
+        "macro_f1": round(metrics["macro_f1"], 4),
+        "recall": {label: round(row["recall"], 4) for label, row in metrics["per_class"].items()},
     }
 
 
@@ -168,6 +195,25 @@ def write_results(name: str, results: dict, out: Path, extra: dict | None = None
     return path
 
 
+def test_halves_report(test, probabilities: dict[str, np.ndarray]) -> dict[str, dict]:
+    """Per TTA mode: PublicTest, PrivateTest and all of test, each with its 95 % interval.
+
+    Reported side by side because the literature validates on PublicTest and
+    reports PrivateTest; a model chosen on either half says so in its card.
+    """
+    from ml.data import PUBLIC_TEST_PREFIX
+
+    public = np.array([Path(path).name.startswith(PUBLIC_TEST_PREFIX) for path in test.paths])
+    report = {}
+    for mode, p in probabilities.items():
+        report[mode] = {
+            "public_test": split_metrics(test.labels[public], p[public]),
+            "private_test": split_metrics(test.labels[~public], p[~public]),
+            "all_test": split_metrics(test.labels, p),
+        }
+    return report
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         prog="python -m ml.evaluate", description="Evaluate a model on FER-2013's test split."
@@ -192,9 +238,14 @@ def main(argv: list[str] | None = None) -> None:
     with refusals_as_errors("python -m ml.evaluate"):
         model = load_model(model_path)
         split, report = load_split(args.data, args.split, args.limit_per_class)
-    results, _ = evaluate_predictor(keras_predictor(model), split.images, split.labels, args.modes)
+    results, probabilities = evaluate_predictor(keras_predictor(model), split.images, split.labels, args.modes)
     name = model_path.parent.name + "/" + model_path.name
     print(format_report(name, results))
+    halves = test_halves_report(split, probabilities) if args.split == "test" else {}
+    for mode, by_half in halves.items():
+        for half, metrics in by_half.items():
+            low, high = metrics["interval_95"]
+            print(f"{mode:>8} {half:<13} {metrics['accuracy']:.4f} [{low:.4f}, {high:.4f}] ({metrics['images']} faces)")
     out = Path(args.out) if args.out else model_path.parent
     path = write_results(
         name,
@@ -207,6 +258,7 @@ def main(argv: list[str] | None = None) -> None:
             "images": len(split),
             "parameters": int(model.count_params()),
             "anomalies": len(report.anomalies),
+            "halves": halves,
         },
     )
     print(f"\nWrote {path}")

@@ -1,118 +1,110 @@
-"""Ship a trained model as the one the site uses: ml/artifacts/emotion_model.keras + model_card.json.
+"""Ship a trained net as the site's model: ml/artifacts/emotion_model.keras + a flat model_card.json.
 
-    python -m ml.ship --run runs/vggnet --data ../shared/datasets/fer2013 --version emotion-vggnet-2026.11
+    python -m ml.ship --run runs/student --data "$FER_DATA" --version emotion-vggnet32-kd-2026.11
 
-Saves the run's best model with its weights in float16 (half the file; the
-site computes in float32) and no optimizer state, evaluates that file on the
-test split (plain, flip and ten-crop TTA), and writes the model card from the
-run's recorded recipe and the measured numbers; the evaluation itself (JSON
-and confusion matrices) goes to `--report-dir`. `--tta` picks the mode the
-site's classifier averages over; `--min-recall` fits a per-class prior shift on the validation split (never
-the test split) and saves it inside the model. `--ensemble-with MODEL...`
-ships the mean of the run's model and those models' probabilities as one
-`.keras` file, their cards kept in the new one. So are the cards of the shipped
-models its runs were warm-started from (read before this ship replaces them),
-so a chain of snapshots keeps every earlier net's recipe on record.
+The protocol is the literature's, and the default: every choice is made on
+the validation data (the run's own split of train or, for a run that kept
+none, FER-2013's PublicTest half), and PrivateTest is only measured, once,
+when a version ships, and reported with a 95 % interval beside PublicTest and
+all 7,178 test faces.
 
-A run trained on all of train (`--validation-fraction 0`) has nothing to
-choose with, so it takes a `--tta` chosen before (by a validated run) and no
-`--min-recall`.
+The steps, each a function below: read the run (`run_read`), store the net
+with float16 weights (`ml.export.save_for_inference`) and reload the stored
+file so what is measured is what ships, choose the TTA on validation
+(`tta_choose`), measure every split (`split_metrics`), time the net
+(`speed_measure`), and write the card (`card_build`).
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
 import dataclasses
 import datetime as dt
 import json
 import os
+import platform
 import shlex
+import statistics
 import sys
-from collections.abc import Sequence
+import time
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+
+import numpy as np
 
 from ml.augment import AugmentConfig
 from ml.cli import refusals_as_errors
-from ml.inference import ARTIFACTS_DIR, MODEL_CARD, read_model_card
+from ml.inference import ARTIFACTS_DIR, MODEL_CARD
 from ml.labels import LABELS
 from ml.preprocessing import TTA_MODES
 
 MODEL_FILE = "emotion_model.keras"
-ARTIFACTS_LIMIT_BYTES = 25 * 1024 * 1024
+ARTIFACTS_LIMIT_BYTES = 5 * 1024 * 1024
+# The card names the data by this variable, never by where it lay on the machine that shipped.
+DATA_VARIABLE = "$FER_DATA"
 
 
-def validation_predictions(model, run: dict, data: str, modes: tuple[str, ...]):
-    """The run's own validation split (same fraction and seed) and the model's probabilities on it per TTA mode."""
-    from ml.data import load_split, stratified_split
-    from ml.evaluate import keras_predictor, predict_probabilities
-    from ml.preprocessing import preprocess_faces
+@dataclasses.dataclass(frozen=True)
+class Run:
+    """What a training run (ml.train or ml.distill) recorded about itself."""
 
-    train_split, _ = load_split(data, "train")
-    _, validation = stratified_split(train_split, run["config"]["validation_fraction"], run["seed"])
-    batch = preprocess_faces(validation.images)
-    return validation, {mode: predict_probabilities(keras_predictor(model), batch, mode) for mode in modes}
+    folder: Path
+    config: dict
+    commands: list[str]
+    history: list[dict]
+    validation: str  # "PublicTest" or "train split"
+    info: dict
 
-
-def member_description(path: Path) -> dict:
-    """What the card says about an `--ensemble-with` model: its own model card or, for a model in a training
-    run's folder (no card yet), that run's recipe, epochs and commands, so every net's training stays on record.
-    """
-    card = read_model_card(path)
-    run_path, state_path = path.with_name("run.json"), path.with_name("state.json")
-    if card or not (run_path.is_file() and state_path.is_file()):
-        return card
-    run, state = json.loads(run_path.read_text()), json.loads(state_path.read_text())
-    return {
-        "architecture": run["config"]["arch"],
-        "parameters": run.get("parameters"),
-        "train_images": sum(run["train_counts"].values()),
-        "recipe": run["config"],
-        "init_from_version": run.get("init_from_version"),
-        "epochs": run_epochs(state),
-        "trained_with": trained_with(run),
-        "command": {"train": train_commands(run, state)},
-    }
+    @property
+    def best_epoch(self) -> int:
+        key = "val_hard_accuracy" if any("val_hard_accuracy" in r for r in self.history) else "val_accuracy"
+        scored = [r for r in self.history if r.get(key) is not None]
+        if not scored:
+            return len(self.history)
+        return int(max(scored, key=lambda r: float(r[key]))["epoch"])
 
 
-def trained_with(run: dict) -> dict:
-    """The Keras and backend a run trained on (a GPU run trains on JAX; the card's own are the ship's)."""
-    return {"keras": run.get("keras"), "backend": run.get("backend")}
+@dataclasses.dataclass(frozen=True)
+class Splits:
+    validation: object  # ml.data.Split
+    public: object
+    private: object
+    test: object
 
 
-def warm_start_cards(descriptions: Sequence[dict]) -> dict[str, dict]:
-    """The cards of the shipped models that runs were warm-started from, by version.
-
-    `descriptions` are run.json files or member descriptions (whose recipe is the run's config). A ship
-    replaces the file a warm start read, and with it the card saying how the nets it began from were
-    trained, so read it while it is there, and only when it is still the version the run recorded.
-    """
-    cards: dict[str, dict] = {}
-    for description in descriptions:
-        version = description.get("init_from_version")
-        source = (description.get("config") or description.get("recipe") or {}).get("init_from")
-        if not version or not source or version in cards:
-            continue
-        card = read_model_card(source)
-        if card.get("version") == version:
-            cards[version] = card
-    return cards
-
-
-def run_epochs(state: dict) -> dict:
-    return {"planned": state["config"]["epochs"], "run": state["epoch"], "best": state["best_epoch"]}
+def run_read(folder: Path) -> Run:
+    """A run folder's record: run.json, and the history from history.csv (ml.distill) or state.json (ml.train)."""
+    info = json.loads((folder / "run.json").read_text())
+    if (folder / "state.json").is_file():
+        state = json.loads((folder / "state.json").read_text())
+        history = state["history"]
+        commands = state.get("commands") or [info["command"]]
+        validation = "train split" if sum(info["validation_counts"].values()) else "PublicTest"
+    else:
+        with (folder / "history.csv").open(newline="") as rows:
+            history = [
+                {"epoch": int(row.pop("epoch")) + 1, **{k: float(v) for k, v in row.items()}}
+                for row in csv.DictReader(rows)
+            ]
+        commands = [info["command"]]
+        validation = info.get("validation", "PublicTest")
+    return Run(folder, info["config"], commands, history, validation, info)
 
 
-def train_commands(run: dict, state: dict) -> list[str]:
-    """Every command that trained the run: the first and each --resume."""
-    return state.get("commands", [run["command"]])
+def splits_load(data: str, run: Run) -> Splits:
+    from ml.data import load_split, stratified_split, test_halves
+
+    test, _ = load_split(data, "test")
+    public, private = test_halves(test)
+    validation = public
+    if run.validation == "train split":
+        train, _ = load_split(data, "train")
+        _, validation = stratified_split(train, run.config["validation_fraction"], run.config["seed"])
+    return Splits(validation, public, private, test)
 
 
-def _summary(metrics: dict) -> dict:
-    recall = {label: round(row["recall"], 4) for label, row in metrics["per_class"].items()}
-    return {"accuracy": round(metrics["accuracy"], 4), "recall": recall}
-
-
-def choose_tta(labels, probabilities: dict) -> tuple[str, dict]:
+def tta_choose(labels: np.ndarray, probabilities: Mapping[str, np.ndarray]) -> tuple[str, dict]:
     """The TTA mode with the best validation accuracy (the fewest views on a tie), and every mode's accuracy."""
     from ml.evaluate import classification_metrics
 
@@ -120,25 +112,101 @@ def choose_tta(labels, probabilities: dict) -> tuple[str, dict]:
     return max(accuracy, key=lambda mode: (accuracy[mode], -TTA_MODES.index(mode))), accuracy
 
 
-def fit_validation_shift(model, labels, probabilities, tta: str, min_recall: float) -> tuple[dict, object]:
-    """Fit a per-class prior shift on validation predictions; returns its report and the shifted model."""
-    import numpy as np
+def speed_measure(model, tta: str, *, batch: int = 32, repeats: int = 30) -> dict:
+    """Median milliseconds a face, in batches of `batch` faces with the site's TTA, on this CPU."""
+    from ml.preprocessing import tta_views
 
-    from ml.evaluate import classification_metrics
-    from ml.models import with_prior_shift
-    from ml.priors import apply_prior_shift, fit_prior_shift
+    faces = np.random.default_rng(0).integers(0, 256, size=(batch, 48, 48, 1)).astype("float32")
+    stacked = np.concatenate(tta_views(faces, tta))
+    model.predict_on_batch(stacked)  # trace once
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        model.predict_on_batch(stacked)
+        times.append((time.perf_counter() - started) * 1000 / batch)
+    return {"ms_per_face": round(statistics.median(times), 3), "batch": batch, "tta": tta, "cpu": cpu_name()}
 
-    shift = fit_prior_shift(probabilities, labels, min_recall=min_recall)
-    report = {
-        "fitted_on": f"validation split ({len(labels)} images), {tta} TTA",
-        "min_recall": min_recall,
-        "shift": {label: float(value) for label, value in zip(LABELS, shift, strict=True)},
-        "validation_before": _summary(classification_metrics(labels, probabilities)),
-        "validation_after": _summary(classification_metrics(labels, apply_prior_shift(probabilities, shift))),
+
+def cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return f"{line.split(':', 1)[1].strip()}, {os.cpu_count()} cores"
+    except OSError:
+        pass
+    return f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores"
+
+
+def portable(command: str, data: str) -> str:
+    """A recorded command with the data folder named by $FER_DATA, as the README's commands name it."""
+    words = shlex.split(command)
+    return " ".join(DATA_VARIABLE if word == data else shlex.quote(word) for word in words)
+
+
+def recipe_of(run: Run) -> dict:
+    recipe = {key: value for key, value in run.config.items() if key not in {"data", "out"}}
+    recipe["augmentation"] = dataclasses.asdict(
+        AugmentConfig(erase_probability=run.config.get("erase_probability", 0.5))
+    )
+    return recipe
+
+
+def card_build(
+    *,
+    run: Run,
+    version: str,
+    model,
+    size_bytes: int,
+    splits: Splits,
+    tta: str,
+    tta_selection: dict,
+    metrics: dict,
+    speed: dict,
+    ship_command: str,
+) -> dict:
+    """The flat model card: what the model is, its data, recipe, teacher, metrics, TTA, speed and size."""
+    import keras
+
+    data = run.config.get("data", "")
+    epochs = len(run.history)
+    return {
+        "version": version,
+        "file": MODEL_FILE,
+        "architecture": run.config.get("arch"),
+        "width": run.config.get("width"),
+        "parameters": int(model.count_params()),
+        "size_bytes": size_bytes,
+        "labels": list(LABELS),
+        "input": "uint8 grayscale face, resized to 48x48 by ml.preprocessing.preprocess_faces; "
+        "float pixels 0..255, scaled inside the model",
+        "weights": "stored in float16, rounded to bfloat16's precision (8 significant bits); "
+        "load with ml.models.load_model, which computes in float32",
+        "data": "FER-2013 (Kaggle msambare/fer2013): train/ for training, test/ split by file name into "
+        "PublicTest_* and PrivateTest_*",
+        "train_images": int(sum(run.info["train_counts"].values())),
+        "validation_data": f"{run.validation} ({len(splits.validation)} faces): every choice (epoch, TTA) made on it",
+        "reported_once": f"PrivateTest ({len(splits.private)} faces): measured when this version shipped, "
+        "never used to choose",
+        "teacher": run.info.get("teacher_version"),
+        "init_member": run.info.get("init_member"),
+        "recipe": recipe_of(run),
+        "epochs_planned": run.config.get("epochs"),
+        "epochs_run": epochs,
+        "best_epoch": run.best_epoch,
+        "tta": tta,
+        "tta_validation_accuracy": tta_selection,
+        "validation": metrics["validation"],
+        "public_test": metrics["public_test"],
+        "private_test": metrics["private_test"],
+        "all_test": metrics["all_test"],
+        "speed": speed,
+        "date": dt.datetime.now(dt.UTC).date().isoformat(),
+        "trained_with": {"keras": run.info.get("keras"), "backend": run.info.get("backend")},
+        "keras": keras.__version__,
+        "backend": keras.backend.backend(),
+        "train_command": [portable(command, data) for command in run.commands],
+        "ship_command": portable(ship_command, data) if ship_command else "",
     }
-    if not np.any(shift):
-        return report, model
-    return report, with_prior_shift(model, shift)
 
 
 def ship(
@@ -146,183 +214,99 @@ def ship(
     data: str,
     version: str,
     *,
-    report_dir: Path,
     artifacts: Path = ARTIFACTS_DIR,
     command: str = "",
-    modes: tuple[str, ...] = TTA_MODES,
-    tta: str = "flip",
-    min_recall: float | None = None,
-    ensemble_with: Sequence[Path] = (),
+    tta: str = "auto",
+    modes: Sequence[str] = TTA_MODES,
 ) -> dict:
-    """Evaluate, save and describe a run's best model (or its ensemble with `ensemble_with`) as the site's.
-
-    `tta` is the mode the site will use, or "auto": the best on the validation split.
-    """
+    """Store, measure and describe a run's best net as the site's model; returns the card."""
     if tta != "auto" and tta not in modes:
         raise ValueError(f"--modes must include {tta!r}, the mode the site uses.")
-    missing = [str(path) for path in ensemble_with if not Path(path).is_file()]
-    if missing:
-        raise FileNotFoundError(f"No model to ensemble with at {', '.join(missing)}.")
-    # Read before saving: a member may be the model this call replaces.
-    member_cards = [member_description(Path(path)) for path in ensemble_with]
-    undescribed = [str(path) for path, card in zip(ensemble_with, member_cards, strict=True) if not card]
-    if undescribed:
-        # A copy of the shipped file without its card would ship a card that has lost how its nets were trained.
-        raise ValueError(
-            f"Nothing describes {', '.join(undescribed)}: keep a shipped model's model_card.json beside it "
-            "(a copy must keep the name emotion_model.keras), or pass a training run's model.keras."
-        )
+    if not (run_dir / "run.json").is_file() or not (run_dir / "best.keras").is_file():
+        raise FileNotFoundError(f"{run_dir} holds no finished run (run.json and best.keras).")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    import keras
+    from ml.evaluate import keras_predictor, predict_probabilities, split_metrics
+    from ml.export import save_for_inference
+    from ml.models import load_model
+    from ml.preprocessing import preprocess_faces
 
-    from ml.data import load_split
-    from ml.evaluate import evaluate_predictor, format_report, keras_predictor, write_results
-    from ml.models import load_model, save_for_inference
-
-    state = json.loads((run_dir / "state.json").read_text())
-    run = json.loads((run_dir / "run.json").read_text())
-    init_from_cards = warm_start_cards([run, *member_cards])
-    validated = sum(run["validation_counts"].values()) > 0
-    if not validated and (tta == "auto" or min_recall is not None):
-        raise ValueError(
-            f"{run_dir} trained on all of train and has no validation split to choose on: "
-            "pass --tta plain, flip or tencrop (as chosen for a validated run) and no --min-recall."
-        )
-    source = run_dir / "best.keras"
-    model = load_model(source)  # float32, whatever precision it was trained in
-    prior_shift, tta_selection = None, None
-    if tta == "auto" or min_recall is not None:
-        candidates = modes if tta == "auto" else (tta,)
-        validation, probabilities = validation_predictions(model, run, data, candidates)
-        if tta == "auto":
-            tta, accuracy = choose_tta(validation.labels, probabilities)
-            tta_selection = {"chosen_on": "validation split", "validation_accuracy": accuracy}
-            print(f"TTA on validation: {accuracy}; the site will use {tta}.")
-        if min_recall is not None:
-            prior_shift, model = fit_validation_shift(model, validation.labels, probabilities[tta], tta, min_recall)
-            print(f"Prior shift fitted on validation: {prior_shift}")
-    architecture = model.name
-    ensemble = None
-    if ensemble_with:
-        from ml.models import build_ensemble
-
-        others = [load_model(path) for path in ensemble_with]
-        model = build_ensemble([model, *others])
-        names = [architecture]
-        for card, other in zip(member_cards, others, strict=True):
-            # An ensemble member joins as its nets (build_ensemble flattens it), so list theirs.
-            names.extend((card.get("architecture") or other.name).removeprefix("ensemble of ").split(", "))
-        architecture = f"ensemble of {', '.join(names)}"
-        ensemble = {
-            "combination": "mean of the nets' probabilities, each after its own prior shift; "
-            "a member that is an ensemble counts as its nets, so every net weighs the same",
-            "members": [
-                {"source": str(source), "described_by": "this card's recipe, data and epochs"},
-                *({"source": str(path), "card": card} for path, card in zip(ensemble_with, member_cards, strict=True)),
-            ],
-        }
+    run = run_read(run_dir)
+    splits = splits_load(data, run)
     artifacts.mkdir(parents=True, exist_ok=True)
-    target = artifacts / MODEL_FILE
-    tmp = artifacts / f"{MODEL_FILE}.tmp.keras"
-    save_for_inference(model, tmp)
+    target, stored = artifacts / MODEL_FILE, artifacts / f"{MODEL_FILE}.tmp.keras"
+    save_for_inference(load_model(run_dir / "best.keras"), stored)
     try:
-        model = load_model(tmp)  # measure the file that ships, float16 weights and all
-        test, report = load_split(data, "test")
-        results, _ = evaluate_predictor(keras_predictor(model), test.images, test.labels, modes)
+        model = load_model(stored)  # measure the file that ships, float16 weights and all
+        predict = keras_predictor(model)
+
+        def probabilities(split, mode: str) -> np.ndarray:
+            return predict_probabilities(predict, preprocess_faces(split.images), mode)
+
+        candidates = tuple(modes) if tta == "auto" else (tta,)
+        chosen, selection = tta_choose(
+            splits.validation.labels, {mode: probabilities(splits.validation, mode) for mode in candidates}
+        )
+        metrics = {
+            name: split_metrics(split.labels, probabilities(split, chosen))
+            for name, split in (
+                ("validation", splits.validation),
+                ("public_test", splits.public),
+                ("private_test", splits.private),
+                ("all_test", splits.test),
+            )
+        }
+        speed = speed_measure(model, chosen)
     except BaseException:
-        tmp.unlink(missing_ok=True)
+        stored.unlink(missing_ok=True)
         raise
-    print(format_report(version, results))
-    write_results(version, results, report_dir, {"model": str(source), "data": data, "images": len(test)})
-    os.replace(tmp, target)
-    best = next((r for r in state["history"] if r["epoch"] == state["best_epoch"]), {})
-    chosen = results[tta]
-    card = {
-        "version": version,
-        "file": MODEL_FILE,
-        "architecture": architecture,
-        "parameters": int(model.count_params()),
-        "labels": list(LABELS),
-        "input": "uint8 grayscale face, resized to 48x48 by ml.preprocessing.preprocess_faces; "
-        "float pixels 0..255, scaled inside the model",
-        # keras.models.load_model alone would compute in float16, slowly and less exactly on a CPU.
-        "weights": "stored in float16, rounded to bfloat16's precision (8 significant bits); "
-        "load with ml.models.load_model, which computes in float32",
-        "data": {
-            "name": "FER-2013 (Kaggle msambare/fer2013 folder layout)",
-            "train_images": sum(run["train_counts"].values()),
-            "validation_images": sum(run["validation_counts"].values()),
-            "validation": f"stratified {run['config']['validation_fraction']:.0%} of train, seed {run['seed']}"
-            if validated
-            else "none: trained on all of train, the last epoch of a schedule fixed beforehand kept",
-            "test_images": len(test),
-            "anomalies_in_train": len(run.get("anomalies", [])),
-            "anomalies_in_test": len(report.anomalies),
-        },
-        "recipe": {
-            **run["config"],
-            "augmentation": dataclasses.asdict(
-                AugmentConfig(erase_probability=run["config"].get("erase_probability", 0.5))
-            ),
-        },
-        # The file a warm start read is replaced by later ships; its version says which model it was.
-        "init_from_version": run.get("init_from_version"),
-        "init_from_cards": init_from_cards,
-        "epochs": run_epochs(state),
-        "validation_accuracy": best.get("val_accuracy"),
-        "prior_shift": prior_shift,
-        "ensemble": ensemble,
-        "test_accuracy": chosen["accuracy"],
-        "test_loss": chosen["loss"],
-        "test_accuracy_by_tta": {mode: metrics["accuracy"] for mode, metrics in results.items()},
-        "per_class_recall": {label: row["recall"] for label, row in chosen["per_class"].items()},
-        "per_class_f1": {label: row["f1"] for label, row in chosen["per_class"].items()},
-        "inference": {"tta": tta, "flip_tta": tta != "plain", "tta_selection": tta_selection},
-        "date": dt.datetime.now(dt.UTC).date().isoformat(),
-        "trained_with": trained_with(run),
-        # What saved and measured the shipped file.
-        "keras": keras.__version__,
-        "backend": keras.backend.backend(),
-        "command": {"train": train_commands(run, state), "ship": command},
-    }
+    size = stored.stat().st_size
+    if size > ARTIFACTS_LIMIT_BYTES:
+        stored.unlink()
+        raise RuntimeError(
+            f"The stored net is {size / 2**20:.1f} MB, over the {ARTIFACTS_LIMIT_BYTES >> 20} MB allowed."
+        )
+    os.replace(stored, target)
+    card = card_build(
+        run=run,
+        version=version,
+        model=model,
+        size_bytes=size,
+        splits=splits,
+        tta=chosen,
+        tta_selection=selection,
+        metrics=metrics,
+        speed=speed,
+        ship_command=command,
+    )
     card = json.loads(json.dumps(card))  # what the file holds: tuples become lists
     (artifacts / MODEL_CARD).write_text(json.dumps(card, indent=2) + "\n")
-    total = sum(p.stat().st_size for p in artifacts.iterdir() if p.is_file())
-    if total > ARTIFACTS_LIMIT_BYTES:
-        raise RuntimeError(f"{artifacts} holds {total / 2**20:.1f} MB, over the 25 MB the repository allows.")
-    print(
-        f"Shipped {target} ({target.stat().st_size / 2**20:.1f} MB) as {version}: test accuracy "
-        f"{chosen['accuracy']:.4f} ({tta})."
-    )
+    print(card_summary(card))
     return card
 
 
+def card_summary(card: dict) -> str:
+    lines = [
+        f"Shipped {card['version']} ({card['size_bytes'] / 2**20:.1f} MB, {card['parameters']:,} parameters), "
+        f"TTA {card['tta']}, {card['speed']['ms_per_face']} ms a face batched"
+    ]
+    for name in ("validation", "public_test", "private_test", "all_test"):
+        split = card[name]
+        low, high = split["interval_95"]
+        lines.append(
+            f"  {name:<12} {split['accuracy']:.4f} [{low:.4f}, {high:.4f}]  min recall "
+            f"{min(split['recall'].values()):.3f}  ({split['images']} faces)"
+        )
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m ml.ship", description="Ship a run's best model to ml/artifacts.")
-    parser.add_argument("--run", required=True, help="a training run folder (best.keras, state.json, run.json)")
-    parser.add_argument("--data", required=True, help="FER-2013 folder holding test/")
-    parser.add_argument("--version", required=True, help="e.g. emotion-vggnet-2026.11")
-    parser.add_argument("--report-dir", default="reports/shipped")
-    parser.add_argument("--modes", nargs="+", choices=TTA_MODES, default=list(TTA_MODES), help="TTA modes to evaluate")
-    parser.add_argument(
-        "--tta",
-        choices=(*TTA_MODES, "auto"),
-        default="flip",
-        help="the TTA mode the site will use; auto: the best on the validation split",
-    )
-    parser.add_argument(
-        "--min-recall",
-        type=float,
-        default=None,
-        help="fit a per-class prior shift on the validation split so every class reaches this recall there",
-    )
-    parser.add_argument(
-        "--ensemble-with",
-        nargs="+",
-        default=[],
-        metavar="MODEL",
-        help="ship the mean of the run's model and these .keras models (their model cards are kept in the new card)",
-    )
+    parser = argparse.ArgumentParser(prog="python -m ml.ship", description="Ship a run's best net to ml/artifacts.")
+    parser.add_argument("--run", required=True, help="a run folder of ml.train or ml.distill")
+    parser.add_argument("--data", required=True, help="FER-2013 folder holding train/ and test/")
+    parser.add_argument("--version", required=True, help="e.g. emotion-vggnet32-kd-2026.11")
+    parser.add_argument("--tta", choices=(*TTA_MODES, "auto"), default="auto", help="auto: the best on validation")
+    parser.add_argument("--modes", nargs="+", choices=TTA_MODES, default=list(TTA_MODES))
+    parser.add_argument("--artifacts", default=str(ARTIFACTS_DIR), help="where the model and its card go")
     args = parser.parse_args(argv)
     command = "python -m ml.ship " + shlex.join(sys.argv[1:] if argv is None else argv)
     with refusals_as_errors("python -m ml.ship"):
@@ -330,12 +314,10 @@ def main(argv: list[str] | None = None) -> None:
             Path(args.run),
             args.data,
             args.version,
-            report_dir=Path(args.report_dir),
+            artifacts=Path(args.artifacts),
             command=command,
-            modes=tuple(args.modes),
             tta=args.tta,
-            min_recall=args.min_recall,
-            ensemble_with=[Path(path) for path in args.ensemble_with],
+            modes=tuple(args.modes),
         )
 
 

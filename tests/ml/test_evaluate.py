@@ -49,3 +49,19 @@ def test_tta_views_and_averaging():
     np.testing.assert_allclose(averaged, expected, rtol=1e-6)
     with pytest.raises(ValueError, match="Unknown TTA mode"):
         tta_views(batch, "rotate")
+
+
+def test_the_evaluate_command_reports_public_test_private_test_and_all_apart(tiny_run, fer_dir, tmp_path, capsys):
+    import json
+
+    from ml import evaluate
+
+    _, model_path = tiny_run
+    evaluate.main(["--model", str(model_path), "--data", str(fer_dir), "--modes", "flip", "--out", str(tmp_path)])
+
+    halves = json.loads((tmp_path / "evaluation.json").read_text())["halves"]["flip"]
+    assert [halves[name]["images"] for name in ("public_test", "private_test", "all_test")] == [14, 28, 42]
+    for metrics in halves.values():
+        low, high = metrics["interval_95"]
+        assert low <= metrics["accuracy"] <= high
+    assert "private_test" in capsys.readouterr().out

@@ -97,7 +97,8 @@ def test_copy_weights_refuses_another_architecture():
 
 
 def test_loading_a_mixed_precision_model_gives_the_same_network_in_float32(tmp_path):
-    from ml.models import load_model, to_float32, with_prior_shift
+    from ml.export import to_float32
+    from ml.models import load_model, with_prior_shift
 
     keras.mixed_precision.set_global_policy("mixed_bfloat16")
     try:
@@ -117,7 +118,8 @@ def test_loading_a_mixed_precision_model_gives_the_same_network_in_float32(tmp_p
 
 
 def test_an_ensemble_averages_its_members_and_loads_in_float32(tmp_path):
-    from ml.models import build_ensemble, build_tiny, load_model, to_float32, with_prior_shift
+    from ml.export import to_float32
+    from ml.models import build_ensemble, build_tiny, load_model, with_prior_shift
 
     keras.mixed_precision.set_global_policy("mixed_bfloat16")
     try:
@@ -156,7 +158,8 @@ def test_an_ensemble_member_that_is_an_ensemble_joins_as_its_nets(tmp_path):
 
 
 def test_a_model_saved_for_inference_stores_float16_and_computes_in_float32(tmp_path):
-    from ml.models import build_model, load_model, save_for_inference
+    from ml.export import save_for_inference
+    from ml.models import build_model, load_model
 
     model = build_model("vggnet", width=8)
     faces = np.random.default_rng(4).uniform(0, 255, (4, 48, 48, 1)).astype("float32")
@@ -177,7 +180,8 @@ def test_a_model_saved_for_inference_stores_float16_and_computes_in_float32(tmp_
 def test_a_model_saved_for_inference_is_a_deflated_archive_that_predicts_the_same(tmp_path):
     import zipfile
 
-    from ml.models import build_model, load_model, save_for_inference
+    from ml.export import save_for_inference
+    from ml.models import build_model, load_model
 
     model = build_model("vggnet", width=8)
     faces = np.random.default_rng(5).uniform(0, 255, (4, 48, 48, 1)).astype("float32")
@@ -195,7 +199,8 @@ def test_a_model_saved_for_inference_is_a_deflated_archive_that_predicts_the_sam
 
 
 def test_a_weight_beyond_float16_is_refused_rather_than_saved_as_infinity(tmp_path):
-    from ml.models import build_tiny, save_for_inference
+    from ml.export import save_for_inference
+    from ml.models import build_tiny
 
     model = build_tiny()
     kernel = model.weights[0]
@@ -209,7 +214,8 @@ def test_a_weight_beyond_float16_is_refused_rather_than_saved_as_infinity(tmp_pa
 def test_a_model_saved_for_inference_keeps_bfloat16s_precision_in_its_float16_weights(tmp_path):
     import ml_dtypes
 
-    from ml.models import build_model, save_for_inference
+    from ml.export import save_for_inference
+    from ml.models import build_model
 
     model = build_model("vggnet", width=8)
     weights = [np.random.default_rng(6).normal(0, 0.1, w.shape).astype("float32") for w in model.weights]

@@ -1,0 +1,333 @@
+"""Distil an ensemble teacher into one net (Hinton et al. 2015).
+
+    python -m ml.distill --teacher ml/teachers/emotion-vggnet32x7-bf16-2026.11.keras \
+        --data "$FER_DATA" --out runs/student --epochs 20
+
+The teacher reads every training face once, with the site's TTA (the mean of
+the face and its mirror image); its probabilities are cached in the run
+folder. The student then trains on augmented faces against a mix of the
+teacher's softened probabilities and the hard labels. Validation is
+FER-2013's PublicTest half; PrivateTest is never read here, so nothing this
+command chooses is chosen on it (`ml.ship` reports it once).
+
+Keras's own pieces do the bookkeeping: `CosineDecay` with warm-up for the
+learning rate, `BackupAndRestore` for resuming an interrupted run (rerun the
+same command), `ModelCheckpoint` for the best epoch, `EarlyStopping`, and
+`CSVLogger` for the history.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import datetime as dt
+import json
+import math
+import os
+import shlex
+import sys
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import keras
+import numpy as np
+
+from ml import data as fer_data
+from ml.augment import AugmentConfig, augment_batch
+from ml.cli import refusals_as_errors
+from ml.evaluate import classification_metrics, keras_predictor, predict_probabilities
+from ml.inference import read_model_card
+from ml.labels import LABELS
+from ml.models import build_model, copy_weights, ensemble_members, load_model
+from ml.preprocessing import INPUT_SHAPE, preprocess_faces
+
+NUM_CLASSES = len(LABELS)
+TEACHER_TTA = "flip"
+
+
+@dataclasses.dataclass
+class DistillConfig:
+    teacher: str
+    data: str
+    out: str
+    arch: str = "vggnet"
+    width: int | None = 32
+    epochs: int = 20
+    batch_size: int = 128
+    learning_rate: float = 1e-3
+    weight_decay: float = 0.05
+    warmup_epochs: float = 1.0
+    temperature: float = 4.0
+    # Weight of the teacher's soft targets; the hard labels get the rest.
+    alpha: float = 0.9
+    patience: int = 6
+    seed: int = 2026
+    precision: str = "mixed_bfloat16"
+    # Warm start from one of the teacher's nets (1-based), "best" for the one with the best
+    # validation accuracy, or none to start from scratch.
+    init_member: str = "best"
+    erase_probability: float = 0.5
+    limit_per_class: int | None = None
+
+
+@keras.saving.register_keras_serializable(package="ml.distill")
+class DistillationLoss(keras.losses.Loss):
+    """alpha * T^2 * KL(teacher_T || student_T) + (1 - alpha) * cross-entropy on the hard labels.
+
+    `y_true` is the hard one-hot label and the teacher's probabilities side by
+    side, (N, 2 * classes). The student outputs probabilities, so its logits
+    are their logarithm (softmax is invariant to the constant that drops).
+    """
+
+    def __init__(self, temperature: float = 4.0, alpha: float = 0.9, name: str = "distillation", **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.temperature = float(temperature)
+        self.alpha = float(alpha)
+
+    def call(self, y_true, y_pred):
+        ops = keras.ops
+        hard, teacher = y_true[:, :NUM_CLASSES], y_true[:, NUM_CLASSES:]
+        student_log = ops.log(ops.clip(ops.cast(y_pred, "float32"), 1e-7, 1.0))
+        teacher_log = ops.log(ops.clip(teacher, 1e-7, 1.0))
+        soft_teacher = ops.softmax(teacher_log / self.temperature, axis=-1)
+        soft_student_log = ops.log_softmax(student_log / self.temperature, axis=-1)
+        kl = ops.sum(soft_teacher * (ops.log(ops.clip(soft_teacher, 1e-7, 1.0)) - soft_student_log), axis=-1)
+        cross_entropy = -ops.sum(hard * student_log, axis=-1)
+        return self.alpha * self.temperature**2 * kl + (1 - self.alpha) * cross_entropy
+
+    def get_config(self):
+        return {**super().get_config(), "temperature": self.temperature, "alpha": self.alpha}
+
+
+@keras.saving.register_keras_serializable(package="ml.distill")
+def hard_accuracy(y_true, y_pred):
+    """Accuracy against the hard label half of a distillation target."""
+    ops = keras.ops
+    return ops.cast(ops.argmax(y_true[:, :NUM_CLASSES], axis=-1) == ops.argmax(y_pred, axis=-1), "float32")
+
+
+class DistillBatches(keras.utils.PyDataset):
+    """Shuffled, augmented faces with (hard label | teacher probabilities) targets and class weights."""
+
+    def __init__(self, images, labels, teacher, batch_size: int, *, seed: int, weights, config: AugmentConfig):
+        super().__init__()
+        self.images, self.labels, self.teacher = images, labels, teacher
+        self.batch_size, self.seed, self.weights, self.config = batch_size, seed, weights, config
+        self.epoch = 0
+        self.order = np.random.default_rng([seed, 0]).permutation(len(labels))
+
+    def __len__(self) -> int:
+        return math.ceil(len(self.labels) / self.batch_size)
+
+    def __getitem__(self, index: int):
+        chosen = self.order[index * self.batch_size : (index + 1) * self.batch_size]
+        rng = np.random.default_rng([self.seed, self.epoch, index])
+        faces = preprocess_faces(augment_batch(self.images[chosen], rng, self.config))
+        return faces, distillation_targets(self.labels[chosen], self.teacher[chosen]), self.weights[self.labels[chosen]]
+
+    def on_epoch_end(self) -> None:
+        self.epoch += 1
+        self.order = np.random.default_rng([self.seed, self.epoch]).permutation(len(self.labels))
+
+
+def distillation_targets(labels: np.ndarray, teacher: np.ndarray) -> np.ndarray:
+    return np.concatenate([keras.utils.to_categorical(labels, NUM_CLASSES), teacher], axis=1).astype("float32")
+
+
+def teacher_probabilities(teacher: keras.Model, images: np.ndarray, *, cache: Path, version: str) -> np.ndarray:
+    """The teacher's probabilities for uint8 faces with the site's TTA, computed once per run folder."""
+    if cache.exists():
+        stored = np.load(cache)
+        if str(stored["version"]) == version and len(stored["probabilities"]) == len(images):
+            return stored["probabilities"]
+    probabilities = predict_probabilities(keras_predictor(teacher), preprocess_faces(images), TEACHER_TTA)
+    np.savez(cache, probabilities=probabilities.astype("float32"), version=np.asarray(version))
+    return probabilities
+
+
+def member_accuracies(teacher: keras.Model, validation: fer_data.Split) -> list[float]:
+    """Each net of the teacher alone on the validation faces, with the site's TTA."""
+    batch = preprocess_faces(validation.images)
+    return [
+        classification_metrics(validation.labels, predict_probabilities(keras_predictor(net), batch, TEACHER_TTA))[
+            "accuracy"
+        ]
+        for net in ensemble_members(teacher)
+    ]
+
+
+def student_build(config: DistillConfig, teacher: keras.Model, validation: fer_data.Split) -> tuple[keras.Model, dict]:
+    """The untrained student, warm-started from one of the teacher's nets as `init_member` says."""
+    student = build_model(config.arch, INPUT_SHAPE, NUM_CLASSES, width=config.width)
+    if config.init_member == "none":
+        return student, {"init_member": None}
+    nets = ensemble_members(teacher)
+    if config.init_member == "best":
+        accuracies = member_accuracies(teacher, validation)
+        member = int(np.argmax(accuracies)) + 1
+        chosen = {"init_member": member, "member_validation_accuracy": [round(a, 4) for a in accuracies]}
+    else:
+        member = int(config.init_member)
+        if not 1 <= member <= len(nets):
+            raise ValueError(f"The teacher holds {len(nets)} nets: --init-member must be 1..{len(nets)}, best or none.")
+        chosen = {"init_member": member}
+    copy_weights(nets[member - 1], student)
+    return student, chosen
+
+
+def learning_rate_schedule(config: DistillConfig, steps_per_epoch: int) -> keras.optimizers.schedules.CosineDecay:
+    warmup = int(config.warmup_epochs * steps_per_epoch)
+    return keras.optimizers.schedules.CosineDecay(
+        initial_learning_rate=config.learning_rate / 100,
+        decay_steps=max(1, config.epochs * steps_per_epoch - warmup),
+        warmup_target=config.learning_rate,
+        warmup_steps=warmup,
+    )
+
+
+def student_compile(student: keras.Model, config: DistillConfig, steps_per_epoch: int) -> keras.Model:
+    student.compile(
+        optimizer=keras.optimizers.AdamW(
+            learning_rate=learning_rate_schedule(config, steps_per_epoch), weight_decay=config.weight_decay
+        ),
+        loss=DistillationLoss(config.temperature, config.alpha),
+        metrics=[hard_accuracy],
+    )
+    return student
+
+
+def run_callbacks(out: Path, patience: int) -> list[keras.callbacks.Callback]:
+    return [
+        keras.callbacks.BackupAndRestore(str(out / "backup")),
+        keras.callbacks.ModelCheckpoint(
+            str(out / "best.keras"), monitor="val_hard_accuracy", mode="max", save_best_only=True
+        ),
+        keras.callbacks.EarlyStopping(
+            monitor="val_hard_accuracy", mode="max", patience=patience, restore_best_weights=True
+        ),
+        keras.callbacks.CSVLogger(str(out / "history.csv"), append=True),
+    ]
+
+
+def distill(config: DistillConfig, *, command: str | None = None, verbose: int | str = "auto") -> Path:
+    """Train (or, when `out` holds a backup, resume) the student; returns the best epoch's model path."""
+    out = Path(config.out)
+    run_file = out / "run.json"
+    if run_file.exists():
+        recorded = json.loads(run_file.read_text())["config"]
+        if recorded != dataclasses.asdict(config):
+            raise FileExistsError(
+                f"{out} holds a run with another recipe: rerun its own command or choose another --out."
+            )
+    keras.mixed_precision.set_global_policy(config.precision)
+    keras.utils.set_random_seed(config.seed)
+
+    teacher = load_model(config.teacher)
+    version = read_model_card(config.teacher).get("version") or Path(config.teacher).stem
+    train, _ = fer_data.load_split(config.data, "train", config.limit_per_class)
+    # The whole test folder even with --limit-per-class: its first files per class are all PrivateTest.
+    test, _ = fer_data.load_split(config.data, "test")
+    validation, _private_is_not_read_here = fer_data.test_halves(test)
+    out.mkdir(parents=True, exist_ok=True)
+
+    soft = teacher_probabilities(teacher, train.images, cache=out / "teacher_train.npz", version=version)
+    student, start = student_build(config, teacher, validation)
+    if not run_file.exists():
+        run_file.write_text(
+            json.dumps(
+                {
+                    "command": command,
+                    "config": dataclasses.asdict(config),
+                    "teacher_version": version,
+                    "teacher_train_accuracy": round(float((soft.argmax(1) == train.labels).mean()), 4),
+                    "validation": "PublicTest",
+                    "started": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+                    "keras": keras.__version__,
+                    "backend": keras.backend.backend(),
+                    "parameters": student.count_params(),
+                    "train_counts": train.counts(),
+                    "validation_counts": validation.counts(),
+                    **start,
+                },
+                indent=2,
+            )
+            + "\n"
+        )
+    weights = fer_data.class_weights(train.labels, power=0.5)
+    batches = DistillBatches(
+        train.images,
+        train.labels,
+        soft,
+        config.batch_size,
+        seed=config.seed,
+        weights=weights,
+        config=AugmentConfig(erase_probability=config.erase_probability),
+    )
+    student_compile(student, config, len(batches))
+    validation_soft = predict_probabilities(keras_predictor(teacher), preprocess_faces(validation.images), TEACHER_TTA)
+    student.fit(
+        batches,
+        validation_data=(preprocess_faces(validation.images), distillation_targets(validation.labels, validation_soft)),
+        epochs=config.epochs,
+        callbacks=run_callbacks(out, config.patience),
+        verbose=verbose,
+    )
+    student.save(out / "model.keras")
+    return out / "model.keras"
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    defaults = DistillConfig(teacher="", data="", out="")
+    parser = argparse.ArgumentParser(prog="python -m ml.distill", description=__doc__.split("\n")[0])
+    parser.add_argument("--teacher", required=True, help="the .keras ensemble to distil")
+    parser.add_argument("--data", required=True, help="FER-2013 folder holding train/ and test/")
+    parser.add_argument("--out", required=True, help="run folder; rerun the same command to resume")
+    parser.add_argument("--arch", default=defaults.arch)
+    parser.add_argument("--width", type=int, default=defaults.width)
+    parser.add_argument("--epochs", type=int, default=defaults.epochs)
+    parser.add_argument("--batch-size", type=int, default=defaults.batch_size)
+    parser.add_argument("--lr", type=float, default=defaults.learning_rate, help="peak learning rate")
+    parser.add_argument("--weight-decay", type=float, default=defaults.weight_decay)
+    parser.add_argument("--warmup-epochs", type=float, default=defaults.warmup_epochs)
+    parser.add_argument("--temperature", type=float, default=defaults.temperature)
+    parser.add_argument("--alpha", type=float, default=defaults.alpha, help="weight of the soft targets (0..1)")
+    parser.add_argument("--patience", type=int, default=defaults.patience)
+    parser.add_argument("--seed", type=int, default=defaults.seed)
+    parser.add_argument("--precision", choices=("float32", "mixed_bfloat16"), default=defaults.precision)
+    parser.add_argument("--init-member", default=defaults.init_member, help="1..N, best, or none (from scratch)")
+    parser.add_argument("--erase-probability", type=float, default=defaults.erase_probability)
+    parser.add_argument("--limit-per-class", type=int, default=None, help="use only the first N images per class")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    config = DistillConfig(
+        teacher=args.teacher,
+        data=args.data,
+        out=args.out,
+        arch=args.arch,
+        width=args.width,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        learning_rate=args.lr,
+        weight_decay=args.weight_decay,
+        warmup_epochs=args.warmup_epochs,
+        temperature=args.temperature,
+        alpha=args.alpha,
+        patience=args.patience,
+        seed=args.seed,
+        precision=args.precision,
+        init_member=args.init_member,
+        erase_probability=args.erase_probability,
+        limit_per_class=args.limit_per_class,
+    )
+    command = "python -m ml.distill " + shlex.join(sys.argv[1:] if argv is None else argv)
+    with refusals_as_errors("python -m ml.distill"):
+        path = distill(config, command=command, verbose=1 if sys.stdout.isatty() else 2)
+    print(f"Saved the best epoch's student to {path}")
+
+
+if __name__ == "__main__":
+    main()

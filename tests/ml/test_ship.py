@@ -1,0 +1,154 @@
+"""ml.ship: one net stored for the site, chosen on validation, measured on both test halves, a flat card."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ml import LABELS
+
+SPLITS = ("validation", "public_test", "private_test", "all_test")
+
+
+@pytest.fixture(scope="module")
+def shipped(tiny_run, fer_dir, tmp_path_factory):
+    from ml.ship import ship
+
+    out, _ = tiny_run
+    artifacts = tmp_path_factory.mktemp("artifacts")
+    command = f"python -m ml.ship --run {out} --data {fer_dir} --version emotion-test-1"
+    card = ship(out, str(fer_dir), "emotion-test-1", artifacts=artifacts, command=command, modes=("plain", "flip"))
+    return card, artifacts
+
+
+def test_ship_writes_the_net_and_a_flat_card(shipped):
+    import keras
+
+    from ml.inference import EmotionClassifier
+
+    card, artifacts = shipped
+
+    assert json.loads((artifacts / "model_card.json").read_text()) == card
+    assert card["version"] == "emotion-test-1" and card["architecture"] == "tiny"
+    assert card["size_bytes"] == (artifacts / "emotion_model.keras").stat().st_size
+    assert card["tta"] in ("plain", "flip") and set(card["tta_validation_accuracy"]) == {"plain", "flip"}
+    assert card["speed"]["ms_per_face"] > 0 and card["speed"]["tta"] == card["tta"]
+    # Flat: the metrics of each split side by side, no card nested in a card.
+    assert not any(isinstance(value, dict) and "version" in value for value in card.values())
+    assert EmotionClassifier.load(artifacts / "emotion_model.keras").version == "emotion-test-1"
+    stored = keras.models.load_model(artifacts / "emotion_model.keras", compile=False)
+    assert {weight.dtype for weight in stored.weights} == {"float16"}
+
+
+def test_the_card_reports_validation_both_test_halves_and_all_of_test(shipped):
+    card, _ = shipped
+
+    assert [card[name]["images"] for name in SPLITS] == [7, 14, 28, 42]  # the tiny run's own validation split
+    for name in SPLITS:
+        low, high = card[name]["interval_95"]
+        assert low <= card[name]["accuracy"] <= high
+        assert list(card[name]["recall"]) == list(LABELS)
+    assert card["validation_data"].startswith("train split")
+    assert card["reported_once"].startswith("PrivateTest (28 faces)")
+    assert card["tta_validation_accuracy"][card["tta"]] == card["validation"]["accuracy"]
+
+
+def test_the_card_names_the_data_by_its_variable_not_by_a_path(shipped, fer_dir):
+    card, _ = shipped
+    text = json.dumps(card)
+
+    assert str(fer_dir) not in text
+    assert card["ship_command"].startswith("python -m ml.ship --run") and "--data $FER_DATA" in card["ship_command"]
+    assert "data" not in card["recipe"] and "out" not in card["recipe"]
+
+
+def test_a_run_without_its_own_validation_split_is_validated_on_public_test(tiny_run, fer_dir, tmp_path):
+    import shutil
+
+    from ml.data import load_split
+    from ml.ship import run_read, splits_load
+
+    run_dir = shutil.copytree(tiny_run[0], tmp_path / "run")
+    run = json.loads((run_dir / "run.json").read_text())
+    run["validation_counts"] = dict.fromkeys(LABELS, 0)
+    (run_dir / "run.json").write_text(json.dumps(run))
+
+    splits = splits_load(str(fer_dir), run_read(run_dir))
+
+    assert all(Path(path).name.startswith("PublicTest_") for path in splits.validation.paths)
+    assert all(Path(path).name.startswith("PrivateTest_") for path in splits.private.paths)
+    assert len(splits.test) == len(load_split(fer_dir, "test")[0]) == 42
+
+
+def test_tta_is_chosen_by_validation_accuracy_with_the_fewest_views_on_a_tie():
+    from ml.ship import tta_choose
+
+    labels = np.array([0, 1, 1])
+    right, wrong = np.array([[0.9, 0.1], [0.1, 0.9], [0.2, 0.8]]), np.array([[0.9, 0.1], [0.9, 0.1], [0.2, 0.8]])
+
+    assert tta_choose(labels, {"plain": wrong, "flip": right, "tencrop": right}) == (
+        "flip",
+        {"plain": 0.6667, "flip": 1.0, "tencrop": 1.0},
+    )
+    assert tta_choose(labels, {"plain": wrong, "flip": wrong, "tencrop": right})[0] == "tencrop"
+
+
+def test_the_accuracy_interval_is_wilsons():
+    from ml.evaluate import accuracy_interval
+
+    assert accuracy_interval(70, 100) == (0.6042, 0.7811)  # Wilson: 0.60416 to 0.78107
+    assert accuracy_interval(2513, 3589) == (0.685, 0.715)
+    assert accuracy_interval(0, 0) == (0.0, 0.0)
+
+
+def test_ship_refuses_a_folder_without_a_finished_run_in_one_line(fer_dir, tmp_path, capsys):
+    from ml import ship
+
+    with pytest.raises(SystemExit) as exit_info:
+        ship.main(
+            ["--run", str(tmp_path), "--data", str(fer_dir), "--version", "v", "--artifacts", str(tmp_path / "a")]
+        )
+
+    assert exit_info.value.code == 2
+    assert "holds no finished run" in capsys.readouterr().err
+    assert not (tmp_path / "a").exists()
+
+
+def test_ship_refuses_modes_without_the_sites_one(tiny_run, fer_dir, tmp_path):
+    from ml.ship import ship
+
+    with pytest.raises(ValueError, match="flip"):
+        ship(tiny_run[0], str(fer_dir), "v", artifacts=tmp_path, tta="flip", modes=("plain",))
+
+
+def test_a_distilled_student_ships_with_its_teacher_named(tiny_run, fer_dir, tmp_path):
+    """A run folder written by ml.distill (history.csv, no state.json) ships the same way."""
+    from ml.ship import ship
+
+    run_dir = tmp_path / "student"
+    run_dir.mkdir()
+    tiny = json.loads((tiny_run[0] / "run.json").read_text())
+    (run_dir / "run.json").write_text(
+        json.dumps(
+            {
+                "command": f"python -m ml.distill --data {fer_dir} --out runs/s",
+                "config": {**tiny["config"], "teacher": "ml/teachers/t/emotion_model.keras"},
+                "teacher_version": "emotion-teacher-1",
+                "validation": "PublicTest",
+                "train_counts": tiny["train_counts"],
+                "keras": "3",
+                "backend": "jax",
+            }
+        )
+    )
+    (run_dir / "history.csv").write_text("epoch,hard_accuracy,val_hard_accuracy\n0,0.2,0.1\n1,0.3,0.4\n2,0.4,0.3\n")
+    (run_dir / "best.keras").write_bytes((tiny_run[0] / "best.keras").read_bytes())
+
+    card = ship(run_dir, str(fer_dir), "emotion-student-1", artifacts=tmp_path / "a", tta="plain")
+
+    assert card["teacher"] == "emotion-teacher-1" and card["trained_with"]["backend"] == "jax"
+    assert card["best_epoch"] == 2 and card["epochs_run"] == 3
+    assert card["validation"]["images"] == card["public_test"]["images"] == 14
+    assert card["validation"]["accuracy"] == card["public_test"]["accuracy"]
+    assert card["train_command"] == ["python -m ml.distill --data $FER_DATA --out runs/s"]
