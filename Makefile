@@ -123,6 +123,13 @@ bench-ml: $(STAMP) fer-data  ## Load time, latency, memory and accuracy against 
 	$(BIN)/python -m pip install --no-deps -r bench/requirements-ml.txt
 	$(BIN)/python bench/ml_bench.py --data $(FER_DATA)
 
+LOAD_USERS ?= 10 50 100
+LOAD_WORKERS ?= 1 2
+LOAD_SECONDS ?= 60
+.PHONY: bench-load
+bench-load: $(STAMP)  ## Locust (locustfile.py) against gunicorn, PostgreSQL (DATABASE_URL), Redis, S3 and N workers: reports/load/
+	$(BIN)/python bench/load.py --users $(LOAD_USERS) --workers $(LOAD_WORKERS) --run-time $(LOAD_SECONDS)
+
 # DATA: photos and a labels.csv (file,emotion); FRAMES=1 places each in a generated webcam-style frame first.
 DATA ?= ../shared/datasets/real_faces_dev
 .PHONY: bench-perception

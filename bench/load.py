@@ -1,0 +1,342 @@
+"""Load test: Locust's user journey (locustfile.py) against a production-like stack.
+
+    make bench-load
+    .venv/bin/python bench/load.py --users 10 50 100 --workers 1 2 --run-time 60
+
+The stack, started here and stopped afterwards: gunicorn (3 processes x 4
+threads, DJANGO_ENV=production, CONN_MAX_AGE=60), one `celery worker` with
+N pool processes (each loads TensorFlow and the model), PostgreSQL (a database
+of its own, created beside DATABASE_URL's and dropped afterwards), Redis
+(REDIS_URL's, else the embedded one) and an S3 server (SeaweedFS, from
+emomusic_site.embedded_s3) holding the photos. The rate limits stay on, except
+sign-ups per address: every simulated user comes from 127.0.0.1.
+
+For each worker count and each user count, Locust runs headless for
+--run-time seconds and writes its CSV files and HTML report to
+reports/load/workers-N/; then the queue is left to drain and the database
+says what became of every upload made during the run: upload -> done times
+(created to finished), completions per second, and lost detections (still
+queued or processing once drained). reports/load/summary.md and
+summary.json collect the figures; the exit status is 1 on any error or loss.
+"""
+
+import argparse
+import csv
+import json
+import os
+import platform
+import secrets
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import psycopg
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(BASE_DIR))
+
+from emomusic_site import embedded_redis, embedded_s3  # noqa: E402
+
+REPORTS = BASE_DIR / "reports" / "load"
+PENDING = ("queued", "processing")
+
+
+@dataclass
+class Run:
+    workers: int
+    users: int
+    run_seconds: float
+    load_average: float
+    requests: int = 0
+    requests_per_second: float = 0.0
+    errors: int = 0
+    endpoints: dict[str, dict[str, float]] = field(default_factory=dict)
+    uploads: int = 0
+    outcomes: dict[str, int] = field(default_factory=dict)
+    lost: int = 0
+    upload_to_done_p50: float | None = None
+    upload_to_done_p95: float | None = None
+    completions_per_second: float = 0.0
+    failures: list[str] = field(default_factory=list)
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
+
+
+class Stack:
+    def __init__(self, *, workdir: Path, database_url: str, port: int) -> None:
+        self.workdir = workdir
+        self.port = port
+        self.processes: dict[str, subprocess.Popen] = {}
+        self.s3: embedded_s3.S3Server | None = None
+        self.redis: subprocess.Popen | None = None
+        server = urllib.parse.urlsplit(database_url)
+        self.admin_url = database_url
+        self.database = f"emomusic_load_{secrets.token_hex(4)}"
+        self.database_url = urllib.parse.urlunsplit(server._replace(path=f"/{self.database}"))
+        self.env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "emomusic_site.settings",
+            "DJANGO_ENV": "production",
+            "SECRET_KEY": secrets.token_urlsafe(50),
+            "ALLOWED_HOSTS": "127.0.0.1,localhost",
+            "SECURE_SSL_REDIRECT": "false",
+            "DATABASE_URL": self.database_url,
+            "CONN_MAX_AGE": "60",
+            "MEDIA_ROOT": str(workdir / "media"),
+            "STATIC_ROOT": str(workdir / "static"),
+            "RATE_LIMIT_SIGNUP_PER_ADDRESS": "1000000",
+            "PYTHONUNBUFFERED": "1",
+        }
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        with psycopg.connect(self.admin_url, autocommit=True) as admin:
+            admin.execute(f'CREATE DATABASE "{self.database}"')
+        self.s3 = embedded_s3.start(data_dir=self.workdir / "s3")
+        self.env.update(self.s3.env())
+        if not os.environ.get("REDIS_URL"):
+            socket_path = self.workdir / "redis.sock"
+            self.redis = embedded_redis.start(socket_path=socket_path, data_dir=self.workdir / "redis")
+            self.env["REDIS_URL"] = f"redis+socket://{socket_path}"
+        for command in (
+            ["migrate", "--noinput"],
+            ["createcachetable"],
+            ["seed_catalog"],
+            ["collectstatic", "--noinput"],
+        ):
+            subprocess.run(
+                [sys.executable, "manage.py", *command], cwd=BASE_DIR, env=self.env, check=True, capture_output=True
+            )
+        self.spawn(
+            "web",
+            [sys.executable, "-m", "gunicorn", "emomusic_site.wsgi", "--bind", f"127.0.0.1:{self.port}",
+             "--workers", "3", "--threads", "4"],
+        )  # fmt: skip
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{self.base_url}/healthz", timeout=2).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.5)
+        raise RuntimeError(f"gunicorn never answered /healthz; see {self.workdir / 'web.log'}")
+
+    def start_worker(self, processes: int) -> None:
+        self.stop_process("worker")
+        log = self.workdir / "worker.log"
+        log.unlink(missing_ok=True)
+        self.spawn(
+            "worker",
+            [sys.executable, "-m", "celery", "-A", "emomusic_site", "worker", "--loglevel", "INFO",
+             "--concurrency", str(processes), "--without-gossip", "--without-mingle"],
+        )  # fmt: skip
+        # Ready only once every pool process has loaded the model: the first photos must not pay for it.
+        deadline = time.monotonic() + 600
+        while time.monotonic() < deadline:
+            text = log.read_text(errors="replace") if log.exists() else ""
+            if self.processes["worker"].poll() is not None:
+                raise RuntimeError(f"the worker exited:\n{text[-3000:]}")
+            if text.count("Loaded emotion model") >= processes:
+                return
+            time.sleep(1)
+        raise RuntimeError(f"the worker's {processes} processes did not load the model in time; see {log}")
+
+    def spawn(self, name: str, command: list[str]) -> None:
+        with open(self.workdir / f"{name}.log", "ab") as log:
+            self.processes[name] = subprocess.Popen(
+                command, cwd=BASE_DIR, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            )
+
+    def stop_process(self, name: str) -> None:
+        process = self.processes.pop(name, None)
+        if process and process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait(timeout=30)
+
+    def stop(self) -> None:
+        for name in list(self.processes):
+            self.stop_process(name)
+        if self.s3:
+            self.s3.stop()
+        if self.redis:
+            self.redis.terminate()
+            self.redis.wait(timeout=10)
+        with psycopg.connect(self.admin_url, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{self.database}" WITH (FORCE)')
+
+    def detections_since(self, since: datetime) -> list[tuple[str, datetime, datetime | None]]:
+        with psycopg.connect(self.database_url) as connection:
+            return connection.execute(
+                "SELECT status, created, finished FROM detection_detection WHERE created >= %s", [since]
+            ).fetchall()
+
+
+def run_locust(stack: Stack, *, out: Path, users: int, workers: int, run_seconds: int) -> tuple[Path, Path]:
+    folder = out / f"workers-{workers}"
+    folder.mkdir(parents=True, exist_ok=True)
+    prefix, html = folder / f"users-{users}", folder / f"users-{users}.html"
+    subprocess.run(
+        [sys.executable, "-m", "locust", "-f", str(BASE_DIR / "locustfile.py"), "--headless",
+         "--users", str(users), "--spawn-rate", "10", "--run-time", f"{run_seconds}s", "--host", stack.base_url,
+         "--csv", str(prefix), "--html", str(html), "--only-summary", "--loglevel", "WARNING"],
+        cwd=BASE_DIR,
+        check=False,
+    )  # fmt: skip
+    return Path(f"{prefix}_stats.csv"), Path(f"{prefix}_failures.csv")
+
+
+def read_locust(run: Run, stats_csv: Path, failures_csv: Path) -> None:
+    with open(stats_csv, newline="") as handle:
+        rows = [row for row in csv.DictReader(handle) if row["Name"] != "Aggregated"]
+    for row in rows:
+        if row["Type"] == "DETECTION":
+            continue
+        run.requests += int(row["Request Count"])
+        run.errors += int(row["Failure Count"])
+        run.endpoints[f"{row['Type']} {row['Name'].removeprefix('POST ').removeprefix('GET ')}"] = {
+            "requests": int(row["Request Count"]),
+            "p50_ms": float(row["50%"]),
+            "p95_ms": float(row["95%"]),
+        }
+    run.requests_per_second = run.requests / run.run_seconds
+    if failures_csv.exists():
+        with open(failures_csv, newline="") as handle:
+            run.failures = [f"{row['Name']}: {row['Error']} x{row['Occurrences']}" for row in csv.DictReader(handle)]
+
+
+def drain(stack: Stack, run: Run, *, since: datetime, ended: float, started: float, timeout_seconds: float) -> None:
+    deadline = time.monotonic() + timeout_seconds
+    while True:
+        rows = stack.detections_since(since)
+        if not any(status in PENDING for status, _, _ in rows) or time.monotonic() > deadline:
+            break
+        time.sleep(2)
+    run.uploads = len(rows)
+    run.outcomes = {status: sum(1 for row in rows if row[0] == status) for status in sorted({row[0] for row in rows})}
+    run.lost = sum(1 for status, _, _ in rows if status in PENDING)
+    seconds = [(finished - created).total_seconds() for status, created, finished in rows if finished is not None]
+    if seconds:
+        run.upload_to_done_p50 = statistics.median(seconds)
+        run.upload_to_done_p95 = percentile(seconds, 0.95)
+    window_end = since.timestamp() + (ended - started)
+    finished_in_run = [row for row in rows if row[2] is not None and row[2].timestamp() <= window_end]
+    run.completions_per_second = len(finished_in_run) / run.run_seconds
+
+
+def machine() -> dict[str, str]:
+    lscpu = subprocess.run(["lscpu"], capture_output=True, text=True, check=False).stdout
+    fields = dict(line.split(":", 1) for line in lscpu.splitlines() if ":" in line)
+    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return {
+        "cpu": fields.get("Model name", platform.processor()).strip(),
+        "cores": str(os.cpu_count()),
+        "memory": f"{memory:.0f} GiB",
+        "python": platform.python_version(),
+    }
+
+
+def write_summary(runs: list[Run], info: dict[str, str], run_seconds: int, out: Path) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "summary.json").write_text(
+        json.dumps({"machine": info, "runs": [asdict(run) for run in runs]}, indent=2, default=str) + "\n"
+    )
+    lines = [
+        "# Load test (`make bench-load`)",
+        "",
+        f"Machine: {info['cpu']}, {info['cores']} cores, {info['memory']}; Python {info['python']}. "
+        f"Each run: Locust for {run_seconds} s (users spawned 10 a second), then the queue drained. "
+        "The 1-minute load average before each run shows what else was using the cores.",
+        "",
+        "| worker processes | users | load avg | requests | req/s | errors | uploads | lost | "
+        "upload → done p50 / p95 | done per s |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for run in runs:
+        p50 = f"{run.upload_to_done_p50:.1f} s" if run.upload_to_done_p50 is not None else "-"
+        p95 = f"{run.upload_to_done_p95:.1f} s" if run.upload_to_done_p95 is not None else "-"
+        lines.append(
+            f"| {run.workers} | {run.users} | {run.load_average:.1f} | {run.requests} | "
+            f"{run.requests_per_second:.1f} | {run.errors} | {run.uploads} | {run.lost} | {p50} / {p95} | "
+            f"{run.completions_per_second:.2f} |"
+        )
+    endpoints = sorted({name for run in runs for name in run.endpoints})
+    lines += ["", "p50 / p95 per endpoint, ms:", "", "| endpoint | " + " | ".join(
+        f"{run.users} users, {run.workers} w" for run in runs) + " |",
+        "| --- |" + " ---: |" * len(runs)]  # fmt: skip
+    for name in endpoints:
+        cells = []
+        for run in runs:
+            figures = run.endpoints.get(name)
+            cells.append(f"{figures['p50_ms']:.0f} / {figures['p95_ms']:.0f}" if figures else "-")
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    lines += ["", "Outcomes of the uploads: " + "; ".join(
+        f"{run.users} users, {run.workers} w: {run.outcomes}" for run in runs)]  # fmt: skip
+    failures = [f"- {run.users} users, {run.workers} w: {failure}" for run in runs for failure in run.failures]
+    lines += ["", "Failures:" if failures else "No request failed.", *failures, ""]
+    (out / "summary.md").write_text("\n".join(lines))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--users", type=int, nargs="+", default=[10, 50, 100])
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2], help="worker pool processes per pass")
+    parser.add_argument("--run-time", type=int, default=60, help="seconds of load per run")
+    parser.add_argument("--drain-timeout", type=float, default=240.0, help="seconds to wait for the queue to empty")
+    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--out", type=Path, default=REPORTS, help="where the CSV, HTML and summary files go")
+    args = parser.parse_args()
+    database_url = os.environ.get("DATABASE_URL", "")
+    if not database_url.startswith(("postgres://", "postgresql://")):
+        sys.exit(
+            "The load test runs on PostgreSQL: DATABASE_URL=postgres://user@host:5432/db make bench-load "
+            "(it creates and drops a database of its own beside that one)."
+        )
+    info = machine()
+    print(f"machine: {info}", flush=True)
+    runs: list[Run] = []
+    with tempfile.TemporaryDirectory(prefix="emomusic-load-") as tmp:
+        stack = Stack(workdir=Path(tmp), database_url=database_url, port=args.port)
+        try:
+            stack.start()
+            for workers in args.workers:
+                stack.start_worker(workers)
+                for users in args.users:
+                    run = Run(workers=workers, users=users, run_seconds=args.run_time, load_average=os.getloadavg()[0])
+                    since, started = datetime.now(UTC), time.monotonic()
+                    print(f"--- {workers} worker process(es), {users} users", flush=True)
+                    stats_csv, failures_csv = run_locust(
+                        stack, out=args.out, users=users, workers=workers, run_seconds=args.run_time
+                    )
+                    ended = time.monotonic()
+                    read_locust(run, stats_csv, failures_csv)
+                    drain(stack, run, since=since, started=started, ended=ended, timeout_seconds=args.drain_timeout)
+                    print(json.dumps(asdict(run), default=str), flush=True)
+                    runs.append(run)
+                    write_summary(runs, info, args.run_time, args.out)
+        finally:
+            stack.stop()
+    print((args.out / "summary.md").read_text())
+    sys.exit(1 if any(run.errors or run.lost for run in runs) else 0)
+
+
+if __name__ == "__main__":
+    main()

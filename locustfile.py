@@ -1,0 +1,121 @@
+"""The load test's user journey, for Locust (`make bench-load` runs it against a production-like stack).
+
+Each simulated listener signs up once, then, again and again: uploads a face
+photo, polls the detection until the worker has finished it, asks for
+recommendations, rates the first song and asks again. Against a running site:
+
+    .venv/bin/locust -f locustfile.py --host https://emomusic.example.com
+
+Besides Locust's per-endpoint statistics, one more row, "upload → done"
+(request type DETECTION), times each photo from the upload's answer to the
+poll that saw it finished; a photo still pending after POLL_TIMEOUT_SECONDS
+is reported there as a failure ("lost"). Requests Locust does not expect
+(any status other than the contract's) are failures too.
+"""
+
+import itertools
+import os
+import secrets
+import time
+from pathlib import Path
+
+from locust import HttpUser, constant_pacing, task
+
+FACES = sorted((Path(__file__).resolve().parent / "tests" / "fixtures" / "faces").glob("*.jpg"))
+PHOTOS = [(path.name, path.read_bytes()) for path in FACES]
+TERMINAL = {"done", "no_face", "failed"}
+POLL_SECONDS = 0.5
+POLL_TIMEOUT_SECONDS = float(os.environ.get("EMOMUSIC_POLL_TIMEOUT", "180"))
+_photo_numbers = itertools.count()
+
+
+class Listener(HttpUser):
+    # One journey every 7 s at most: under the site's 10 uploads a minute per user, which stays on.
+    wait_time = constant_pacing(7)
+
+    def on_start(self) -> None:
+        self.headers: dict[str, str] = {}
+        with self.client.post(
+            "/api/auth/signup/",
+            json={"username": f"load-{secrets.token_hex(6)}", "password": secrets.token_urlsafe(18)},
+            name="POST /api/auth/signup/",
+            catch_response=True,
+        ) as response:
+            if response.status_code != 201:
+                response.failure(f"HTTP {response.status_code}: {response.text[:200]}")
+                return
+            self.headers = {"Authorization": f"Token {response.json()['token']}"}
+
+    @task
+    def journey(self) -> None:
+        if not self.headers:
+            return
+        name, content = PHOTOS[next(_photo_numbers) % len(PHOTOS)]
+        with self.client.post(
+            "/api/detections/",
+            files={"image": (name, content, "image/jpeg")},
+            headers=self.headers,
+            name="POST /api/detections/",
+            catch_response=True,
+        ) as response:
+            if response.status_code != 202:
+                response.failure(f"HTTP {response.status_code}: {response.text[:200]}")
+                return
+            detection_id = response.json()["id"]
+        status = self._poll(detection_id)
+        if status is None:
+            return
+        query = f"detection={detection_id}" if status == "done" else "emotion=neutral"
+        songs = self._recommendations(query)
+        if not songs:
+            return
+        rating = {"song": songs[0], "score": 5, **({"detection": detection_id} if status == "done" else {})}
+        with self.client.post(
+            "/api/ratings/", json=rating, headers=self.headers, name="POST /api/ratings/", catch_response=True
+        ) as response:
+            if response.status_code not in (200, 201):
+                response.failure(f"HTTP {response.status_code}: {response.text[:200]}")
+        self._recommendations(query)
+
+    def _poll(self, detection_id: int) -> str | None:
+        """The detection's final status, timing upload → done; None if it failed or never finished."""
+        uploaded = time.perf_counter()
+        while time.perf_counter() - uploaded < POLL_TIMEOUT_SECONDS:
+            time.sleep(POLL_SECONDS)
+            with self.client.get(
+                f"/api/detections/{detection_id}/",
+                headers=self.headers,
+                name="GET /api/detections/{id}/",
+                catch_response=True,
+            ) as response:
+                if response.status_code != 200:
+                    response.failure(f"HTTP {response.status_code}: {response.text[:200]}")
+                    continue
+                status = response.json()["status"]
+            if status in TERMINAL:
+                self._report_detection(uploaded, exception=None)
+                return status
+        self._report_detection(uploaded, exception=RuntimeError(f"lost: detection {detection_id} still pending"))
+        return None
+
+    def _report_detection(self, uploaded: float, *, exception: Exception | None) -> None:
+        self.environment.events.request.fire(
+            request_type="DETECTION",
+            name="upload → done",
+            response_time=(time.perf_counter() - uploaded) * 1000,
+            response_length=0,
+            exception=exception,
+            context={},
+        )
+
+    def _recommendations(self, query: str) -> list[int]:
+        with self.client.get(
+            f"/api/recommendations/?{query}&limit=10",
+            headers=self.headers,
+            name="GET /api/recommendations/",
+            catch_response=True,
+        ) as response:
+            if response.status_code != 200:
+                response.failure(f"HTTP {response.status_code}: {response.text[:200]}")
+                return []
+            return [item["song"]["id"] for item in response.json()["results"]]
