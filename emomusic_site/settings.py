@@ -7,7 +7,6 @@ list of variables.
 """
 
 import os
-import sys
 import tempfile
 from pathlib import Path
 
@@ -19,9 +18,8 @@ VAR_DIR = BASE_DIR / "var"
 env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
-# pytest-django reads these settings before the root conftest.py can set
-# DJANGO_ENV, so a test run is recognised here.
-DJANGO_ENV = env.str("DJANGO_ENV", default="test" if "pytest" in sys.modules else "development")
+# Test runs set DJANGO_ENV=test themselves (pyproject.toml's pytest `env`).
+DJANGO_ENV = env.str("DJANGO_ENV", default="development")
 if DJANGO_ENV not in {"development", "test", "production"}:
     raise RuntimeError(f"DJANGO_ENV must be development, test or production, not {DJANGO_ENV!r}")
 IS_PRODUCTION = DJANGO_ENV == "production"

@@ -88,3 +88,23 @@ def test_manage_check_and_migrate_plan_do_not_import_tensorflow():
     )
 
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+
+
+def test_a_test_run_names_its_environment_and_the_settings_guess_nothing():
+    from django.conf import settings
+
+    # Set by pytest's configuration (pyproject.toml's `env`), before the settings were read.
+    assert os.environ["DJANGO_ENV"] == "test"
+    assert settings.DJANGO_ENV == "test"
+    # Without DJANGO_ENV, a process that has imported pytest is development like any other.
+    env = {k: v for k, v in os.environ.items() if k != "DJANGO_ENV"}
+    code = "import pytest, django; django.setup(); from django.conf import settings; print(settings.DJANGO_ENV)"
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=BASE_DIR,
+        env={**env, "DJANGO_SETTINGS_MODULE": "emomusic_site.settings"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.stdout.strip() == "development", result.stderr
