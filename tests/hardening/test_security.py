@@ -198,7 +198,7 @@ def test_another_user_gets_404_on_every_method(route, owned, user, other_user, s
 
 # The routes an owner can open with GET (the others only take writes, tested in each app's own tests).
 OWNER_READABLE_ROUTES = [
-    route for route in OWNED_ROUTES if not re.search(r"(correct|outcome)/?$|^api/ratings|ratings/", route)
+    route for route in OWNED_ROUTES if not re.search(r"(correct|face|outcome)/?$|^api/ratings|ratings/", route)
 ]
 
 
