@@ -20,7 +20,6 @@ from accounts.models import PhotoRetention
 from detection import services, tasks, worker_models
 from detection.models import Detection, DetectionStatus
 from detection.selectors import detection_mood_for
-from ml.inference import read_model_card
 from ml.labels import LABELS
 from recommendations.selectors import mood_for
 from tests.conftest import FACES_DIR
@@ -83,15 +82,15 @@ def test_a_face_photo_is_analysed(models, user, photo):
 
 
 @pytest.mark.django_db
-def test_real_photos_keep_at_least_half_the_models_test_accuracy(models, user, settings):
-    """Through the whole worker path (upload, face detection, crop), the shipped model keeps
-    at least half the FER-2013 test accuracy its model card reports, on our 14 labelled photos.
+def test_real_photos_are_read_right_at_least_half_the_time(models, user):
+    """Through the whole worker path (upload, face detection, crop), the shipped model reads
+    at least half of our 14 labelled photos right.
 
-    A broken crop or colour order would drop it to chance or below; the bar follows the
-    card so that it holds an interim model and a final one to the same standard.
+    Chance is one in seven (2 of 14); half (7 of 14) is what a model scoring about 0.70 on
+    FER-2013's test set reaches on these photos, and what a broken crop, colour order or
+    model does not.
     """
-    card = read_model_card(settings.EMOTION_MODEL_PATH)
-    floor = max(1, int(card["test_accuracy"] * len(FACE_PHOTOS) * 0.5))
+    floor = len(FACE_PHOTOS) // 2
     right = 0
     for photo in FACE_PHOTOS:
         detection = uploaded(user, photo_bytes(photo))
