@@ -79,7 +79,7 @@ evaluate: $(STAMP) fer-data  ## Test metrics of EVALUATE_MODEL (default: the shi
 
 TEACHER ?= ml/teachers/emotion-vggnet32x7-bf16-2026.11/emotion_model.keras
 STUDENT_RUN ?= runs/student
-DISTILL_FLAGS ?= --arch vggnet --width 32 --epochs 20 --temperature 4 --alpha 0.9 --init-member best
+DISTILL_FLAGS ?= --arch vggnet --width 32 --epochs 8 --patience 4 --temperature 4 --alpha 0.9 --init-member best
 .PHONY: distill
 distill: $(STAMP) fer-data  ## Distil TEACHER into one net in STUDENT_RUN (rerun the same command to resume)
 	$(BIN)/python -m ml.distill --teacher $(TEACHER) --data $(FER_DATA) --out $(STUDENT_RUN) $(DISTILL_FLAGS)

@@ -265,10 +265,15 @@ def distill(config: DistillConfig, *, command: str | None = None, verbose: int |
         config=AugmentConfig(erase_probability=config.erase_probability),
     )
     student_compile(student, config, len(batches))
-    validation_soft = predict_probabilities(keras_predictor(teacher), preprocess_faces(validation.images), TEACHER_TTA)
+    # Validation scores the student against the labels alone (the teacher's half of the target is the one-hot
+    # label too): the epoch is chosen on hard accuracy, and the teacher need not read the validation faces.
+    validation_onehot = keras.utils.to_categorical(validation.labels, NUM_CLASSES)
     student.fit(
         batches,
-        validation_data=(preprocess_faces(validation.images), distillation_targets(validation.labels, validation_soft)),
+        validation_data=(
+            preprocess_faces(validation.images),
+            distillation_targets(validation.labels, validation_onehot),
+        ),
         epochs=config.epochs,
         callbacks=run_callbacks(out, config.patience),
         verbose=verbose,
