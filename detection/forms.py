@@ -9,7 +9,9 @@ class PhotoUploadForm(forms.Form):
         required=False,
         allow_empty_file=True,
         help_text="JPEG, PNG, WebP or HEIC (iPhone), up to 10 MB and 40 megapixels.",
-        widget=forms.ClearableFileInput(attrs={"accept": "image/jpeg,image/png,image/webp,image/heic,image/heif,.heic,.heif"}),
+        widget=forms.ClearableFileInput(
+            attrs={"accept": "image/jpeg,image/png,image/webp,image/heic,image/heif,.heic,.heif"}
+        ),
     )
 
 
