@@ -40,9 +40,9 @@ TEXT_COLUMNS = ("id", "name", "album", "artist", "release_date")
 COMPARED_FIELDS = (*(name for name in SONG_FIELDS if name != "spotify_id"), "release_year", "mood_id", "genre")
 LABEL_FIELDS = ("mood", "mood_predicted", "genre")
 
-# Rows written in one transaction. SQLite lets one writer in at a time: a
-# rating posted during a 100,000-row import waits for one batch (a fraction of
-# a second), not for the whole file.
+# Rows validated together, then written in one transaction. SQLite lets one
+# writer in at a time: a rating posted during a 100,000-row import waits for
+# one batch's inserts (milliseconds), not for the whole file.
 IMPORT_BATCH_ROWS = 500
 # The csv module refuses a longer cell (its default limit, in characters).
 CELL_LIMIT = csv.field_size_limit()
@@ -344,9 +344,10 @@ class _ImportRun:
 
     columns: list[str]
     genres: dict[str, str]
-    moods: dict[str, Mood]  # by lower-case name
+    moods: dict[str, Mood]  # by lower-case name, the moods this import creates included
     report: ImportReport
     first_line_of: dict[str, int] = field(default_factory=dict)
+    moods_to_create: list[Mood] = field(default_factory=list)  # saved with the next batch's songs
 
 
 def songs_import(*, csv_file: CsvSource, genres_file: CsvSource | None = None) -> ImportReport:
@@ -357,11 +358,14 @@ def songs_import(*, csv_file: CsvSource, genres_file: CsvSource | None = None) -
     the same file twice changes nothing. A mood not yet known is created; an
     empty mood leaves the song without one (a mood the classifier predicted
     is kept) until the mood classifier fills it, at the end. Extra columns are
-    ignored. Rows are written IMPORT_BATCH_ROWS at a time, each batch in its
-    own transaction: an import cut short keeps the batches before, and running
-    it again completes it. Raises ValidationError when the file itself is
-    unusable (not a readable CSV, a required column missing), before anything
-    is written.
+    ignored. Raises ValidationError when the file itself is unusable (not a
+    readable CSV, a required column missing), before anything is written.
+
+    Rows are read and validated IMPORT_BATCH_ROWS at a time outside any
+    transaction, and each batch is then written in one short transaction:
+    SQLite lets one writer in at a time, and a rating posted meanwhile waits
+    for one batch's inserts, not for the whole file. An import cut short
+    keeps the batches before; running it again completes it.
     """
     columns, records = _read_table(csv_file, what="CSV file", required=REQUIRED_COLUMNS)
     report = ImportReport()
@@ -390,29 +394,37 @@ def _genres_from(genres_file: CsvSource, report: ImportReport) -> dict[str, str]
 
 
 def _import_batch(records: list[CsvRecord], run: _ImportRun) -> None:
-    with transaction.atomic():
-        stored = _songs_by_spotify_id([unescape_cell(_cell(record.cells, "id")) for record in records])
-        created: list[Song] = []
-        changed: list[Song] = []
-        for record in records:
-            song = _song_from_record(record, run, stored)
-            if song is None:
-                continue
-            before = stored.get(song.spotify_id)
-            if before is None:
-                created.append(song)
-            elif any(getattr(song, name) != getattr(before, name) for name in (*COMPARED_FIELDS, "mood_predicted")):
-                changed.append(song)
-            else:
-                run.report.unchanged += 1
-        _songs_write(created=created, changed=changed)
-    run.report.created += len(created)
-    run.report.updated += len(changed)
+    stored = _songs_by_spotify_id([unescape_cell(_cell(record.cells, "id")) for record in records])
+    created: list[Song] = []
+    changed: list[Song] = []
+    for record in records:
+        song = _song_from_record(record, run, stored)
+        if song is None:
+            continue
+        if song.spotify_id not in stored:
+            created.append(song)
+        elif _song_differs(song, stored[song.spotify_id]):
+            changed.append(song)
+        else:
+            run.report.unchanged += 1
+    _songs_write(created=created, changed=changed, run=run)
 
 
 def _songs_by_spotify_id(spotify_ids: list[str]) -> dict[str, Song]:
     songs = Song.objects.filter(spotify_id__in=[spotify_id for spotify_id in spotify_ids if spotify_id])
     return {song.spotify_id: song for song in songs}
+
+
+def _new_mood_of(song: Song) -> Mood | None:
+    """The mood this import is about to create for the song, if any (asked without a query)."""
+    mood = song.mood if Song.mood.is_cached(song) else None
+    return mood if mood is not None and mood.pk is None else None
+
+
+def _song_differs(song: Song, stored: Song) -> bool:
+    if _new_mood_of(song) is not None:
+        return True
+    return any(getattr(song, name) != getattr(stored, name) for name in (*COMPARED_FIELDS, "mood_predicted"))
 
 
 def _song_from_record(record: CsvRecord, run: _ImportRun, stored: Mapping[str, Song]) -> Song | None:
@@ -433,67 +445,74 @@ def _song_from_record(record: CsvRecord, run: _ImportRun, stored: Mapping[str, S
     song = copy.copy(stored[spotify_id]) if spotify_id in stored else Song()
     for name, value in values.items():
         setattr(song, name, value)
-    new_mood = _song_label(song, record.cells, run)
+    _song_genre(song, record.cells, run)
     try:
-        if isinstance(new_mood, str):
-            raise ValidationError({"mood": new_mood})
-        # Uniqueness is known without a query: `stored` has the ids already in the catalog.
-        _song_validate(song, validate_unique=False)
+        _song_mood(song, record.cells, run)
+        # Not the mood (it was found above, or is created with the batch) nor uniqueness (`stored` has
+        # the ids already in the catalog): each would cost a query a row.
+        _song_validate(song, exclude=["mood"], validate_unique=False)
     except ValidationError as error:
         report.skipped.append(SkippedRow(record.line, _describe(error)))
         return None
-    if new_mood is not None:
-        new_mood.save()
-        song.mood = new_mood
-        run.moods[new_mood.name.lower()] = new_mood
-        report.moods_created.append(new_mood.name)
+    if (new_mood := _new_mood_of(song)) is not None and new_mood not in run.moods_to_create:
+        run.moods_to_create.append(new_mood)
     run.first_line_of[spotify_id] = record.line
     return song
 
 
-def _song_label(song: Song, cells: Mapping[str, str], run: _ImportRun) -> Mood | str | None:
-    """Set the song's mood and genre from the row; returns a mood to create first, or why it cannot be."""
+def _song_genre(song: Song, cells: Mapping[str, str], run: _ImportRun) -> None:
     if spotify_genre := run.genres.get(song.spotify_id):
         song.genre = spotify_genre
     elif "genre" in run.columns:
         song.genre = unescape_cell(_cell(cells, "genre"))
+
+
+def _song_mood(song: Song, cells: Mapping[str, str], run: _ImportRun) -> None:
+    """The row's mood, found in any case or made new (saved with the batch); ValidationError for a bad name."""
     if "mood" not in run.columns:
-        return None
+        return
     mood_name = unescape_cell(" ".join(cells.get("mood", "").split()))
     if not mood_name:
         if not song.mood_predicted:
             song.mood = None
-        return None
+        return
     song.mood_predicted = False
     mood = run.moods.get(mood_name.lower())
-    if mood is not None:
-        song.mood = mood
-        return None
-    mood = Mood(name=mood_name)
-    try:
-        mood.full_clean()
-    except ValidationError as error:
-        return " ".join(error.messages)
-    # Saved only once the song is valid, so that a refused row creates no mood.
-    song.mood = None
-    return mood
+    if mood is None:
+        mood = Mood(name=mood_name)
+        try:
+            mood.full_clean()
+        except ValidationError as error:
+            raise ValidationError({"mood": error.messages}) from error
+        run.moods[mood_name.lower()] = mood
+    song.mood = mood
 
 
-def _songs_write(*, created: list[Song], changed: list[Song]) -> None:
+def _songs_write(*, created: list[Song], changed: list[Song], run: _ImportRun) -> None:
+    """One batch's writes, in one short transaction."""
+    if not (created or changed):
+        return
     now = timezone.now()
     for song in changed:
         # bulk_update skips auto_now; the recommender's cache watches `updated`.
         song.updated = now
     try:
-        Song.objects.bulk_create(created)
+        with transaction.atomic():
+            for mood in run.moods_to_create:
+                mood.save()
+            # The songs hold the new moods themselves; bulk_create and bulk_update take their ids now.
+            Song.objects.bulk_create(created)
+            Song.objects.bulk_update(changed, [*COMPARED_FIELDS, "mood_predicted", "updated"])
+            songs_changed_send()
     except IntegrityError as error:
-        # Another import added one of these ids since this batch looked them up.
+        # Another writer added one of these ids or moods since this batch looked them up.
         raise ValidationError(
             "Another import of the same songs ran at the same time; import this file again."
         ) from error
-    Song.objects.bulk_update(changed, [*COMPARED_FIELDS, "mood_predicted", "updated"])
-    if created or changed:
-        songs_changed_send()
+    run.report.moods_created.extend(mood.name for mood in run.moods_to_create)
+    run.moods_to_create.clear()
+    run.report.created += len(created)
+    run.report.updated += len(changed)
 
 
 def _fill_missing_moods(report: ImportReport) -> None:
