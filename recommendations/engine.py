@@ -19,7 +19,8 @@ no song twice) and a seeded share of slots explores unrated songs.
 Loading the matrix from the database lives in `recommendations.catalog_cache`.
 """
 
-from collections.abc import Mapping, Sequence
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -58,6 +59,18 @@ RIDGE_AFFINITY_PENALTY = 1.5
 SIMILARITY_SHARPNESS = 1.5
 REASON_FEATURE_MIN_Z = 0.25
 REASON_SIMILAR_MIN = 0.4
+REASON_AFFINITY_MIN = 0.15  # an artist's or genre's ridge coefficient that counts as "you like it"
+# The content score: closeness to the mood's profile, the song's own mood label, a touch of popularity.
+CONTENT_CLOSENESS_WEIGHT = 0.75
+CONTENT_LABEL_WEIGHT = 0.2
+CONTENT_POPULARITY_WEIGHT = 0.05
+# The personal score: the ridge regression's prediction, and the pull of the nearest rated songs.
+PERSONAL_LINEAR_WEIGHT = 0.6
+PERSONAL_NEIGHBOUR_WEIGHT = 0.4
+SEPARATION_FLOOR = 0.1  # no feature weighs less than this share of the most separating one
+EXPLORE_WINDOW_MIN = 60  # exploration samples from at least this many of the best candidates,
+EXPLORE_WINDOW_PER_PICK = 6  # or this many per song already chosen
+EXPLORE_EVERY = 5  # an exploration song takes every fifth place
 
 
 @dataclass(frozen=True)
@@ -209,7 +222,7 @@ def _separating_weights(features: np.ndarray, mood_codes: np.ndarray, mood_count
             between += len(members) * (members.mean(axis=0) - overall) ** 2
     ratio = between / (((x - overall) ** 2).sum(axis=0) + 1e-9)
     # A floor keeps every feature in play for personal taste and unusual catalogs.
-    ratio = np.maximum(ratio, 0.1 * ratio.max() + 1e-6)
+    ratio = np.maximum(ratio, SEPARATION_FLOOR * ratio.max() + 1e-6)
     return (ratio / ratio.mean()).astype(np.float32)
 
 
@@ -300,7 +313,12 @@ def content_scores(catalog: Catalog, mood_weights: Mapping[int, float]) -> tuple
         if mood_id in catalog.mood_ids and weight > 0:
             label_weight[catalog.mood_ids.index(mood_id)] = weight / total_weight
     label = label_weight[catalog.mood_codes]  # -1 indexes the last slot
-    return (0.75 * closeness + 0.2 * label + 0.05 * catalog.popularity).astype(np.float32), target
+    content = (
+        CONTENT_CLOSENESS_WEIGHT * closeness
+        + CONTENT_LABEL_WEIGHT * label
+        + CONTENT_POPULARITY_WEIGHT * catalog.popularity
+    )
+    return content.astype(np.float32), target
 
 
 def _similarity(catalog: Catalog, candidates: np.ndarray, rows: np.ndarray) -> np.ndarray:
@@ -398,10 +416,11 @@ def score_catalog(
         return _Scored(total=content, content=content, target=target, personal=None)
     linear, details = personal_linear(catalog, ratings, emotion=emotion)
     alpha = blend_weight(len(ratings))
-    # personal = 0.6 * linear + 0.4 * neighbours, mapped from -1..1 to 0..1
-    total = (1.0 - alpha) * content + alpha * (0.6 * linear + 1.0) / 2.0
+    # personal = linear and neighbour terms by their weights, mapped from -1..1 to 0..1
+    total = (1.0 - alpha) * content + alpha * (PERSONAL_LINEAR_WEIGHT * linear + 1.0) / 2.0
     candidates = _top(total, RERANK_SIZE)
-    total[candidates] += alpha * 0.4 * neighbour_scores(catalog, ratings, candidates, emotion=emotion) / 2.0
+    neighbours = neighbour_scores(catalog, ratings, candidates, emotion=emotion)
+    total[candidates] += alpha * PERSONAL_NEIGHBOUR_WEIGHT * neighbours / 2.0
     return _Scored(total=total.astype(np.float32), content=content, target=target, personal=details)
 
 
@@ -476,15 +495,32 @@ def recommend(
     ]
 
 
+class _ListSoFar:
+    """The songs a list holds so far, for the two rules every pick obeys: no song twice (the same
+    title by the same artist counts once) and at most ARTIST_CAP songs by one artist."""
+
+    def __init__(self, catalog: Catalog, rows: Iterable[int]) -> None:
+        self.catalog = catalog
+        self.artist_counts: Counter[int] = Counter()
+        self.songs: set[int] = set()
+        for row in rows:
+            self.add(row)
+
+    def allows(self, row: int, *, cap_artists: bool = True) -> bool:
+        if int(self.catalog.dedupe_codes[row]) in self.songs:
+            return False
+        return not cap_artists or self.artist_counts[int(self.catalog.artist_codes[row])] < ARTIST_CAP
+
+    def add(self, row: int) -> None:
+        self.songs.add(int(self.catalog.dedupe_codes[row]))
+        self.artist_counts[int(self.catalog.artist_codes[row])] += 1
+
+
 def _diverse(catalog: Catalog, pool: np.ndarray, total: np.ndarray, count: int, *, taken: set[int]) -> list[int]:
     """Greedy MMR over the pool with the artist cap and no repeated song."""
     if count <= 0:
         return []
-    artist_counts: dict[int, int] = {}
-    dedupe_seen: set[int] = set()
-    for row in taken:
-        artist_counts[int(catalog.artist_codes[row])] = artist_counts.get(int(catalog.artist_codes[row]), 0) + 1
-        dedupe_seen.add(int(catalog.dedupe_codes[row]))
+    so_far = _ListSoFar(catalog, taken)
     candidates = [int(row) for row in pool if int(row) not in taken]
     features = catalog.features
     candidate_features = features[candidates]
@@ -494,24 +530,17 @@ def _diverse(catalog: Catalog, pool: np.ndarray, total: np.ndarray, count: int, 
     picked: list[int] = []
     for strict_cap in (True, False):
         for index, row in enumerate(candidates):
-            artist = int(catalog.artist_codes[row])
-            if int(catalog.dedupe_codes[row]) in dedupe_seen or (
-                strict_cap and artist_counts.get(artist, 0) >= ARTIST_CAP
-            ):
+            if not so_far.allows(row, cap_artists=strict_cap):
                 alive[index] = False
         while len(picked) < count and alive.any():
             value = np.where(alive, base - MMR_PENALTY * max_similarity, -np.inf)
             index = int(np.argmax(value))
             row = candidates[index]
             alive[index] = False
-            artist = int(catalog.artist_codes[row])
-            if int(catalog.dedupe_codes[row]) in dedupe_seen or (
-                strict_cap and artist_counts.get(artist, 0) >= ARTIST_CAP
-            ):
+            if not so_far.allows(row, cap_artists=strict_cap):
                 continue
             picked.append(row)
-            dedupe_seen.add(int(catalog.dedupe_codes[row]))
-            artist_counts[artist] = artist_counts.get(artist, 0) + 1
+            so_far.add(row)
             difference = candidate_features - features[row]
             similarity = np.exp(-SIMILARITY_SHARPNESS * (difference * difference).sum(axis=1) / features.shape[1])
             np.maximum(max_similarity, similarity, out=max_similarity)
@@ -536,11 +565,9 @@ def _explore(
     if count <= 0:
         return []
     taken = set(chosen)
-    artist_counts: dict[int, int] = {}
-    dedupe_seen = {int(catalog.dedupe_codes[row]) for row in chosen}
-    for row in chosen:
-        artist_counts[int(catalog.artist_codes[row])] = artist_counts.get(int(catalog.artist_codes[row]), 0) + 1
-    window = [int(row) for row in pool[: max(60, 6 * len(chosen))] if int(row) not in taken and not rated[row]]
+    so_far = _ListSoFar(catalog, chosen)
+    window_size = max(EXPLORE_WINDOW_MIN, EXPLORE_WINDOW_PER_PICK * len(chosen))
+    window = [int(row) for row in pool[:window_size] if int(row) not in taken and not rated[row]]
     if not window:
         return []
     weights = np.maximum(total[window].astype(np.float64), 0) + 1e-6
@@ -548,12 +575,10 @@ def _explore(
     picked: list[int] = []
     for index in order:
         row = window[index]
-        artist = int(catalog.artist_codes[row])
-        if artist_counts.get(artist, 0) >= ARTIST_CAP or int(catalog.dedupe_codes[row]) in dedupe_seen:
+        if not so_far.allows(row):
             continue
         picked.append(row)
-        artist_counts[artist] = artist_counts.get(artist, 0) + 1
-        dedupe_seen.add(int(catalog.dedupe_codes[row]))
+        so_far.add(row)
         if len(picked) == count:
             break
     return picked
@@ -563,7 +588,7 @@ def _interleave(chosen: list[int], explore: list[int]) -> list[int]:
     """Exploration songs take every fifth place (5th, 10th, ...) instead of hiding at the end."""
     ordered = list(chosen)
     for number, row in enumerate(explore):
-        ordered.insert(min(len(ordered), 4 + 5 * number), row)
+        ordered.insert(min(len(ordered), EXPLORE_EVERY - 1 + EXPLORE_EVERY * number), row)
     return ordered
 
 
@@ -622,9 +647,9 @@ def _personal_reasons(catalog: Catalog, personal: _Personal, row: int) -> list[s
                 by = f" by {artist}" if artist and not artist.startswith("#") else ""
                 reasons.append(f"like '{title}'{by}, which you rated {score}")
     artist_code = int(catalog.artist_codes[row])
-    if personal.artist_affinity[artist_code] > 0.15 and catalog.artists[artist_code]:
+    if personal.artist_affinity[artist_code] > REASON_AFFINITY_MIN and catalog.artists[artist_code]:
         reasons.append(f"you rate songs by {catalog.artists[artist_code]} highly")
     genre_code = int(catalog.genre_codes[row])
-    if personal.genre_affinity[genre_code] > 0.15 and catalog.genres[genre_code]:
+    if personal.genre_affinity[genre_code] > REASON_AFFINITY_MIN and catalog.genres[genre_code]:
         reasons.append(f"you like {catalog.genres[genre_code]}")
     return reasons
