@@ -115,6 +115,8 @@ def test_sign_up_upload_rate_history_delete_log_out(page, step_screenshots, live
     page.get_by_role("button", name="Yes, delete it").click()
     page.get_by_text("The result and its photo were deleted.").wait_for()
     assert not Detection.objects.filter(pk=detection.pk).exists()
+    # The rating is about the song: it stays, unlinked, so the recommender keeps it.
+    assert Rating.objects.filter(user=user, song_id=rated, score=1, detection=None, emotion=rating.emotion).exists()
     step_screenshots("deleted")
 
     # Log out.
