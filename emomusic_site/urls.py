@@ -4,6 +4,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from accounts import views as accounts_views
 from emomusic_site import views
+from insights import urls as insights_urls
 
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
@@ -26,6 +27,7 @@ urlpatterns = [
     ),
     path("", include("detection.urls")),
     path("", include("recommendations.urls")),
+    path("", include(insights_urls.user_urlpatterns)),
     path("", include("catalog.urls")),
 ]
 

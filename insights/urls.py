@@ -6,3 +6,8 @@ from insights import views
 urlpatterns = [
     path("", views.dashboard, name="insights_dashboard"),
 ]
+
+# Mounted at the site's root: each user's own history.
+user_urlpatterns = [
+    path("history/", views.history, name="history"),
+]

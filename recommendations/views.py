@@ -1,63 +1,15 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from accounts.models import Strategy
-from detection.models import EMOTION_CHOICES, EMOTION_WORDS
-from detection.selectors import detections_for
-from insights import charts
-from insights import selectors as insights
+from detection.models import EMOTION_CHOICES
 from recommendations import selectors, services
 
-HISTORY_PAGE_SIZE = 25
 # The session key of the rating deleted last, so that History can offer to undo it.
 RATING_UNDO_KEY = "rating_undo"
-
-
-@login_required
-def history(request: HttpRequest) -> HttpResponse:
-    """The user's moods over time, loved songs, outcomes, and past detections and ratings (newest first)."""
-    detections = Paginator(detections_for(user=request.user), HISTORY_PAGE_SIZE)
-    detections_page = detections.get_page(request.GET.get("detections_page"))
-    # The mood each selfie gets under the user's current strategy, as its page shows it.
-    moods = selectors.detection_moods_choose(list(detections_page.object_list), request.user.strategy)
-    ratings = Paginator(selectors.ratings_for(user=request.user), HISTORY_PAGE_SIZE)
-    # Anything but "week" is the default view, so a mangled link still shows a page.
-    period = "week" if request.GET.get("timeline") == "week" else "day"
-    timeline = insights.emotion_timeline_for(user=request.user, period=period)
-    label_format = "%d %b" if period == "day" else "w/c %d %b"
-    return render(
-        request,
-        "recommendations/history.html",
-        {
-            "detections_page": detections_page,
-            "detection_rows": [
-                {
-                    "detection": detection,
-                    "emotion_word": EMOTION_WORDS.get(detection.effective_emotion, ""),
-                    "model_emotion_word": EMOTION_WORDS.get(detection.emotion, ""),
-                    "mood": mood.mood,
-                }
-                for detection, mood in zip(detections_page.object_list, moods, strict=True)
-            ],
-            "rating_undo": request.session.get(RATING_UNDO_KEY),
-            "emotion_words": EMOTION_WORDS,
-            "ratings_page": ratings.get_page(request.GET.get("ratings_page")),
-            "period": period,
-            "timeline": timeline,
-            "timeline_total": sum(point.total for point in timeline),
-            "timeline_chart": charts.stacked_bars(
-                [(point.start.strftime(label_format), point.counts) for point in timeline]
-            ),
-            "distribution": insights.emotion_distribution_for(user=request.user),
-            "loved_moods": insights.loved_songs_by_mood_for(user=request.user),
-            "outcomes": insights.outcomes_for(user=request.user),
-            "emotion_choices": EMOTION_CHOICES,
-        },
-    )
 
 
 @login_required

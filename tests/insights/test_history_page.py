@@ -1,4 +1,4 @@
-"""The history page's timeline, distribution, loved songs and outcomes (recommendations.views.history)."""
+"""The history page's timeline, distribution, loved songs and outcomes (insights.views.history)."""
 
 import pytest
 from django.urls import reverse
