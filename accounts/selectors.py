@@ -1,13 +1,11 @@
 """Reads about a user, always the user who asks."""
 
+from collections.abc import Callable
 from typing import Any
 
 from django.utils import timezone
 
 from accounts.models import User
-from detection.models import Detection, Outcome
-from detection.selectors import detection_moods_for
-from recommendations.models import Rating
 
 
 def user_summary(*, user: User) -> dict[str, Any]:
@@ -35,6 +33,25 @@ def username_as_stored(*, username: str) -> str:
     return stored or username
 
 
+# The export's sections that other apps own, in the contract's order. accounts sits below them, so
+# they register what they keep about a user (in their AppConfig.ready()) instead of being imported here.
+EXPORT_SECTIONS = ("detections", "corrections", "outcomes", "ratings")
+_export_builders: list[Callable[[User], dict[str, list[dict[str, Any]]]]] = []
+
+
+def user_export_register(build: Callable[[User], dict[str, list[dict[str, Any]]]]) -> None:
+    """Add a builder of export sections (section name -> rows for the user)."""
+    if build not in _export_builders:
+        _export_builders.append(build)
+
+
+def _export_sections(user: User) -> dict[str, list[dict[str, Any]]]:
+    sections: dict[str, list[dict[str, Any]]] = {}
+    for build in _export_builders:
+        sections.update(build(user))
+    return sections
+
+
 def user_export(*, user: User) -> dict[str, Any]:
     """Everything stored about the user, for them to download: account, detections, corrections, outcomes, ratings.
 
@@ -42,11 +59,7 @@ def user_export(*, user: User) -> dict[str, Any]:
     hash and the API token, which are credentials, not data about the person.
     Blank emotions are None, as in the API.
     """
-    detections = list(Detection.objects.filter(user=user).order_by("-created", "-id"))
-    # Not stored: the mood each detection gets under the user's current strategy, as the pages show it.
-    moods = detection_moods_for(detections=detections, strategy=user.strategy)
-    outcomes = Outcome.objects.filter(detection__user=user).order_by("-created", "-id")
-    ratings = Rating.objects.filter(user=user).select_related("song").order_by("-created", "-id")
+    sections = _export_sections(user)
     return {
         "exported": timezone.now(),
         "account": {
@@ -61,60 +74,6 @@ def user_export(*, user: User) -> dict[str, Any]:
             "photo_retention": user.photo_retention,
             "share_photos_for_training": user.share_photos_for_training,
         },
-        "detections": [
-            {
-                "id": detection.pk,
-                "status": detection.status,
-                "created": detection.created,
-                "started": detection.started,
-                "finished": detection.finished,
-                "emotion": detection.emotion or None,
-                "confidence": detection.confidence,
-                "probabilities": detection.probabilities,
-                "faces": detection.faces,
-                "mood": mood.mood,
-                "corrected_emotion": detection.corrected_emotion or None,
-                "error": detection.error,
-                "model_version": detection.model_version or None,
-                "attempts": detection.attempts,
-                "image_width": detection.image_width,
-                "image_height": detection.image_height,
-                "photo_stored": bool(detection.image),
-                "photo_deleted": detection.photo_deleted,
-            }
-            for detection, mood in zip(detections, moods, strict=True)
-        ],
-        "corrections": [
-            {"id": detection.pk, "emotion": detection.emotion or None, "corrected_emotion": detection.corrected_emotion}
-            for detection in detections
-            if detection.corrected_emotion
-        ],
-        "outcomes": [
-            {
-                "detection": outcome.detection_id,
-                "strategy": outcome.strategy,
-                "mood_before": outcome.mood_before,
-                "mood_after": outcome.mood_after,
-                "created": outcome.created,
-                "updated": outcome.updated,
-            }
-            for outcome in outcomes
-        ],
-        "ratings": [
-            {
-                "id": rating.pk,
-                "song": {
-                    "id": rating.song_id,
-                    "name": rating.song.name,
-                    "artist": rating.song.artist,
-                    "spotify_id": rating.song.spotify_id,
-                },
-                "score": rating.score,
-                "detection": rating.detection_id,
-                "emotion": rating.emotion or None,
-                "created": rating.created,
-                "updated": rating.updated,
-            }
-            for rating in ratings
-        ],
+        # What the apps above keep about the user, in the contract's order.
+        **{name: sections[name] for name in EXPORT_SECTIONS if name in sections},
     }

@@ -3,13 +3,17 @@
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.dispatch import Signal
 from rest_framework.authtoken.models import Token
 
 from accounts.models import PhotoRetention, Strategy, User
 from accounts.validators import username_validate_single_script
-from detection.services import photos_delete_for
 from emomusic_site import ratelimit
 from emomusic_site.ratelimit import login_delay_check, rate_limit_hit
+
+# Sent before an account is deleted, outside its transaction, with `user`: the apps above accounts
+# remove what the database's cascade cannot (detection deletes the photo files in storage).
+user_deleting = Signal()
 
 USERNAME_TAKEN = "That username is taken. Please choose another one."
 
@@ -158,9 +162,9 @@ def user_delete(*, user: User) -> None:
     """Delete the account and everything stored about it.
 
     Photo files live in storage, outside the database, so they are deleted
-    first; the detections, ratings, outcomes and token then go with the user
-    row (foreign keys cascade).
+    first (by the receivers of `user_deleting`); the detections, ratings,
+    outcomes and token then go with the user row (foreign keys cascade).
     """
-    photos_delete_for(user=user)
+    user_deleting.send(sender=User, user=user)
     with transaction.atomic():
         user.delete()

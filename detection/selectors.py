@@ -2,11 +2,12 @@
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 
-from detection.models import Detection
+from detection.models import Detection, Outcome
 
 
 def detections_for(*, user) -> QuerySet[Detection]:
@@ -53,3 +54,52 @@ def detection_moods_for(*, detections: Sequence[Detection], strategy: str) -> li
 def detection_mood_for(*, detection: Detection, strategy: str | None = None) -> MoodChoice:
     """The detection's mood under a strategy, by default its owner's current one."""
     return detection_moods_for(detections=[detection], strategy=strategy or detection.user.strategy)[0]
+
+
+def detections_export_for(*, user) -> dict[str, list[dict[str, Any]]]:
+    """The user's detections, corrections and outcomes, for the export of their data (accounts.selectors)."""
+    detections = list(Detection.objects.filter(user=user).order_by("-created", "-id"))
+    # Not stored: the mood each detection gets under the user's current strategy, as the pages show it.
+    moods = detection_moods_for(detections=detections, strategy=user.strategy)
+    outcomes = Outcome.objects.filter(detection__user=user).order_by("-created", "-id")
+    return {
+        "detections": [
+            {
+                "id": detection.pk,
+                "status": detection.status,
+                "created": detection.created,
+                "started": detection.started,
+                "finished": detection.finished,
+                "emotion": detection.emotion or None,
+                "confidence": detection.confidence,
+                "probabilities": detection.probabilities,
+                "faces": detection.faces,
+                "mood": mood.mood,
+                "corrected_emotion": detection.corrected_emotion or None,
+                "error": detection.error,
+                "model_version": detection.model_version or None,
+                "attempts": detection.attempts,
+                "image_width": detection.image_width,
+                "image_height": detection.image_height,
+                "photo_stored": bool(detection.image),
+                "photo_deleted": detection.photo_deleted,
+            }
+            for detection, mood in zip(detections, moods, strict=True)
+        ],
+        "corrections": [
+            {"id": detection.pk, "emotion": detection.emotion or None, "corrected_emotion": detection.corrected_emotion}
+            for detection in detections
+            if detection.corrected_emotion
+        ],
+        "outcomes": [
+            {
+                "detection": outcome.detection_id,
+                "strategy": outcome.strategy,
+                "mood_before": outcome.mood_before,
+                "mood_after": outcome.mood_after,
+                "created": outcome.created,
+                "updated": outcome.updated,
+            }
+            for outcome in outcomes
+        ],
+    }

@@ -10,12 +10,14 @@ class RecommendationsConfig(AppConfig):
         # the ratings made from it.
         from django.db.models.signals import pre_delete
 
+        from accounts.selectors import user_export_register
         from detection.models import Detection
         from detection.selectors import mood_chooser_register
         from recommendations.selectors import detection_moods_choose
         from recommendations.services import ratings_detach
 
         mood_chooser_register(detection_moods_choose)
+        user_export_register(_ratings_export)
         pre_delete.connect(ratings_detach, sender=Detection, dispatch_uid="recommendations.ratings_detach")
         self._forget_the_catalog_matrix_when_the_catalog_changes()
 
@@ -37,3 +39,9 @@ class RecommendationsConfig(AppConfig):
                 catalog_forget, sender=model, dispatch_uid=f"recommendations-forget-{model.__name__}-delete"
             )
         songs_changed.connect(catalog_forget, dispatch_uid="recommendations-forget-songs-changed")
+
+
+def _ratings_export(user) -> dict:
+    from recommendations.selectors import ratings_export_for
+
+    return ratings_export_for(user=user)

@@ -3,6 +3,7 @@
 import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
@@ -243,3 +244,27 @@ def recommendations_for(
         results=results,
         mood_reason=mood_mix_in_words(emotion=emotion, mix=mix, probabilities=probabilities, rules=rules),
     )
+
+
+def ratings_export_for(*, user) -> dict[str, list[dict[str, Any]]]:
+    """The user's ratings, for the export of their data (accounts.selectors)."""
+    ratings = Rating.objects.filter(user=user).select_related("song").order_by("-created", "-id")
+    return {
+        "ratings": [
+            {
+                "id": rating.pk,
+                "song": {
+                    "id": rating.song_id,
+                    "name": rating.song.name,
+                    "artist": rating.song.artist,
+                    "spotify_id": rating.song.spotify_id,
+                },
+                "score": rating.score,
+                "detection": rating.detection_id,
+                "emotion": rating.emotion or None,
+                "created": rating.created,
+                "updated": rating.updated,
+            }
+            for rating in ratings
+        ],
+    }
