@@ -127,9 +127,12 @@ bench-ml: $(STAMP) fer-data  ## Load time, latency, memory and accuracy against 
 LOAD_USERS ?= 10 50 100
 LOAD_WORKERS ?= 1 2
 LOAD_SECONDS ?= 60
+# The user counts repeated with 2 worker processes (enough to saturate the workers).
+LOAD_SCALE_USERS ?= 50
 .PHONY: bench-load
 bench-load: $(STAMP)  ## Locust (locustfile.py) against gunicorn, PostgreSQL (DATABASE_URL), Redis, S3 and N workers: reports/load/
-	$(BIN)/python bench/load.py --users $(LOAD_USERS) --workers $(LOAD_WORKERS) --run-time $(LOAD_SECONDS)
+	$(BIN)/python bench/load.py --users $(LOAD_USERS) --workers $(LOAD_WORKERS) --run-time $(LOAD_SECONDS) \
+		--scale-users $(LOAD_SCALE_USERS)
 
 # DATA: photos and a labels.csv (file,emotion); FRAMES=1 places each in a generated webcam-style frame first.
 DATA ?= ../shared/datasets/real_faces_dev

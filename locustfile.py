@@ -6,6 +6,11 @@ recommendations, rates the first song and asks again. Against a running site:
 
     .venv/bin/locust -f locustfile.py --host https://emomusic.example.com
 
+With EMOMUSIC_STEADY_SECONDS=60 (as `make bench-load` sets it) the run ends
+60 s after the last user has signed up, whatever --run-time says: sign-up
+hashes the password on purpose slowly, and on a small machine a crowd of
+sign-ups would otherwise fill the whole run.
+
 Besides Locust's per-endpoint statistics, one more row, "upload → done"
 (request type DETECTION), times each photo from the upload's answer to the
 poll that saw it finished; a photo still pending after POLL_TIMEOUT_SECONDS
@@ -19,6 +24,7 @@ import secrets
 import time
 from pathlib import Path
 
+import gevent
 from locust import HttpUser, constant_pacing, task
 
 FACES = sorted((Path(__file__).resolve().parent / "tests" / "fixtures" / "faces").glob("*.jpg"))
@@ -26,7 +32,17 @@ PHOTOS = [(path.name, path.read_bytes()) for path in FACES]
 TERMINAL = {"done", "no_face", "failed"}
 POLL_SECONDS = 0.5
 POLL_TIMEOUT_SECONDS = float(os.environ.get("EMOMUSIC_POLL_TIMEOUT", "180"))
+STEADY_SECONDS = float(os.environ.get("EMOMUSIC_STEADY_SECONDS", "0"))
 _photo_numbers = itertools.count()
+_signed_up = itertools.count(1)
+
+
+def _user_ready(environment) -> None:
+    """Count a finished sign-up; after the last one, end the run STEADY_SECONDS later."""
+    runner = environment.runner
+    if next(_signed_up) == runner.target_user_count and STEADY_SECONDS:
+        print(f"all {runner.target_user_count} users signed up; {STEADY_SECONDS:.0f} s more", flush=True)
+        gevent.spawn_later(STEADY_SECONDS, runner.quit)
 
 
 class Listener(HttpUser):
@@ -41,10 +57,11 @@ class Listener(HttpUser):
             name="POST /api/auth/signup/",
             catch_response=True,
         ) as response:
-            if response.status_code != 201:
+            if response.status_code == 201:
+                self.headers = {"Authorization": f"Token {response.json()['token']}"}
+            else:
                 response.failure(f"HTTP {response.status_code}: {response.text[:200]}")
-                return
-            self.headers = {"Authorization": f"Token {response.json()['token']}"}
+        _user_ready(self.environment)
 
     @task
     def journey(self) -> None:

@@ -11,12 +11,14 @@ of its own, created beside DATABASE_URL's and dropped afterwards), Redis
 emomusic_site.embedded_s3) holding the photos. The rate limits stay on, except
 sign-ups per address: every simulated user comes from 127.0.0.1.
 
-For each worker count and each user count, Locust runs headless for
---run-time seconds and writes its CSV files and HTML report to
-reports/load/workers-N/; then the queue is left to drain and the database
+For each worker count and each user count, Locust runs headless until
+--run-time seconds after the last simulated user has signed up (sign-up
+hashes the password slowly on purpose; on a small machine a crowd of them
+would otherwise fill the run) and writes its CSV files and HTML report to
+reports/load/workers-N/. Then the queue is left to drain and the database
 says what became of every upload made during the run: upload -> done times
-(created to finished), completions per second, and lost detections (still
-queued or processing once drained). reports/load/summary.md and
+(created to finished), completions per second once everyone had signed up,
+and lost detections (still queued or processing once drained). reports/load/summary.md and
 summary.json collect the figures; the exit status is 1 on any error or loss.
 """
 
@@ -53,8 +55,9 @@ PENDING = ("queued", "processing")
 class Run:
     workers: int
     users: int
-    run_seconds: float
     load_average: float
+    run_seconds: float = 0.0
+    signup_seconds: float = 0.0
     requests: int = 0
     requests_per_second: float = 0.0
     errors: int = 0
@@ -183,6 +186,12 @@ class Stack:
         with psycopg.connect(self.admin_url, autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{self.database}" WITH (FORCE)')
 
+    def last_signup_since(self, since: datetime) -> datetime | None:
+        with psycopg.connect(self.database_url) as connection:
+            return connection.execute(
+                "SELECT max(date_joined) FROM accounts_user WHERE date_joined >= %s", [since]
+            ).fetchone()[0]
+
     def detections_since(self, since: datetime) -> list[tuple[str, datetime, datetime | None]]:
         with psycopg.connect(self.database_url) as connection:
             return connection.execute(
@@ -190,15 +199,18 @@ class Stack:
             ).fetchall()
 
 
-def run_locust(stack: Stack, *, out: Path, users: int, workers: int, run_seconds: int) -> tuple[Path, Path]:
+def run_locust(stack: Stack, *, out: Path, users: int, workers: int, steady_seconds: int) -> tuple[Path, Path]:
     folder = out / f"workers-{workers}"
     folder.mkdir(parents=True, exist_ok=True)
     prefix, html = folder / f"users-{users}", folder / f"users-{users}.html"
     subprocess.run(
         [sys.executable, "-m", "locust", "-f", str(BASE_DIR / "locustfile.py"), "--headless",
-         "--users", str(users), "--spawn-rate", "10", "--run-time", f"{run_seconds}s", "--host", stack.base_url,
+         # --run-time only caps a run whose sign-ups never end; EMOMUSIC_STEADY_SECONDS ends it.
+         "--users", str(users), "--spawn-rate", "10", "--run-time", f"{steady_seconds + 900}s",
+         "--host", stack.base_url,
          "--csv", str(prefix), "--html", str(html), "--only-summary", "--loglevel", "WARNING"],
         cwd=BASE_DIR,
+        env={**os.environ, "EMOMUSIC_STEADY_SECONDS": str(steady_seconds)},
         check=False,
     )  # fmt: skip
     return Path(f"{prefix}_stats.csv"), Path(f"{prefix}_failures.csv")
@@ -223,7 +235,7 @@ def read_locust(run: Run, stats_csv: Path, failures_csv: Path) -> None:
             run.failures = [f"{row['Name']}: {row['Error']} x{row['Occurrences']}" for row in csv.DictReader(handle)]
 
 
-def drain(stack: Stack, run: Run, *, since: datetime, ended: float, started: float, timeout_seconds: float) -> None:
+def drain(stack: Stack, run: Run, *, since: datetime, ended: datetime, timeout_seconds: float) -> None:
     deadline = time.monotonic() + timeout_seconds
     while True:
         rows = stack.detections_since(since)
@@ -237,9 +249,11 @@ def drain(stack: Stack, run: Run, *, since: datetime, ended: float, started: flo
     if seconds:
         run.upload_to_done_p50 = statistics.median(seconds)
         run.upload_to_done_p95 = percentile(seconds, 0.95)
-    window_end = since.timestamp() + (ended - started)
-    finished_in_run = [row for row in rows if row[2] is not None and row[2].timestamp() <= window_end]
-    run.completions_per_second = len(finished_in_run) / run.run_seconds
+    # Throughput once every user had signed up: photos finished per second from then to the run's end.
+    signed_up = stack.last_signup_since(since) or since
+    run.signup_seconds = (signed_up - since).total_seconds()
+    steady = [row for row in rows if row[2] is not None and signed_up <= row[2] <= ended]
+    run.completions_per_second = len(steady) / max((ended - signed_up).total_seconds(), 1.0)
 
 
 def machine() -> dict[str, str]:
@@ -263,18 +277,21 @@ def write_summary(runs: list[Run], info: dict[str, str], run_seconds: int, out: 
         "# Load test (`make bench-load`)",
         "",
         f"Machine: {info['cpu']}, {info['cores']} cores, {info['memory']}; Python {info['python']}. "
-        f"Each run: Locust for {run_seconds} s (users spawned 10 a second), then the queue drained. "
-        "The 1-minute load average before each run shows what else was using the cores.",
+        f"Each run: users spawned 10 a second, each signing up and then repeating the journey; the run ends "
+        f"{run_seconds} s after the last sign-up, then the queue drains. Requests per second are over the "
+        "whole run; photos done per second over the part after the last sign-up. The 1-minute load average "
+        "before each run shows what else was using the cores.",
         "",
-        "| worker processes | users | load avg | requests | req/s | errors | uploads | lost | "
+        "| worker processes | users | load avg | run | sign-ups took | requests | req/s | errors | uploads | lost | "
         "upload → done p50 / p95 | done per s |",
-        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for run in runs:
         p50 = f"{run.upload_to_done_p50:.1f} s" if run.upload_to_done_p50 is not None else "-"
         p95 = f"{run.upload_to_done_p95:.1f} s" if run.upload_to_done_p95 is not None else "-"
         lines.append(
-            f"| {run.workers} | {run.users} | {run.load_average:.1f} | {run.requests} | "
+            f"| {run.workers} | {run.users} | {run.load_average:.1f} | {run.run_seconds:.0f} s | "
+            f"{run.signup_seconds:.0f} s | {run.requests} | "
             f"{run.requests_per_second:.1f} | {run.errors} | {run.uploads} | {run.lost} | {p50} / {p95} | "
             f"{run.completions_per_second:.2f} |"
         )
@@ -299,7 +316,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--users", type=int, nargs="+", default=[10, 50, 100])
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2], help="worker pool processes per pass")
-    parser.add_argument("--run-time", type=int, default=60, help="seconds of load per run")
+    parser.add_argument("--run-time", type=int, default=60, help="seconds of load after the last sign-up")
+    parser.add_argument(
+        "--scale-users", type=int, nargs="+", help="user counts to repeat with the second and later worker counts"
+    )
     parser.add_argument("--drain-timeout", type=float, default=240.0, help="seconds to wait for the queue to empty")
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--out", type=Path, default=REPORTS, help="where the CSV, HTML and summary files go")
@@ -310,6 +330,8 @@ def main() -> None:
             "The load test runs on PostgreSQL: DATABASE_URL=postgres://user@host:5432/db make bench-load "
             "(it creates and drops a database of its own beside that one)."
         )
+    # Stopped with SIGTERM, still stop the stack and drop its database.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     info = machine()
     print(f"machine: {info}", flush=True)
     runs: list[Run] = []
@@ -319,16 +341,17 @@ def main() -> None:
             stack.start()
             for workers in args.workers:
                 stack.start_worker(workers)
-                for users in args.users:
-                    run = Run(workers=workers, users=users, run_seconds=args.run_time, load_average=os.getloadavg()[0])
+                first = workers == args.workers[0]
+                for users in args.users if first or not args.scale_users else args.scale_users:
+                    run = Run(workers=workers, users=users, load_average=os.getloadavg()[0])
                     since, started = datetime.now(UTC), time.monotonic()
                     print(f"--- {workers} worker process(es), {users} users", flush=True)
                     stats_csv, failures_csv = run_locust(
-                        stack, out=args.out, users=users, workers=workers, run_seconds=args.run_time
+                        stack, out=args.out, users=users, workers=workers, steady_seconds=args.run_time
                     )
-                    ended = time.monotonic()
+                    run.run_seconds = time.monotonic() - started
                     read_locust(run, stats_csv, failures_csv)
-                    drain(stack, run, since=since, started=started, ended=ended, timeout_seconds=args.drain_timeout)
+                    drain(stack, run, since=since, ended=datetime.now(UTC), timeout_seconds=args.drain_timeout)
                     print(json.dumps(asdict(run), default=str), flush=True)
                     runs.append(run)
                     write_summary(runs, info, args.run_time, args.out)
