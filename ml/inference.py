@@ -102,7 +102,9 @@ class EmotionClassifier:
 
 
 def card_tta(card: dict) -> str:
-    """The TTA mode a model card prescribes; older cards said only whether to flip."""
+    """The TTA mode a model card prescribes: `tta` in a flat card; older cards nest it or say only whether to flip."""
+    if card.get("tta") in TTA_MODES:
+        return card["tta"]
     inference = card.get("inference", {})
     if inference.get("tta") in TTA_MODES:
         return inference["tta"]
