@@ -11,6 +11,7 @@ import tempfile
 from pathlib import Path
 
 import environ
+from csp import constants as _csp
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -51,6 +52,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "csp",
     "emomusic_site",
     "accounts",
     "catalog",
@@ -61,6 +63,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "django_permissions_policy.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "emomusic_site.middleware.RejectNulInAdminQueryMiddleware",
@@ -312,6 +316,47 @@ CSRF_FAILURE_VIEW = "emomusic_site.errors.csrf_failure"
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+# Content-Security-Policy (django-csp): the site's own files only. No inline scripts, styles or
+# handlers anywhere (templates take classes and static files); data: images only on /api/docs/
+# (Swagger UI's stylesheet, see emomusic_site/urls.py).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [_csp.SELF],
+        # The mini-player is Spotify's embed, loaded only when the user presses play.
+        "frame-src": ["https://open.spotify.com"],
+        # blob: the preview of the photo chosen or taken, before it is uploaded (static/js/upload.js).
+        "img-src": [_csp.SELF, "blob:"],
+        "object-src": [_csp.NONE],
+        "base-uri": [_csp.SELF],
+        "form-action": [_csp.SELF],
+        "frame-ancestors": [_csp.NONE],
+    }
+}
+# Permissions-Policy (django-permissions-policy): the camera for this site's own pages only (the
+# upload page's "Use my camera"); the microphone, location and the other features django-permissions-policy's
+# strict example lists, for nobody (less ambient-light-sensor, which chromium does not recognise and warns
+# about on every page). The Spotify player's iframe asks for the features in its `allow`
+# (static/js/recommend.js): those are allowed for this site and Spotify's embed only.
+_SPOTIFY_EMBED = "https://open.spotify.com"
+PERMISSIONS_POLICY = {
+    "camera": ["self"],
+    "microphone": [],
+    "geolocation": [],
+    "accelerometer": [],
+    "browsing-topics": [],
+    "display-capture": [],
+    "gyroscope": [],
+    "interest-cohort": [],
+    "magnetometer": [],
+    "midi": [],
+    "payment": [],
+    "usb": [],
+    "autoplay": ["self", _SPOTIFY_EMBED],
+    "clipboard-write": ["self", _SPOTIFY_EMBED],
+    "encrypted-media": ["self", _SPOTIFY_EMBED],
+    "fullscreen": ["self", _SPOTIFY_EMBED],
+    "picture-in-picture": ["self", _SPOTIFY_EMBED],
+}
 if IS_PRODUCTION:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)

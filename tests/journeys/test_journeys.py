@@ -136,7 +136,7 @@ def test_a_webcam_snapshot_is_analysed_and_shown_in_place(page, step_screenshots
 
     page.get_by_role("button", name="Use my camera").click()
     page.locator("#upload-status").filter(has_text="Camera on.").wait_for()
-    page.wait_for_function("document.getElementById('camera-video').videoWidth > 0")
+    page.wait_for_function("() => document.getElementById('camera-video').videoWidth > 0")
     step_screenshots("camera-on")
     page.get_by_role("button", name="Take the photo").click()
     page.locator("#preview-caption").filter(has_text="Photo from your camera").wait_for()
@@ -164,9 +164,10 @@ def test_a_webcam_snapshot_is_analysed_and_shown_in_place(page, step_screenshots
         assert result.get_by_role("link", name="Pick my mood instead").is_visible()
         assert result.get_by_role("link", name="Try the camera").is_visible()
     # The camera's frame was stored upright at its own size, not the file name the script gave it.
-    # Wait for the stored photo to load: before that its natural size reads 0 x 0.
+    # Wait for the stored photo to load: before that its natural size reads 0 x 0. (Predicates are functions:
+    # Playwright evals a bare expression, which the Content-Security-Policy refuses.)
     page.wait_for_function(
-        "(img => img && img.complete && img.naturalWidth > 0)(document.querySelector('.photo-frame img'))"
+        "() => (img => img && img.complete && img.naturalWidth > 0)(document.querySelector('.photo-frame img'))"
     )
     natural_size = page.evaluate(
         "(img => [img.naturalWidth, img.naturalHeight])(document.querySelector('.photo-frame img'))"

@@ -112,7 +112,7 @@ def test_the_camera_stops_every_stream(page, live_server):
     # A second start, clicked twice before the browser answers, opens one stream; capturing stops it.
     start.evaluate("(button) => { button.click(); button.click(); }")
     page.locator("#camera-live").wait_for(state="visible")
-    page.wait_for_function("document.getElementById('camera-video').videoWidth > 0")
+    page.wait_for_function("() => document.getElementById('camera-video').videoWidth > 0")
     page.get_by_role("button", name="Take the photo").click()
     page.locator("#upload-status").filter(has_text="Ready.").wait_for()
     assert page.evaluate(TRACK_STATES) == ["ended", "ended"]
