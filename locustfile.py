@@ -45,6 +45,14 @@ def _user_ready(environment) -> None:
         gevent.spawn_later(STEADY_SECONDS, runner.quit)
 
 
+def _fail(response) -> None:
+    """Mark an unexpected answer failed, saying what came back (status 0: no answer at all, and why)."""
+    if response.status_code == 0:
+        response.failure(f"no response: {response.error!r}")
+    else:
+        response.failure(f"HTTP {response.status_code}: {response.text[:200]}")
+
+
 class Listener(HttpUser):
     # One journey every 7 s at most: under the site's 10 uploads a minute per user, which stays on.
     wait_time = constant_pacing(7)
@@ -60,7 +68,7 @@ class Listener(HttpUser):
             if response.status_code == 201:
                 self.headers = {"Authorization": f"Token {response.json()['token']}"}
             else:
-                response.failure(f"HTTP {response.status_code}: {response.text[:200]}")
+                _fail(response)
         _user_ready(self.environment)
 
     @task
@@ -76,7 +84,7 @@ class Listener(HttpUser):
             catch_response=True,
         ) as response:
             if response.status_code != 202:
-                response.failure(f"HTTP {response.status_code}: {response.text[:200]}")
+                _fail(response)
                 return
             detection_id = response.json()["id"]
         status = self._poll(detection_id)
@@ -91,7 +99,7 @@ class Listener(HttpUser):
             "/api/ratings/", json=rating, headers=self.headers, name="POST /api/ratings/", catch_response=True
         ) as response:
             if response.status_code not in (200, 201):
-                response.failure(f"HTTP {response.status_code}: {response.text[:200]}")
+                _fail(response)
         self._recommendations(query)
 
     def _poll(self, detection_id: int) -> str | None:
@@ -106,7 +114,7 @@ class Listener(HttpUser):
                 catch_response=True,
             ) as response:
                 if response.status_code != 200:
-                    response.failure(f"HTTP {response.status_code}: {response.text[:200]}")
+                    _fail(response)
                     continue
                 status = response.json()["status"]
             if status in TERMINAL:
@@ -133,6 +141,6 @@ class Listener(HttpUser):
             catch_response=True,
         ) as response:
             if response.status_code != 200:
-                response.failure(f"HTTP {response.status_code}: {response.text[:200]}")
+                _fail(response)
                 return []
             return [item["song"]["id"] for item in response.json()["results"]]
