@@ -35,11 +35,13 @@ CASCADE_FILE = "haarcascade_frontalface_default.xml"
 # A detection under this BlazeFace score (a probability) is not a face.
 # MediaPipe's own default is 0.5; face-free photos and textures (make
 # bench-perception) gave false faces above it, real faces stay far over it.
-MIN_SCORE = 0.6
+MIN_SCORE = 0.65
 # Pass 1 pads the photo by this fraction of its longer side on every side.
 PHOTO_PADDING = 0.25
 # Pass 2 runs when the photo is at least this much wider than high (or higher than wide).
 TILE_ASPECT = 1.15
+# ... and is at least this large (a smaller one is a crop, not a scene).
+TILE_MIN_SIDE = 160
 # Pass 4 runs on photos darker than this mean (0..255) or flatter than this standard deviation.
 DARK_MEAN = 70.0
 FLAT_STD = 35.0
@@ -59,11 +61,18 @@ FRAME_CENTRE_Y = 0.56
 ALIGN = True
 # Tight-crop fallback: photos this small and this close to square may be a face crop.
 FACE_CROP_MAX_SIDE = 256
-FACE_CROP_MAX_ASPECT = 1.3
+FACE_CROP_MAX_ASPECT = 1.5
+# ... and when BlazeFace finds a face this wide (of its shorter side) at this lower score.
+# The crop is padded less than in pass 2: the face is then larger in the detector's input.
+FALLBACK_SCORE = 0.5
+FALLBACK_FACE_FRACTION = 0.4
+FALLBACK_PADDING = 0.1
 # An image this flat (pixel standard deviation) holds no face.
 BLANK_STD = 4.0
-# The Haar check of a possible face crop runs on a copy padded by this fraction.
+# The Haar check of a possible face crop runs on a copy padded by this
+# fraction, enlarged to at least this shorter side first.
 HAAR_PADDING = 0.3
+HAAR_MIN_SIDE = 144
 
 
 @dataclasses.dataclass(frozen=True)
@@ -109,7 +118,7 @@ def detect(rgb: np.ndarray, *, fallback: bool | None = None, min_score: float = 
         faces = _blazeface_faces(_brighten(rgb), min_score, full_range=False)
     if fallback is None:
         fallback = looks_like_a_face_crop(rgb)
-    if not faces and fallback and _raw_boxes(gray, 0.1):
+    if not faces and fallback and _looks_like_a_face(rgb, gray):
         side = min(height, width)
         faces = [Face(box=((width - side) // 2, (height - side) // 2, side, side), score=0.0, fallback=True)]
     faces.sort(key=lambda face: face.box[2] * face.box[3], reverse=True)
@@ -153,7 +162,7 @@ def _blazeface_faces(rgb: np.ndarray, min_score: float, *, full_range: bool = Tr
     height, width = rgb.shape[:2]
     short = blazeface.detector(blazeface.SHORT_RANGE)
     faces: list[Face] = []
-    wide = max(height, width) >= TILE_ASPECT * min(height, width)
+    wide = max(height, width) >= TILE_ASPECT * min(height, width) and min(height, width) >= TILE_MIN_SIDE
     if wide:
         # Squares of the shorter side, overlapping by half: each face narrower than half
         # the frame's height lies whole in one of them, at least twice as large as in
@@ -206,6 +215,23 @@ def _overlaps(face: Face, other: Face) -> bool:
     across = max(0, min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0]))
     down = max(0, min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1]))
     return across * down > 0.3 * min(a[2] * a[3], b[2] * b[3])
+
+
+def _looks_like_a_face(rgb: np.ndarray, gray: np.ndarray) -> bool:
+    """Whether a photo in which no face was detected is still a face crop.
+
+    Yes when BlazeFace sees a large face at a lower score, with less padding
+    (a tiny, twice compressed crop scores lower) or the Haar cascade, enlarged
+    to its 24 px window, sees one.
+    """
+    height, width = gray.shape
+    weak = _run(blazeface.detector(blazeface.SHORT_RANGE), rgb, FALLBACK_SCORE, pad=FALLBACK_PADDING)
+    if any(face.box[2] >= FALLBACK_FACE_FRACTION * min(height, width) for face in weak):
+        return True
+    scale = HAAR_MIN_SIDE / min(gray.shape)
+    if scale > 1:
+        gray = cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
+    return bool(_raw_boxes(gray, 0.1))
 
 
 @functools.cache

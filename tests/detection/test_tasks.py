@@ -9,6 +9,7 @@ import logging
 from pathlib import Path
 from unittest import mock
 
+import cv2
 import numpy as np
 import pytest
 from celery.exceptions import SoftTimeLimitExceeded
@@ -109,6 +110,64 @@ def test_a_blank_photo_has_no_face(models, user):
     assert detection.error == "We couldn't find a face. Try a well-lit, front-facing photo."
     assert detection.probabilities is None and detection.faces == [] and detection.emotion == ""
     assert detection.finished is not None
+
+
+def _jpeg(rgb: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(rgb).save(buffer, format="JPEG", quality=90)
+    return buffer.getvalue()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("size", [(640, 480), (200, 200)], ids=["scene", "small-square-texture"])
+def test_a_face_free_photo_ends_in_no_face(models, user, size):
+    # A small square texture is the case the tight-crop fallback must not take for a face.
+    width, height = size
+    rng = np.random.default_rng(1)
+    coarse = rng.uniform(20, 235, (5, 7, 3)).astype(np.float32)
+    scene = cv2.resize(coarse, (width, height), interpolation=cv2.INTER_CUBIC)
+    for _ in range(5):
+        x0, y0 = int(rng.integers(0, width)), int(rng.integers(0, height))
+        cv2.rectangle(scene, (x0, y0), (x0 + width // 4, y0 + height // 5), rng.uniform(0, 255, 3).tolist(), -1)
+    detection = uploaded(user, _jpeg(np.clip(scene, 0, 255).astype(np.uint8)))
+
+    assert run(detection).result == "no_face"
+    detection.refresh_from_db()
+    assert detection.status == DetectionStatus.NO_FACE and detection.faces == []
+
+
+@pytest.mark.django_db
+def test_a_36x50_face_crop_is_read(models, user):
+    rgb = np.asarray(Image.open(FACES_DIR / "happy_2.jpg").convert("RGB"))
+    # A 36:50 crop as wide as the face in that 350x350 photo, shrunk as a small crop would be.
+    tight = cv2.resize(rgb[0:350, 20:272], (36, 50), interpolation=cv2.INTER_AREA)
+    detection = uploaded(user, _jpeg(tight))
+
+    assert run(detection).result == "done"
+    detection.refresh_from_db()
+    assert detection.status == DetectionStatus.DONE and len(detection.faces) == 1
+    assert (detection.image_width, detection.image_height) == (36, 50)
+    assert set(detection.probabilities) == set(LABELS)
+
+
+@pytest.mark.django_db
+def test_a_face_in_a_webcam_frame_turned_20_degrees_is_read(models, user):
+    face = np.asarray(Image.open(FACES_DIR / "surprise_1.jpg").convert("RGB"))
+    face = cv2.resize(face, None, fx=0.6, fy=0.6, interpolation=cv2.INTER_AREA)
+    frame = np.full((720, 1280, 3), (90, 120, 150), np.uint8)
+    frame[:, 640:] = (200, 180, 120)
+    matrix = cv2.getRotationMatrix2D((face.shape[1] / 2, face.shape[0] / 2), 20, 1.0)
+    matrix[:, 2] += (500 - face.shape[1] / 2, 360 - face.shape[0] / 2)
+    placed = cv2.warpAffine(face, matrix, (1280, 720))
+    inside = cv2.warpAffine(np.full(face.shape[:2], 255, np.uint8), matrix, (1280, 720)) > 0
+    frame[inside] = placed[inside]
+    detection = uploaded(user, _jpeg(frame))
+
+    assert run(detection).result == "done"
+    detection.refresh_from_db()
+    x, y, w, h = detection.faces[0]["box"]
+    assert abs(x + w / 2 - 500) < 120 and abs(y + h / 2 - 360) < 120
+    assert not detection.faces[0]["fallback"]
 
 
 @pytest.mark.django_db
