@@ -69,11 +69,20 @@ class DetectionDetailApi(APIView):
 
     @extend_schema(
         summary="Delete a detection and its photo",
-        responses={204: None, 404: OpenApiResponse(description="No such detection of yours.")},
+        responses={
+            204: None,
+            404: OpenApiResponse(description="No such detection of yours."),
+            503: OpenApiResponse(
+                description="The photo storage could not delete the photo; nothing was deleted. Try again later."
+            ),
+        },
     )
     def delete(self, request: Request, detection_id: int) -> Response:
         detection = selectors.detection_get_for(user=request.user, detection_id=detection_id)
-        services.detection_delete(detection=detection)
+        try:
+            services.detection_delete(detection=detection)
+        except services.StorageUnavailable as exc:
+            raise ServiceUnavailable(str(exc)) from exc
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

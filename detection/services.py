@@ -42,6 +42,11 @@ QUEUE_DOWN_MESSAGE = "We can't analyse photos right now. Nothing was saved; plea
 STORAGE_DOWN_MESSAGE = "We can't store photos right now, so your photo was not saved. Please try again later."
 TOO_MANY_ATTEMPTS_MESSAGE = "We tried several times but could not analyse this photo. Please try another photo."
 PHOTO_GONE_MESSAGE = "The photo was deleted before it could be analysed. Please upload it again."
+PHOTO_UNREADABLE_MESSAGE = "We can't load photos right now. Please try again later."
+DETECTION_NOT_DELETED_MESSAGE = (
+    "We can't delete photos right now, so nothing was deleted: the result and its photo are still here. "
+    "Please try again later."
+)
 
 
 class QueueUnavailable(Exception):
@@ -49,7 +54,11 @@ class QueueUnavailable(Exception):
 
 
 class StorageUnavailable(QueueUnavailable):
-    """The photo storage could not take the photo; nothing was stored (answered 503 like the queue being down)."""
+    """The photo storage failed (unreachable, or refusing); answered 503 like the queue being down.
+
+    Raised by an upload (nothing was stored) and by the deletes below (nothing
+    more was deleted); the message is the sentence to show.
+    """
 
 
 class Classifier(Protocol):
@@ -328,10 +337,22 @@ def detection_photo_delete(*, detection: Detection) -> None:
     Detection.objects.filter(pk=detection.pk).update(image="", photo_deleted=detection.photo_deleted)
 
 
+# A delete the storage cannot carry out waits: the row stays with its photo and the user is told
+# to try again (StorageUnavailable, answered 503). Deleting the row and retrying the photo later
+# would answer "deleted" while the face is still stored, and, for an account, leave a photo that
+# no account points to, which its owner could no longer see, export or delete. A missing file is
+# no failure (FileSystemStorage ignores it, and S3 deletes a missing key without complaint), so
+# FileNotFoundError here means a missing bucket, and is refused like any other OSError.
+
+
 def detection_delete(*, detection: Detection) -> None:
-    """Delete a detection and its photo."""
+    """Delete a detection and its photo; the photo first, so that a failure leaves both."""
     if detection.image:
-        detection.image.delete(save=False)
+        try:
+            detection.image.delete(save=False)
+        except OSError as exc:  # the storage unreachable or refusing (emomusic_site/storage.py)
+            logger.error("Could not delete the photo of detection %s: %s", detection.pk, exc)
+            raise StorageUnavailable(DETECTION_NOT_DELETED_MESSAGE) from exc
     detection.delete()
 
 

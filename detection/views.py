@@ -1,3 +1,5 @@
+import logging
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -9,8 +11,11 @@ from accounts.models import Strategy
 from detection import selectors, services
 from detection.forms import OutcomeForm, PhotoUploadForm
 from detection.models import EMOTION_CHOICES, EMOTION_WORDS, PENDING_STATUSES, Detection, DetectionStatus, Outcome
+from emomusic_site import errors
 from emomusic_site.ratelimit import RateLimited, rate_limit_hit
 from ml.labels import LABELS
+
+logger = logging.getLogger(__name__)
 
 RECENT_ON_HOME = 4
 # Below this the page says plainly that the model is unsure and offers the
@@ -89,8 +94,12 @@ def detection_result(request: HttpRequest, detection_id: int) -> HttpResponse:
 
 @login_required
 @require_GET
-def detection_photo(request: HttpRequest, detection_id: int) -> FileResponse:
-    """The photo, to its owner only; never cached by a shared proxy."""
+def detection_photo(request: HttpRequest, detection_id: int) -> HttpResponse:
+    """The photo, to its owner only; never cached by a shared proxy.
+
+    A photo missing from the storage is a 404; the storage failing (unreachable
+    or refusing, emomusic_site/storage.py) is a 503: the photo is still kept.
+    """
     detection = selectors.detection_get_for(user=request.user, detection_id=detection_id)
     if not detection.image:
         raise Http404("This photo has been deleted.")
@@ -98,6 +107,9 @@ def detection_photo(request: HttpRequest, detection_id: int) -> FileResponse:
         stored = detection.image.open("rb")
     except FileNotFoundError:
         raise Http404("This photo has been deleted.") from None
+    except OSError as exc:
+        logger.error("Could not read the photo of detection %s: %s", detection.pk, exc)
+        return errors.respond(request, 503, services.PHOTO_UNREADABLE_MESSAGE)
     response = FileResponse(stored, content_type="image/jpeg")
     response["Cache-Control"] = "private, no-store"
     response["Content-Disposition"] = f'inline; filename="detection-{detection.pk}.jpg"'
@@ -109,7 +121,12 @@ def detection_photo(request: HttpRequest, detection_id: int) -> FileResponse:
 def detection_delete(request: HttpRequest, detection_id: int) -> HttpResponse:
     detection = selectors.detection_get_for(user=request.user, detection_id=detection_id)
     if request.method == "POST":
-        services.detection_delete(detection=detection)
+        try:
+            services.detection_delete(detection=detection)
+        except services.StorageUnavailable as exc:
+            # The same confirmation again: sending it once the storage is back is the retry.
+            messages.error(request, str(exc))
+            return render(request, "detection/delete.html", {"detection": detection}, status=503)
         messages.success(request, "The result and its photo were deleted.")
         return redirect("home")
     return render(request, "detection/delete.html", {"detection": detection})

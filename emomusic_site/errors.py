@@ -21,6 +21,7 @@ TITLES = {
     413: "That's too large",
     429: "Too many attempts",
     500: "Something went wrong on our side",
+    503: "We can't do that right now",
 }
 DETAILS = {
     400: "The request was malformed. Check it and try again.",

@@ -68,6 +68,23 @@ def _private_media_root(settings, tmp_path: Path) -> None:
 
 
 @pytest.fixture
+def storage_down(settings):
+    """Take the photo storage down from now on: storage_down(), storage_down("refused", deletes_before_outage=1).
+
+    Failures as the S3 backend raises them (tests/storage_outage.py); the photos stored before stay in place.
+    """
+
+    def take_down(failure: str = "unreachable", *, deletes_before_outage: int = 0) -> None:
+        options = {"location": settings.MEDIA_ROOT, "failure": failure, "deletes_before_outage": deletes_before_outage}
+        settings.STORAGES = {
+            **settings.STORAGES,
+            "default": {"BACKEND": "tests.storage_outage.DownStorage", "OPTIONS": options},
+        }
+
+    return take_down
+
+
+@pytest.fixture
 def user(db):
     return UserFactory()
 

@@ -1,0 +1,147 @@
+"""The photo storage down: showing or deleting a photo answers 503 saying so, and nothing is lost.
+
+A delete waits for the storage: while it cannot delete the photo, the result
+and its photo both stay (and say so), and the same request succeeds once the
+storage is back. The storage fails as the S3 backend does (tests/storage_outage.py).
+"""
+
+import html
+from pathlib import Path
+
+import pytest
+from django.core.files.base import ContentFile
+from django.test import Client
+
+from detection.models import Detection, DetectionStatus
+from recommendations.models import Rating
+from tests.detection.images import image_bytes
+from tests.factories import DetectionFactory, RatingFactory
+
+pytestmark = pytest.mark.django_db
+
+PHOTO_UNAVAILABLE = "We can't load photos right now. Please try again later."
+NOT_DELETED = (
+    "We can't delete photos right now, so nothing was deleted: the result and its photo are still here. "
+    "Please try again later."
+)
+FAILURES = ["unreachable", "refused"]
+
+
+def signed_in(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def with_photo(user) -> tuple[Detection, Path]:
+    detection = DetectionFactory(user=user, status=DetectionStatus.DONE, image_width=240, image_height=180)
+    detection.image.save("x.jpg", ContentFile(image_bytes()))
+    return detection, Path(detection.image.path)
+
+
+def page_text(response) -> str:
+    return html.unescape(response.content.decode())
+
+
+def assert_untouched(detection: Detection, photo: Path) -> None:
+    stored = Detection.objects.get(pk=detection.pk)
+    assert stored.image.name == detection.image.name and stored.photo_deleted is None
+    assert photo.read_bytes() == image_bytes()
+
+
+# --- The photo ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("failure", FAILURES)
+def test_the_photo_answers_503_saying_photos_cannot_be_loaded(user, storage_down, failure):
+    detection, photo = with_photo(user)
+    storage_down(failure)
+
+    response = signed_in(user).get(f"/detections/{detection.pk}/photo")
+
+    assert response.status_code == 503
+    assert response["Content-Type"].startswith("text/html")
+    assert PHOTO_UNAVAILABLE in page_text(response)
+    assert "deleted" not in page_text(response), "the photo is not gone: a 404 would be a lie"
+    assert_untouched(detection, photo)
+
+
+def test_the_photo_of_someone_else_is_still_a_404_while_storage_is_down(user, other_user, client, storage_down):
+    detection, photo = with_photo(user)
+    storage_down()
+
+    assert signed_in(other_user).get(f"/detections/{detection.pk}/photo").status_code == 404
+    anonymous = client.get(f"/detections/{detection.pk}/photo")
+    assert anonymous.status_code == 302 and anonymous["Location"].startswith("/accounts/login/")
+    assert_untouched(detection, photo)
+
+
+# --- Deleting a result ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("failure", FAILURES)
+def test_the_delete_form_answers_503_and_keeps_the_result_its_photo_and_ratings(user, storage_down, failure):
+    detection, photo = with_photo(user)
+    rating = RatingFactory(user=user, detection=detection)
+    storage_down(failure)
+
+    response = signed_in(user).post(f"/detections/{detection.pk}/delete")
+
+    assert response.status_code == 503
+    page = page_text(response)
+    assert NOT_DELETED in page
+    # The same confirmation, so that pressing the button again is the retry.
+    assert f'action="/detections/{detection.pk}/delete"' in page and "Yes, delete it" in page
+    assert "were deleted" not in page
+    assert_untouched(detection, photo)
+    assert Rating.objects.get(pk=rating.pk).detection_id == detection.pk
+
+
+def test_the_delete_form_works_again_once_the_storage_is_back(user, settings, storage_down):
+    detection, photo = with_photo(user)
+    working = settings.STORAGES
+    storage_down()
+    web = signed_in(user)
+    assert web.post(f"/detections/{detection.pk}/delete").status_code == 503
+
+    settings.STORAGES = working
+    response = web.post(f"/detections/{detection.pk}/delete", follow=True)
+
+    assert response.redirect_chain == [("/", 302)]
+    assert "The result and its photo were deleted." in page_text(response)
+    assert not Detection.objects.filter(pk=detection.pk).exists()
+    assert not photo.exists()
+
+
+@pytest.mark.parametrize("failure", FAILURES)
+def test_the_api_delete_answers_503_and_keeps_the_result_and_its_photo(api_client, user, storage_down, failure):
+    detection, photo = with_photo(user)
+    storage_down(failure)
+
+    response = api_client.delete(f"/api/detections/{detection.pk}/")
+
+    assert response.status_code == 503
+    assert response.json() == {"detail": NOT_DELETED}
+    assert_untouched(detection, photo)
+    assert api_client.get(f"/api/detections/{detection.pk}/").status_code == 200
+
+
+def test_the_api_delete_of_someone_else_is_still_a_404_while_storage_is_down(other_client, user, storage_down):
+    detection, photo = with_photo(user)
+    storage_down()
+
+    response = other_client.delete(f"/api/detections/{detection.pk}/")
+
+    assert response.status_code == 404
+    assert_untouched(detection, photo)
+
+
+def test_a_result_whose_photo_is_already_gone_is_deleted_while_storage_is_down(api_client, user, storage_down):
+    web_one = DetectionFactory(user=user, status=DetectionStatus.DONE, photo_deleted="2026-11-23T10:00:00Z")
+    api_one = DetectionFactory(user=user, status=DetectionStatus.DONE, photo_deleted="2026-11-23T10:00:00Z")
+    storage_down()
+
+    assert signed_in(user).post(f"/detections/{web_one.pk}/delete").status_code == 302
+    assert api_client.delete(f"/api/detections/{api_one.pk}/").status_code == 204
+
+    assert not Detection.objects.filter(pk__in=[web_one.pk, api_one.pk]).exists()
