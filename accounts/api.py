@@ -14,7 +14,7 @@ from rest_framework.views import APIView
 from accounts import selectors, services
 from accounts.models import PhotoRetention, Strategy
 from accounts.serializers import ExportOutputSerializer
-from emomusic_site.api import TooManyAttempts
+from emomusic_site.api import ServiceUnavailable, TooManyAttempts
 from emomusic_site.ratelimit import RateLimited, client_address
 
 TOO_MANY_ATTEMPTS = OpenApiResponse(
@@ -181,9 +181,20 @@ class MeApi(APIView):
         user = services.user_update_preferences(user=request.user, **data.validated_data)
         return Response(MeOutputSerializer(selectors.user_summary(user=user)).data)
 
-    @extend_schema(responses={204: None})
+    @extend_schema(
+        responses={
+            204: None,
+            503: OpenApiResponse(
+                description="The photo storage could not delete the photos; the account was not deleted. "
+                "Try again later."
+            ),
+        }
+    )
     def delete(self, request: Request) -> Response:
-        services.user_delete(user=request.user)
+        try:
+            services.user_delete(user=request.user)
+        except services.UserDeleteUnavailable as exc:
+            raise ServiceUnavailable(str(exc)) from exc
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

@@ -12,8 +12,17 @@ from emomusic_site import ratelimit
 from emomusic_site.ratelimit import login_delay_check, rate_limit_hit
 
 # Sent before an account is deleted, outside its transaction, with `user`: the apps above accounts
-# remove what the database's cascade cannot (detection deletes the photo files in storage).
+# remove what the database's cascade cannot (detection deletes the photo files in storage). A receiver
+# that cannot do so right now raises UserDeleteUnavailable, and the account is not deleted.
 user_deleting = Signal()
+
+
+class UserDeleteUnavailable(Exception):
+    """Something the account owns outside the database could not be deleted now; the account stays (503).
+
+    The message is the sentence to show the user.
+    """
+
 
 USERNAME_TAKEN = "That username is taken. Please choose another one."
 
@@ -164,6 +173,8 @@ def user_delete(*, user: User) -> None:
     Photo files live in storage, outside the database, so they are deleted
     first (by the receivers of `user_deleting`); the detections, ratings,
     outcomes and token then go with the user row (foreign keys cascade).
+    Raises UserDeleteUnavailable, before the user row is touched, when a
+    receiver cannot delete what it owns (the photo storage down).
     """
     user_deleting.send(sender=User, user=user)
     with transaction.atomic():

@@ -179,12 +179,22 @@ def profile_export(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def account_delete(request: HttpRequest) -> HttpResponse:
     form = DeleteAccountForm(request.POST or None, user=request.user)
+    status = 200
     if request.method == "POST" and form.is_valid():
         user = request.user
-        services.user_delete(user=user)
-        logout(request)
-        messages.success(request, "Your account, your photos, detections and ratings are deleted. Goodbye!")
-        return redirect("home")
+        try:
+            services.user_delete(user=user)
+        except services.UserDeleteUnavailable as exc:
+            # The same form with the reason: sending it again once the storage is back is the retry.
+            form.add_error(None, str(exc))
+            status = 503
+        else:
+            logout(request)
+            messages.success(request, "Your account, your photos, detections and ratings are deleted. Goodbye!")
+            return redirect("home")
     return render(
-        request, "accounts/account_delete.html", {"form": form, "summary": selectors.user_summary(user=request.user)}
+        request,
+        "accounts/account_delete.html",
+        {"form": form, "summary": selectors.user_summary(user=request.user)},
+        status=status,
     )

@@ -16,6 +16,10 @@ class DetectionConfig(AppConfig):
 
 
 def _photos_delete(sender, *, user, **kwargs) -> None:
-    from detection.services import photos_delete_for
+    from accounts.services import UserDeleteUnavailable
+    from detection.services import StorageUnavailable, photos_delete_for
 
-    photos_delete_for(user=user)
+    try:
+        photos_delete_for(user=user)
+    except StorageUnavailable as exc:
+        raise UserDeleteUnavailable(str(exc)) from exc

@@ -47,6 +47,9 @@ DETECTION_NOT_DELETED_MESSAGE = (
     "We can't delete photos right now, so nothing was deleted: the result and its photo are still here. "
     "Please try again later."
 )
+ACCOUNT_NOT_DELETED_MESSAGE = (
+    "We can't delete photos right now, so your account was not deleted{already}. Please try again later."
+)
 
 
 class QueueUnavailable(Exception):
@@ -357,10 +360,20 @@ def detection_delete(*, detection: Detection) -> None:
 
 
 def photos_delete_for(*, user) -> int:
-    """Delete every stored photo of a user (before the account itself is deleted)."""
+    """Delete every stored photo of a user (before the account itself is deleted).
+
+    Raises StorageUnavailable at the first photo the storage cannot delete; the
+    photos deleted before it are recorded as deleted, as the message says.
+    """
+    stored = list(Detection.objects.filter(user=user).exclude(image=""))
     deleted = 0
-    for detection in Detection.objects.filter(user=user).exclude(image=""):
-        detection_photo_delete(detection=detection)
+    for detection in stored:
+        try:
+            detection_photo_delete(detection=detection)
+        except OSError as exc:
+            logger.error("Could not delete the photos of user %s: %s", user.pk, exc)
+            already = f" ({deleted} of your {len(stored)} photos already {'was' if deleted == 1 else 'were'})"
+            raise StorageUnavailable(ACCOUNT_NOT_DELETED_MESSAGE.format(already=already if deleted else "")) from exc
         deleted += 1
     return deleted
 
