@@ -4,6 +4,7 @@ Whether an object exists is asked of the S3 server itself (boto3 with the
 server's keys), never of the site.
 """
 
+import html
 import logging
 import time
 import urllib.error
@@ -15,7 +16,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from accounts.models import PhotoRetention
+from accounts.models import PhotoRetention, User
 from detection import services, tasks, worker_models
 from detection.models import Detection, DetectionStatus
 from detection.tasks import process_detection
@@ -184,6 +185,51 @@ def test_an_upload_while_s3_is_unreachable_answers_503_quickly_and_keeps_nothing
     assert time.monotonic() - started < 20, "the client's timeouts and retries must not hold the request for long"
     assert not Detection.objects.exists()
     publish.assert_not_called()
+
+
+@pytest.fixture
+def refusing_s3(s3_storage, settings):
+    """Keep the server but use keys it does not know: every request is refused (403), as after a key rotation."""
+
+    def point() -> None:
+        options = {**settings.STORAGES["default"]["OPTIONS"], "access_key": "nobody", "secret_key": "wrong"}
+        settings.STORAGES = {**settings.STORAGES, "default": {**settings.STORAGES["default"], "OPTIONS": options}}
+
+    return point
+
+
+@pytest.mark.parametrize("outage", ["unreachable_s3", "refusing_s3"])
+def test_the_photo_and_both_deletes_answer_503_while_s3_fails_and_lose_nothing(
+    s3_storage, api_client, user, django_capture_on_commit_callbacks, settings, request, outage
+):
+    detection = upload_queued(api_client, django_capture_on_commit_callbacks)
+    key = detection.image.name
+    working = settings.STORAGES
+    request.getfixturevalue(outage)()
+    started = time.monotonic()
+
+    photo = signed_in(user).get(f"/detections/{detection.pk}/photo")
+    detection_deleted = api_client.delete(f"/api/detections/{detection.pk}/")
+    account_deleted = api_client.delete("/api/me/")
+
+    assert time.monotonic() - started < 60, "the client's timeouts and retries must not hold the requests for long"
+    assert photo.status_code == 503
+    assert "We can't load photos right now. Please try again later." in html.unescape(photo.content.decode())
+    assert detection_deleted.status_code == 503
+    assert detection_deleted.json()["detail"].startswith("We can't delete photos right now, so nothing was deleted")
+    assert account_deleted.status_code == 503
+    assert account_deleted.json()["detail"].startswith("We can't delete photos right now, so your account was not")
+    assert object_exists(s3_storage, key), "the server itself still holds the photo"
+    detection.refresh_from_db()
+    assert detection.image.name == key and detection.photo_deleted is None
+    assert User.objects.filter(pk=user.pk).exists()
+
+    # S3 answers again: the same request deletes the photo, the result, then the account.
+    settings.STORAGES = working
+    assert api_client.delete(f"/api/detections/{detection.pk}/").status_code == 204
+    assert not object_exists(s3_storage, key)
+    assert api_client.delete("/api/me/").status_code == 204
+    assert not User.objects.filter(pk=user.pk).exists()
 
 
 def test_the_worker_retries_a_photo_while_s3_is_unreachable(
