@@ -4,7 +4,7 @@ from django.contrib.auth import authenticate
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.decorators import method_decorator
 from django.views.decorators.cache import never_cache
-from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
@@ -14,7 +14,7 @@ from rest_framework.views import APIView
 from accounts import selectors, services
 from accounts.models import PhotoRetention, Strategy
 from accounts.serializers import ExportOutputSerializer
-from emomusic_site.api import ServiceUnavailable, TooManyAttempts
+from emomusic_site.api import ServiceUnavailable, StrictBooleanField, TooManyAttempts
 from emomusic_site.ratelimit import RateLimited, client_address
 
 TOO_MANY_ATTEMPTS = OpenApiResponse(
@@ -22,11 +22,28 @@ TOO_MANY_ATTEMPTS = OpenApiResponse(
 )
 BAD_REQUEST = OpenApiResponse(description='Invalid input: {"field": ["a sentence saying what is wrong"]}.')
 NOT_AUTHENTICATED = OpenApiResponse(description='No valid token or session: {"detail": "..."}.')
+VALIDATORS_SAY = (
+    "At least 8 characters that are not spaces, not all digits, not a common password and not like the "
+    "username or email (Django's password validators, which answer 400 with their own sentences)."
+)
+
+
+# The schema states the length Django's MinimumLengthValidator asks for; the field itself leaves the check to
+# the validators, so that a short password gets their sentence along with any other they have.
+@extend_schema_field({"type": "string", "minLength": 8, "maxLength": 4096, "description": VALIDATORS_SAY})
+class NewPasswordField(serializers.CharField):
+    def __init__(self, **kwargs) -> None:
+        super().__init__(max_length=4096, trim_whitespace=False, write_only=True, **kwargs)
 
 
 class SignupInputSerializer(serializers.Serializer):
-    username = serializers.CharField(max_length=150, trim_whitespace=True)
-    password = serializers.CharField(max_length=4096, trim_whitespace=False, write_only=True)
+    username = serializers.CharField(
+        max_length=150,
+        min_length=1,
+        trim_whitespace=True,
+        help_text="Letters, digits and @.+-_ from one alphabet; a name already taken answers 400.",
+    )
+    password = NewPasswordField()
     email = serializers.EmailField(required=False, allow_blank=True, default="")
 
 
@@ -37,8 +54,8 @@ class SignupOutputSerializer(serializers.Serializer):
 
 
 class TokenInputSerializer(serializers.Serializer):
-    username = serializers.CharField(max_length=150)
-    password = serializers.CharField(max_length=4096, trim_whitespace=False, write_only=True)
+    username = serializers.CharField(max_length=150, min_length=1)
+    password = serializers.CharField(max_length=4096, min_length=1, trim_whitespace=False, write_only=True)
 
 
 class MeOutputSerializer(serializers.Serializer):
@@ -56,7 +73,7 @@ class MeOutputSerializer(serializers.Serializer):
 class MeUpdateInputSerializer(serializers.Serializer):
     strategy = serializers.ChoiceField(choices=Strategy.choices, required=False)
     photo_retention = serializers.ChoiceField(choices=PhotoRetention.choices, required=False)
-    share_photos_for_training = serializers.BooleanField(required=False)
+    share_photos_for_training = StrictBooleanField(required=False)
 
 
 class SignupApi(APIView):
@@ -65,7 +82,17 @@ class SignupApi(APIView):
     authentication_classes: list = []
     permission_classes = [AllowAny]
 
-    @extend_schema(request=SignupInputSerializer, responses={201: SignupOutputSerializer, 429: TOO_MANY_ATTEMPTS})
+    @extend_schema(
+        request=SignupInputSerializer,
+        responses={
+            201: SignupOutputSerializer,
+            400: OpenApiResponse(
+                description="A name already taken or mixing alphabets, a password the validators refuse, "
+                "or a malformed email: {field: [sentence]}."
+            ),
+            429: TOO_MANY_ATTEMPTS,
+        },
+    )
     def post(self, request: Request) -> Response:
         try:
             services.signup_attempt_record(address=client_address(request))
@@ -80,8 +107,8 @@ class SignupApi(APIView):
 
 
 class PasswordChangeInputSerializer(serializers.Serializer):
-    old_password = serializers.CharField(max_length=4096, trim_whitespace=False, write_only=True)
-    new_password = serializers.CharField(max_length=4096, trim_whitespace=False, write_only=True)
+    old_password = serializers.CharField(max_length=4096, min_length=1, trim_whitespace=False, write_only=True)
+    new_password = NewPasswordField()
 
 
 TOKEN_OUTPUT = inline_serializer("TokenOutput", fields={"token": serializers.CharField()})

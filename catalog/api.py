@@ -1,7 +1,8 @@
 """The catalog's REST API: plain CRUD over songs, so one ViewSet (reads for everyone signed in, writes for staff)."""
 
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import permissions, serializers, status, viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -12,7 +13,7 @@ from catalog.schema import AUDIO_FEATURES, SONG_FIELDS
 
 
 class SongOutputSerializer(serializers.ModelSerializer):
-    mood = serializers.CharField(source="mood.name", default=None, read_only=True)
+    mood = serializers.CharField(source="mood.name", default=None, allow_null=True, read_only=True)
     spotify_url = serializers.CharField(read_only=True)
 
     class Meta:
@@ -21,24 +22,51 @@ class SongOutputSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class SongInputSerializer(serializers.Serializer):
-    """Types only; the ranges and formats are checked once, by the service (the importer's rules)."""
+def _model_range(name: str) -> dict[str, float]:
+    """The model field's own bounds (its validators and its column's), so that the API's schema states them."""
+    bounds: dict[str, float] = {}
+    for validator in Song._meta.get_field(name).validators:
+        if isinstance(validator, MinValueValidator):
+            bounds["min_value"] = max(bounds.get("min_value", validator.limit_value), validator.limit_value)
+        elif isinstance(validator, MaxValueValidator):
+            bounds["max_value"] = min(bounds.get("max_value", validator.limit_value), validator.limit_value)
+    return bounds
 
-    spotify_id = serializers.CharField(max_length=64)
-    name = serializers.CharField(max_length=300)
+
+class SongInputSerializer(serializers.Serializer):
+    """Types and the model's ranges (stated in the schema); formats, moods and uniqueness are the service's
+    (the importer's rules)."""
+
+    spotify_id = serializers.CharField(max_length=64, min_length=1)
+    name = serializers.CharField(max_length=300, min_length=1)
     album = serializers.CharField(max_length=300, allow_blank=True, required=False)
     artist = serializers.CharField(max_length=300, allow_blank=True, required=False)
-    release_date = serializers.CharField(max_length=10, allow_blank=True, required=False)
-    popularity = serializers.IntegerField()
-    length_ms = serializers.IntegerField()
-    key = serializers.IntegerField()
-    time_signature = serializers.IntegerField()
-    mood = serializers.CharField(max_length=40, allow_null=True, allow_blank=True, required=False)
+    release_date = serializers.RegexField(
+        r"^[0-9]{4}(-[0-9]{2}(-[0-9]{2})?)?$",
+        max_length=10,
+        allow_blank=True,
+        required=False,
+        help_text="YYYY-MM-DD, YYYY-MM or YYYY, a real date.",
+        error_messages={
+            "invalid": "Enter the release date as YYYY-MM-DD, YYYY-MM or YYYY "
+            "(for example 1982-10-27, 1966-03 or 1993)."
+        },
+    )
+    popularity = serializers.IntegerField(**_model_range("popularity"))
+    length_ms = serializers.IntegerField(**_model_range("length_ms"))
+    key = serializers.IntegerField(**_model_range("key"))
+    time_signature = serializers.IntegerField(**_model_range("time_signature"))
+    mood = serializers.CharField(
+        max_length=40, allow_null=True, allow_blank=True, required=False, help_text="The name of an existing mood."
+    )
     genre = serializers.CharField(max_length=100, allow_blank=True, required=False)
 
     def get_fields(self) -> dict[str, serializers.Field]:
-        # A number for each of the schema's audio features.
-        return {**super().get_fields(), **{name: serializers.FloatField() for name in AUDIO_FEATURES}}
+        # A number for each of the schema's audio features, in the model's range.
+        return {
+            **super().get_fields(),
+            **{name: serializers.FloatField(**_model_range(name)) for name in AUDIO_FEATURES},
+        }
 
 
 class IsStaffOrReadOnly(permissions.BasePermission):
@@ -46,6 +74,16 @@ class IsStaffOrReadOnly(permissions.BasePermission):
 
     def has_permission(self, request: Request, view) -> bool:
         return request.method in permissions.SAFE_METHODS or bool(request.user and request.user.is_staff)
+
+
+_STAFF_ONLY = OpenApiResponse(description="Only staff can change the catalog.")
+_SONG_WRITE_ERRORS = {
+    400: OpenApiResponse(
+        description="A value the importer's rules refuse: a Spotify id already in the catalog, a date that does "
+        "not exist, a mood that does not: {field: [sentence]}."
+    ),
+    403: _STAFF_ONLY,
+}
 
 
 @extend_schema_view(
@@ -56,9 +94,12 @@ class IsStaffOrReadOnly(permissions.BasePermission):
             OpenApiParameter("genre", str, description="A genre name, in any case."),
         ]
     ),
-    create=extend_schema(request=SongInputSerializer, responses={201: SongOutputSerializer}),
-    partial_update=extend_schema(request=SongInputSerializer, responses=SongOutputSerializer),
-    update=extend_schema(request=SongInputSerializer, responses=SongOutputSerializer),
+    create=extend_schema(request=SongInputSerializer, responses={201: SongOutputSerializer, **_SONG_WRITE_ERRORS}),
+    partial_update=extend_schema(
+        request=SongInputSerializer, responses={200: SongOutputSerializer, **_SONG_WRITE_ERRORS}
+    ),
+    update=extend_schema(request=SongInputSerializer, responses={200: SongOutputSerializer, **_SONG_WRITE_ERRORS}),
+    destroy=extend_schema(responses={204: None, 403: _STAFF_ONLY}),
 )
 class SongViewSet(viewsets.ModelViewSet):
     serializer_class = SongOutputSerializer

@@ -1,7 +1,7 @@
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.generics import GenericAPIView
-from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -27,7 +27,8 @@ class DetectionListCreateApi(GenericAPIView):
     """
 
     serializer_class = DetectionOutputSerializer
-    parser_classes = [MultiPartParser, FormParser]
+    # Multipart only: a photo is a file, and the schema then offers no other content type (415 for one).
+    parser_classes = [MultiPartParser]
 
     def get_queryset(self):
         return selectors.detections_for(user=self.request.user)

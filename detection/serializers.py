@@ -20,7 +20,14 @@ class DetectionCreateInputSerializer(serializers.Serializer):
 
 
 class DetectionCorrectInputSerializer(serializers.Serializer):
-    emotion = serializers.CharField(error_messages={"required": 'Say which emotion is right, for example "sad".'})
+    # A choice, so that the schema lists the seven; the message is the service's own.
+    emotion = serializers.ChoiceField(
+        choices=LABELS,
+        error_messages={
+            "required": 'Say which emotion is right, for example "sad".',
+            "invalid_choice": f"Choose one of the seven emotions: {', '.join(LABELS)}.",
+        },
+    )
 
 
 class DetectionFaceInputSerializer(serializers.Serializer):

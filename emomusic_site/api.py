@@ -90,3 +90,22 @@ class IdRelatedField(serializers.PrimaryKeyRelatedField):
         if not 1 <= data <= MAX_ID:
             self.fail("does_not_exist", pk_value=data)
         return super().to_internal_value(data)
+
+
+class StrictBooleanField(serializers.BooleanField):
+    """true or false: JSON's booleans, or those words in a form or a query string.
+
+    DRF's BooleanField also takes 1, 0, "yes", "on" and more, which the schema's `boolean` does not
+    allow; a client sending them gets a 400 saying what to send instead.
+    """
+
+    default_error_messages = {"invalid": "Give true or false."}
+    # A form without the field leaves the value alone (DRF reads a missing checkbox as false).
+    default_empty_html = serializers.empty
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool):
+            return data
+        if isinstance(data, str) and data.lower() in ("true", "false"):
+            return data.lower() == "true"
+        self.fail("invalid")

@@ -288,7 +288,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 20,
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # drf-spectacular's, plus the error answers every view gives (emomusic_site.schema.AutoSchema).
+    "DEFAULT_SCHEMA_CLASS": "emomusic_site.schema.AutoSchema",
     "EXCEPTION_HANDLER": "emomusic_site.api.exception_handler",
     "DEFAULT_PARSER_CLASSES": [
         "emomusic_site.api.JSONParser",

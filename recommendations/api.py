@@ -1,6 +1,6 @@
 """The recommendations and ratings API: thin views over the selectors and services."""
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.generics import ListAPIView
 from rest_framework.request import Request
@@ -12,7 +12,7 @@ from catalog.api import SongOutputSerializer
 from catalog.models import Song
 from detection.models import DetectionStatus
 from detection.selectors import detection_get_for
-from emomusic_site.api import Conflict, IdRelatedField
+from emomusic_site.api import Conflict, IdRelatedField, StrictBooleanField
 from ml.labels import LABELS
 from recommendations import selectors, services
 
@@ -28,7 +28,7 @@ class RecommendationsInputSerializer(serializers.Serializer):
     emotion = serializers.ChoiceField(choices=LABELS, required=False)
     limit = serializers.IntegerField(min_value=1, max_value=50, default=10)
     strategy = serializers.ChoiceField(choices=Strategy.values, required=False)
-    favourites = serializers.BooleanField(
+    favourites = StrictBooleanField(
         default=False, help_text="true: songs you rated may fill the list (by default they take at most 3 of 10)."
     )
 
@@ -63,8 +63,17 @@ class RecommendationListOutputSerializer(serializers.Serializer):
 class RecommendationsApi(APIView):
     @extend_schema(
         parameters=[RecommendationsInputSerializer],
-        responses={200: RecommendationListOutputSerializer},
-        description="Songs for one of your selfies (detection) or for an emotion picked by hand (emotion).",
+        responses={
+            200: RecommendationListOutputSerializer,
+            400: OpenApiResponse(
+                description="Not exactly one of detection and emotion (OpenAPI cannot say 'one of two query "
+                "parameters'), or a value out of range: {field: [sentence]}."
+            ),
+            404: OpenApiResponse(description="No such detection of yours."),
+            409: OpenApiResponse(description="The detection is not analysed yet, or no face was found."),
+        },
+        description="Songs for one of your selfies (detection) or for an emotion picked by hand (emotion): "
+        "give exactly one of the two.",
     )
     def get(self, request: Request) -> Response:
         params = RecommendationsInputSerializer(data=request.query_params)
@@ -133,7 +142,15 @@ class RatingListCreateApi(ListAPIView):
     def get_queryset(self):
         return selectors.ratings_for(user=self.request.user)
 
-    @extend_schema(request=RatingInputSerializer, responses={200: RatingOutputSerializer, 201: RatingOutputSerializer})
+    @extend_schema(
+        request=RatingInputSerializer,
+        responses={
+            200: RatingOutputSerializer,
+            201: RatingOutputSerializer,
+            400: OpenApiResponse(description="No song with that id, or a score outside 1 to 5: {field: [sentence]}."),
+            404: OpenApiResponse(description="No such detection of yours."),
+        },
+    )
     def post(self, request: Request) -> Response:
         params = RatingInputSerializer(data=request.data)
         params.is_valid(raise_exception=True)
