@@ -211,7 +211,19 @@ def run_callbacks(out: Path, patience: int) -> list[keras.callbacks.Callback]:
 
 
 def distill(config: DistillConfig, *, command: str | None = None, verbose: int | str = "auto") -> Path:
-    """Train (or, when `out` holds a backup, resume) the student; returns the best epoch's model path."""
+    """Train (or, when `out` holds a backup, resume) the student; returns the best epoch's model path.
+
+    The run's precision is Keras's global policy only while it runs: a caller's own models keep theirs.
+    """
+    previous = keras.mixed_precision.global_policy()
+    keras.mixed_precision.set_global_policy(config.precision)
+    try:
+        return _distill(config, command=command, verbose=verbose)
+    finally:
+        keras.mixed_precision.set_global_policy(previous)
+
+
+def _distill(config: DistillConfig, *, command: str | None, verbose: int | str) -> Path:
     out = Path(config.out)
     run_file = out / "run.json"
     if run_file.exists():
@@ -220,7 +232,6 @@ def distill(config: DistillConfig, *, command: str | None = None, verbose: int |
             raise FileExistsError(
                 f"{out} holds a run with another recipe: rerun its own command or choose another --out."
             )
-    keras.mixed_precision.set_global_policy(config.precision)
     keras.utils.set_random_seed(config.seed)
 
     teacher = load_model(config.teacher)

@@ -134,3 +134,9 @@ def test_the_distill_command_refuses_a_missing_teacher_in_one_line(fer_dir, tmp_
 
     assert exit_info.value.code == 2
     assert capsys.readouterr().err.startswith("python -m ml.distill: error: ")
+
+
+def test_a_distillation_run_leaves_keras_precision_as_it_found_it(distilled):
+    import keras
+
+    assert keras.mixed_precision.global_policy().name == "float32"
