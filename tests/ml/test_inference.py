@@ -89,26 +89,27 @@ def test_each_tta_mode_averages_the_same_views_as_evaluation(classifier, tta):
 
 
 @pytest.mark.skipif(not DEFAULT_MODEL.exists(), reason="no shipped model yet")
-def test_the_shipped_model_and_its_card():
+def test_the_shipped_model_is_one_small_net_with_a_flat_card():
+    from ml.models import ensemble_members
+
     card = read_model_card()
     classifier = EmotionClassifier.load()
 
-    assert classifier.version == card["version"]
-    for key in (
-        "version",
-        "architecture",
-        "data",
-        "recipe",
-        "epochs",
-        "test_accuracy",
-        "per_class_recall",
-        "date",
-        "command",
-    ):
+    assert classifier.version == card["version"] and classifier.tta == card["tta"]
+    for key in ("architecture", "recipe", "teacher", "validation", "public_test", "private_test", "all_test", "speed"):
         assert key in card, key
-    assert set(card["per_class_recall"]) == set(LABELS)
-    assert sum(p.stat().st_size for p in DEFAULT_MODEL.parent.iterdir()) <= 25 * 1024 * 1024
+    for split in ("validation", "public_test", "private_test", "all_test"):
+        assert set(card[split]["recall"]) == set(LABELS)
+    assert card["validation_data"].startswith("PublicTest") and card["reported_once"].startswith("PrivateTest")
+    assert not any(isinstance(value, dict) and "version" in value for value in card.values())  # no nested cards
+    assert len(ensemble_members(classifier.model)) == 1
+    assert DEFAULT_MODEL.stat().st_size == card["size_bytes"] <= 5 * 1024 * 1024
     assert classifier.predict(np.zeros((1, 48, 48), np.uint8)).shape == (1, 7)
+
+
+@pytest.mark.parametrize("tta", ["plain", "tencrop"])
+def test_a_flat_card_names_its_tta_at_the_top(tta):
+    assert card_tta({"tta": tta, "inference": {"tta": "flip"}}) == tta
 
 
 def test_importing_ml_for_the_web_process_loads_no_keras():
