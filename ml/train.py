@@ -264,52 +264,85 @@ def train(
 ) -> Path:
     """Train (or resume) a run in `config.out`; returns the path of the best model."""
     out = Path(config.out)
-    state_path = out / "state.json"
-    if resume:
-        if not state_path.exists() or not (out / "checkpoint.keras").exists():
-            raise FileNotFoundError(f"Nothing to resume in {out}: no state.json and checkpoint.keras there.")
-        state = json.loads(state_path.read_text())
-        saved = TrainConfig(**state["config"])
-        # A resumed run keeps its recipe; only a longer --epochs may extend it.
-        config = dataclasses.replace(saved, epochs=max(config.epochs, saved.epochs), data=config.data, out=config.out)
-        state["config"] = dataclasses.asdict(config)
-        state.setdefault("commands", []).append(command)
-    else:
-        if (out / "checkpoint.keras").exists():
-            raise FileExistsError(f"{out} already holds a run: pass --resume to continue it or choose another --out.")
-        state = {
-            "config": dataclasses.asdict(config),
-            "epoch": 0,
-            "best_epoch": 0,
-            "best_val_accuracy": -1.0,
-            "wait": 0,
-            "history": [],
-            "commands": [command],
-        }
+    config, state = run_state_resumed(config, out, command) if resume else (config, run_state_new(config, out, command))
     if state["epoch"] >= config.epochs or state["wait"] >= config.patience:
         print(f"{out} has already finished ({state['epoch']} epochs).")
         return _finish(out, state)
-
     if config.precision not in PRECISION_CHOICES:
         raise ValueError(f"Unknown --precision {config.precision!r}; choose one of {', '.join(PRECISION_CHOICES)}.")
     keras.mixed_precision.set_global_policy(config.precision)
     keras.utils.set_random_seed(config.seed + state["epoch"])
+    data = training_data(config, first_epoch=state["epoch"])
+    if resume:
+        model = keras.models.load_model(out / "checkpoint.keras")
+        print(f"Resuming {out} after epoch {state['epoch']} (best so far {state['best_val_accuracy']:.4f}).")
+    else:
+        model = compile_model(model_new(config), config)
+        # Only now: a run refused for its data or its warm start leaves no empty run folder behind.
+        out.mkdir(parents=True, exist_ok=True)
+        _write_json(out / "run.json", run_record(config, command, model, data))
+    callbacks = [CosineSchedule(config, len(data.batches)), RunKeeper(out, state, config.patience)]
+    model.fit(
+        data.batches,
+        validation_data=data.validation,
+        batch_size=config.batch_size,
+        epochs=config.epochs,
+        initial_epoch=state["epoch"],
+        callbacks=callbacks,
+        verbose=verbose,
+    )
+    return _finish(out, state)
+
+
+def run_state_new(config: TrainConfig, out: Path, command: str | None) -> dict:
+    """The state of a run about to start; refuses a folder that already holds one."""
+    if (out / "checkpoint.keras").exists():
+        raise FileExistsError(f"{out} already holds a run: pass --resume to continue it or choose another --out.")
+    return {
+        "config": dataclasses.asdict(config),
+        "epoch": 0,
+        "best_epoch": 0,
+        "best_val_accuracy": -1.0,
+        "wait": 0,
+        "history": [],
+        "commands": [command],
+    }
+
+
+def run_state_resumed(config: TrainConfig, out: Path, command: str | None) -> tuple[TrainConfig, dict]:
+    """The recipe and state of the run in `out`; a resumed run keeps its recipe, only a longer --epochs extends it."""
+    state_path = out / "state.json"
+    if not state_path.exists() or not (out / "checkpoint.keras").exists():
+        raise FileNotFoundError(f"Nothing to resume in {out}: no state.json and checkpoint.keras there.")
+    state = json.loads(state_path.read_text())
+    saved = TrainConfig(**state["config"])
+    config = dataclasses.replace(saved, epochs=max(config.epochs, saved.epochs), data=config.data, out=config.out)
+    state["config"] = dataclasses.asdict(config)
+    state.setdefault("commands", []).append(command)
+    return config, state
+
+
+@dataclasses.dataclass
+class TrainingData:
+    train_part: fer_data.Split
+    validation_part: fer_data.Split
+    report: fer_data.LoadReport
+    class_weights: np.ndarray | None
+    batches: FerBatches
+    validation: tuple[np.ndarray, np.ndarray] | None
+
+
+def training_data(config: TrainConfig, *, first_epoch: int) -> TrainingData:
+    """FER-2013's train folder split into the run's training and validation parts, batched as the recipe says."""
     started = time.time()
-    train_split, train_report = fer_data.load_split(config.data, "train", config.limit_per_class)
+    train_split, report = fer_data.load_split(config.data, "train", config.limit_per_class)
     train_part, validation_part = fer_data.stratified_split(train_split, config.validation_fraction, config.seed)
     print(
         f"Loaded {len(train_split)} training images in {time.time() - started:.0f}s "
-        f"({len(train_report.anomalies)} anomalies): {len(train_part)} train, {len(validation_part)} validation.",
+        f"({len(report.anomalies)} anomalies): {len(train_part)} train, {len(validation_part)} validation.",
         flush=True,
     )
-
-    weights = None
-    if config.balance == "weights":
-        weights = fer_data.class_weights(train_part.labels, power=1.0)
-    elif config.balance == "sqrt-weights":
-        weights = fer_data.class_weights(train_part.labels, power=0.5)
-    elif config.balance not in BALANCE_CHOICES:
-        raise ValueError(f"Unknown --balance {config.balance!r}; choose one of {', '.join(BALANCE_CHOICES)}.")
+    weights = balance_weights(config, train_part.labels)
     batches = FerBatches(
         train_part.images,
         train_part.labels,
@@ -318,7 +351,7 @@ def train(
         augment=config.augment,
         class_weights=weights,
         oversample=config.balance == "oversample",
-        first_epoch=state["epoch"],
+        first_epoch=first_epoch,
         augment_config=AugmentConfig(erase_probability=config.erase_probability),
     )
     validation = None
@@ -327,50 +360,49 @@ def train(
             preprocess_faces(validation_part.images),
             keras.utils.to_categorical(validation_part.labels, len(LABELS)).astype("float32"),
         )
+    return TrainingData(train_part, validation_part, report, weights, batches, validation)
 
-    if resume:
-        model = keras.models.load_model(out / "checkpoint.keras")
-        print(f"Resuming {out} after epoch {state['epoch']} (best so far {state['best_val_accuracy']:.4f}).")
-    else:
-        model = build_model(config.arch, INPUT_SHAPE, len(LABELS), weights=config.weights, width=config.width)
-        if config.init_from:
-            copy_weights(warm_start_source(config.init_from, config.init_member), model)
-            member = f" (net {config.init_member})" if config.init_member else ""
-            print(f"Starting from the weights of {config.init_from}{member}.", flush=True)
-        model = compile_model(model, config)
-        # Only now: a run refused for its data or its warm start leaves no empty run folder behind.
-        out.mkdir(parents=True, exist_ok=True)
-        _write_json(
-            out / "run.json",
-            {
-                "command": command,
-                "seed": config.seed,
-                "config": dataclasses.asdict(config),
-                "started": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-                "keras": keras.__version__,
-                "backend": keras.backend.backend(),
-                "parameters": model.count_params(),
-                # The shipped file a warm start read gets replaced later; its version says which it was.
-                "init_from_version": read_model_card(config.init_from).get("version") if config.init_from else None,
-                "train_counts": train_part.counts(),
-                "validation_counts": validation_part.counts(),
-                "class_weights": None if weights is None else dict(zip(LABELS, map(float, weights), strict=True)),
-                "anomalies": [
-                    a.as_dict() if hasattr(a, "as_dict") else dataclasses.asdict(a) for a in train_report.anomalies
-                ],
-            },
-        )
-    callbacks = [CosineSchedule(config, len(batches)), RunKeeper(out, state, config.patience)]
-    model.fit(
-        batches,
-        validation_data=validation,
-        batch_size=config.batch_size,
-        epochs=config.epochs,
-        initial_epoch=state["epoch"],
-        callbacks=callbacks,
-        verbose=verbose,
-    )
-    return _finish(out, state)
+
+def balance_weights(config: TrainConfig, labels: np.ndarray) -> np.ndarray | None:
+    """Per-class sample weights for the recipe's --balance (none for "none" and "oversample")."""
+    if config.balance not in BALANCE_CHOICES:
+        raise ValueError(f"Unknown --balance {config.balance!r}; choose one of {', '.join(BALANCE_CHOICES)}.")
+    if config.balance == "weights":
+        return fer_data.class_weights(labels, power=1.0)
+    if config.balance == "sqrt-weights":
+        return fer_data.class_weights(labels, power=0.5)
+    return None
+
+
+def model_new(config: TrainConfig) -> keras.Model:
+    """The run's untrained model, or a warm start from `init_from` (its `init_member` for an ensemble)."""
+    model = build_model(config.arch, INPUT_SHAPE, len(LABELS), weights=config.weights, width=config.width)
+    if config.init_from:
+        copy_weights(warm_start_source(config.init_from, config.init_member), model)
+        member = f" (net {config.init_member})" if config.init_member else ""
+        print(f"Starting from the weights of {config.init_from}{member}.", flush=True)
+    return model
+
+
+def run_record(config: TrainConfig, command: str | None, model: keras.Model, data: TrainingData) -> dict:
+    """What run.json keeps: the command, recipe, software, data counts and anomalies."""
+    return {
+        "command": command,
+        "seed": config.seed,
+        "config": dataclasses.asdict(config),
+        "started": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "keras": keras.__version__,
+        "backend": keras.backend.backend(),
+        "parameters": model.count_params(),
+        # The shipped file a warm start read gets replaced later; its version says which it was.
+        "init_from_version": read_model_card(config.init_from).get("version") if config.init_from else None,
+        "train_counts": data.train_part.counts(),
+        "validation_counts": data.validation_part.counts(),
+        "class_weights": None
+        if data.class_weights is None
+        else dict(zip(LABELS, map(float, data.class_weights), strict=True)),
+        "anomalies": [a.as_dict() if hasattr(a, "as_dict") else dataclasses.asdict(a) for a in data.report.anomalies],
+    }
 
 
 def warm_start_source(path: str, member: int | None) -> keras.Model:

@@ -1,3 +1,4 @@
+import dataclasses
 import json
 
 import numpy as np
@@ -204,3 +205,35 @@ def test_a_refused_warm_start_leaves_no_run_folder(fer_dir, tmp_path):
         train(config, verbose=0)
 
     assert not (tmp_path / "run").exists()
+
+
+def test_a_resumed_run_keeps_its_recipe_and_only_a_longer_epochs_extends_it(tiny_run, tmp_path):
+    from ml.train import TrainConfig, run_state_resumed
+
+    out, _ = tiny_run
+    asked = TrainConfig(arch="vggnet", data="elsewhere", out=str(out), epochs=5, learning_rate=9.0)
+
+    config, state = run_state_resumed(asked, out, "python -m ml.train --resume")
+
+    assert config.arch == "tiny" and config.learning_rate != 9.0  # the run's own recipe
+    assert config.epochs == 5 and config.data == "elsewhere" and state["config"]["epochs"] == 5
+    assert state["commands"][-1] == "python -m ml.train --resume"
+    shorter, _ = run_state_resumed(dataclasses.replace(asked, epochs=0), out, None)
+    assert shorter.epochs == 1
+
+
+def test_balance_weights_follow_the_recipe():
+    import numpy as np
+
+    from ml.train import TrainConfig, balance_weights
+
+    labels = np.array([0, 0, 0, 1])
+    config = TrainConfig(arch="tiny", data="", out="")
+
+    full = balance_weights(dataclasses.replace(config, balance="weights"), labels)
+    dampened = balance_weights(dataclasses.replace(config, balance="sqrt-weights"), labels)
+
+    assert full[1] / full[0] == pytest.approx(3.0) and dampened[1] / dampened[0] == pytest.approx(3**0.5)
+    assert balance_weights(dataclasses.replace(config, balance="oversample"), labels) is None
+    with pytest.raises(ValueError, match="--balance"):
+        balance_weights(dataclasses.replace(config, balance="magic"), labels)
