@@ -1,7 +1,7 @@
 """Evaluate an ensemble: the averaged probabilities of several models, with the same TTA modes.
 
-The ensemble is built by `ml.models.build_ensemble`, the same model
-`ml.ship --ensemble-with` saves, so what is evaluated here is what would ship.
+The ensemble is built by `ml.models.build_ensemble`, and `--save` stores that
+same model, so what is evaluated here is what a teacher file holds.
 
 python -m ml.ensemble --models runs/a/model.keras runs/b/model.keras --data DIR --out reports/ensembles/a+b
 

@@ -221,40 +221,6 @@ def build_tiny(input_shape: tuple[int, int, int] = INPUT_SHAPE, num_classes: int
     return keras.Model(inputs, outputs, name="tiny")
 
 
-@keras.saving.register_keras_serializable(package="emomusic")
-class ClassPriorShift(layers.Layer):
-    """Multiplies a model's probabilities by fixed per-class factors exp(shift) and renormalises.
-
-    A network trained on FER-2013's skewed classes under-predicts the rare ones
-    (fear, disgust); shifting their log-probabilities, with factors fitted on
-    the validation split (`ml.priors.fit_prior_shift`), trades a little overall
-    accuracy for recall where it is lowest. Inside the saved model, so every
-    caller gets the same decision rule.
-    """
-
-    def __init__(self, shift: list[float], **kwargs):
-        kwargs.setdefault("dtype", "float32")
-        super().__init__(**kwargs)
-        self.shift = [float(value) for value in shift]
-
-    def call(self, probabilities):
-        ops = keras.ops
-        shift = ops.convert_to_tensor(self.shift, dtype=probabilities.dtype)
-        return ops.softmax(ops.log(ops.clip(probabilities, 1e-7, 1.0)) + shift, axis=-1)
-
-    def compute_output_shape(self, input_shape):
-        return input_shape
-
-    def get_config(self) -> dict:
-        return {**super().get_config(), "shift": self.shift}
-
-
-def with_prior_shift(model: keras.Model, shift) -> keras.Model:
-    """`model` followed by a `ClassPriorShift`; the same name, so reports still say which network it is."""
-    outputs = ClassPriorShift(list(shift), name="prior_shift")(model.outputs[0])
-    return keras.Model(model.inputs, outputs, name=model.name)
-
-
 def build_ensemble(members: Sequence[keras.Model], name: str = "ensemble") -> keras.Model:
     """One model whose probabilities are the mean of its members', saved and loaded as a single `.keras` file.
 
@@ -319,7 +285,7 @@ def copy_weights(source: keras.Model, target: keras.Model) -> None:
     """Copy `source`'s weights into `target`, layer by layer: same architecture, any precision or wrapper.
 
     Used to warm-start a run (`ml.train --init-from`) from a shipped model,
-    which may end in a weightless ClassPriorShift and may differ in precision
+    which may differ in precision
     from the new run. (`to_float32` converts a whole model instead.)
     """
     source_layers, target_layers = weighted_layers(source), weighted_layers(target)

@@ -49,26 +49,8 @@ def test_weights_are_refused_for_models_trained_from_scratch():
         build_model("alexnet")
 
 
-def test_prior_shift_layer_matches_numpy_and_survives_a_save(tmp_path):
-    from ml.models import ClassPriorShift, build_tiny, load_model, with_prior_shift
-    from ml.priors import apply_prior_shift
-
-    model = build_tiny()
-    shift = [0.0, 1.5, 0.8, 0.0, -0.2, 0.0, 0.0]
-    shifted = with_prior_shift(model, shift)
-    x = np.random.default_rng(0).uniform(0, 255, (5, 48, 48, 1)).astype(np.float32)
-
-    expected = apply_prior_shift(model.predict_on_batch(x), np.array(shift))
-    np.testing.assert_allclose(shifted.predict_on_batch(x), expected, atol=1e-5)
-    shifted.save(tmp_path / "shifted.keras")
-    loaded = load_model(tmp_path / "shifted.keras")
-    assert isinstance(loaded.layers[-1], ClassPriorShift) and loaded.layers[-1].shift == shift
-    np.testing.assert_allclose(loaded.predict_on_batch(x), expected, atol=1e-5)
-    assert loaded.name == "tiny"
-
-
-def test_copy_weights_crosses_precisions_and_skips_a_shipped_models_weightless_tail():
-    from ml.models import copy_weights, with_prior_shift
+def test_copy_weights_crosses_precisions():
+    from ml.models import copy_weights
 
     keras.mixed_precision.set_global_policy("mixed_bfloat16")
     try:
@@ -78,7 +60,7 @@ def test_copy_weights_crosses_precisions_and_skips_a_shipped_models_weightless_t
     plain = build_model("vggnet", width=4)
     x = np.random.default_rng(1).uniform(0, 255, (3, 48, 48, 1)).astype(np.float32)
 
-    copy_weights(with_prior_shift(mixed, [0.0] * 7), plain)  # a shipped model's weightless tail is skipped
+    copy_weights(mixed, plain)
 
     assert plain.layers[2].compute_dtype == "float32" and mixed.layers[2].compute_dtype == "bfloat16"
     for source, target in zip(mixed.weights, plain.weights, strict=True):
@@ -98,11 +80,11 @@ def test_copy_weights_refuses_another_architecture():
 
 def test_loading_a_mixed_precision_model_gives_the_same_network_in_float32(tmp_path):
     from ml.export import to_float32
-    from ml.models import load_model, with_prior_shift
+    from ml.models import load_model
 
     keras.mixed_precision.set_global_policy("mixed_bfloat16")
     try:
-        mixed = with_prior_shift(build_model("vggnet", width=4), [0.0, 0.5, 0.0, 0.0, 0.0, 0.0, 0.0])
+        mixed = build_model("vggnet", width=4)
     finally:
         keras.mixed_precision.set_global_policy("float32")
     mixed.save(tmp_path / "mixed.keras")
@@ -111,7 +93,6 @@ def test_loading_a_mixed_precision_model_gives_the_same_network_in_float32(tmp_p
     loaded = load_model(tmp_path / "mixed.keras")
 
     assert {layer.compute_dtype for layer in loaded.layers} == {"float32"}
-    assert loaded.layers[-1].shift == [0.0, 0.5, 0.0, 0.0, 0.0, 0.0, 0.0]
     np.testing.assert_allclose(loaded.predict_on_batch(x), mixed.predict_on_batch(x), atol=0.05)
     plain = build_model("tiny")
     assert to_float32(plain) is plain
@@ -119,18 +100,18 @@ def test_loading_a_mixed_precision_model_gives_the_same_network_in_float32(tmp_p
 
 def test_an_ensemble_averages_its_members_and_loads_in_float32(tmp_path):
     from ml.export import to_float32
-    from ml.models import build_ensemble, build_tiny, load_model, with_prior_shift
+    from ml.models import build_ensemble, build_tiny, load_model
 
     keras.mixed_precision.set_global_policy("mixed_bfloat16")
     try:
         mixed = build_tiny()
     finally:
         keras.mixed_precision.set_global_policy("float32")
-    shifted = with_prior_shift(build_tiny(), [0.5, 0, 0, 0, 0, 0, -0.5])
+    other = build_tiny()
     faces = np.random.default_rng(1).uniform(0, 255, (4, 48, 48, 1)).astype("float32")
-    expected = (to_float32(mixed).predict(faces, verbose=0) + shifted.predict(faces, verbose=0)) / 2
+    expected = (to_float32(mixed).predict(faces, verbose=0) + other.predict(faces, verbose=0)) / 2
 
-    build_ensemble([mixed, shifted]).save(tmp_path / "ensemble.keras")
+    build_ensemble([mixed, other]).save(tmp_path / "ensemble.keras")
     loaded = load_model(tmp_path / "ensemble.keras")
 
     np.testing.assert_allclose(loaded.predict(faces, verbose=0), expected, rtol=1e-5, atol=1e-6)
@@ -138,7 +119,7 @@ def test_an_ensemble_averages_its_members_and_loads_in_float32(tmp_path):
     assert [member.name for member in members] == ["member_1", "member_2"]
     assert {layer.compute_dtype for member in members for layer in member.layers if layer.weights} == {"float32"}
     with pytest.raises(ValueError, match="at least two"):
-        build_ensemble([shifted])
+        build_ensemble([other])
 
 
 def test_an_ensemble_member_that_is_an_ensemble_joins_as_its_nets(tmp_path):
