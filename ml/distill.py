@@ -1,12 +1,22 @@
 """Distil an ensemble teacher into one net (Hinton et al. 2015).
 
-    python -m ml.distill --teacher ml/teachers/emotion-vggnet32x7-bf16-2026.11.keras \
+    python -m ml.distill --teacher ml/teachers/emotion-vggnet32x7-bf16-2026.11/emotion_model.keras \
         --data "$FER_DATA" --out runs/student --epochs 20
 
-The teacher reads every training face once, with the site's TTA (the mean of
-the face and its mirror image); its probabilities are cached in the run
-folder. The student then trains on augmented faces against a mix of the
-teacher's softened probabilities and the hard labels. Validation is
+The teacher reads faces with the site's TTA (the mean of the face and its
+mirror image), in one of two ways (`--teacher-views`):
+
+- `once`: the teacher reads every training face once, unaugmented; its
+  probabilities are cached in the run folder, and the student trains on
+  augmented faces against those fixed targets. Cheap on a CPU.
+- `each`: the teacher reads the very view the student is shown, every step
+  ("consistent teaching", Beyer et al. 2022). The augmentation then runs as
+  Keras layers inside the step, on the accelerator, and the student learns
+  the teacher's answer for faces it was never trained on. About five times
+  the compute of `once` per epoch: meant for a GPU.
+
+The student trains against a mix of the teacher's softened probabilities and
+the hard labels. Validation is
 FER-2013's PublicTest half; PrivateTest is never read here, so nothing this
 command chooses is chosen on it (`ml.ship` reports it once).
 
@@ -26,17 +36,20 @@ import math
 import os
 import shlex
 import sys
+import time
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras
 import numpy as np
+from keras import layers
 
 from ml import data as fer_data
 from ml.augment import AugmentConfig, augment_batch
 from ml.cli import refusals_as_errors
 from ml.evaluate import classification_metrics, keras_predictor, predict_probabilities
+from ml.export import to_mixed_bfloat16
 from ml.inference import read_model_card
 from ml.labels import LABELS
 from ml.models import build_model, copy_weights, ensemble_members, load_model
@@ -44,6 +57,7 @@ from ml.preprocessing import INPUT_SHAPE, preprocess_faces
 
 NUM_CLASSES = len(LABELS)
 TEACHER_TTA = "flip"
+TEACHER_VIEWS = ("once", "each")
 
 
 @dataclasses.dataclass
@@ -69,6 +83,10 @@ class DistillConfig:
     init_member: str = "best"
     erase_probability: float = 0.5
     limit_per_class: int | None = None
+    # "once": cached targets on unaugmented faces; "each": the teacher reads every augmented view.
+    teacher_views: str = "once"
+    # Stop after the epoch that would overrun this many minutes (the best epoch is kept); None: no limit.
+    time_limit_minutes: float | None = None
 
 
 @keras.saving.register_keras_serializable(package="ml.distill")
@@ -86,18 +104,33 @@ class DistillationLoss(keras.losses.Loss):
         self.alpha = float(alpha)
 
     def call(self, y_true, y_pred):
-        ops = keras.ops
         hard, teacher = y_true[:, :NUM_CLASSES], y_true[:, NUM_CLASSES:]
-        student_log = ops.log(ops.clip(ops.cast(y_pred, "float32"), 1e-7, 1.0))
-        teacher_log = ops.log(ops.clip(teacher, 1e-7, 1.0))
-        soft_teacher = ops.softmax(teacher_log / self.temperature, axis=-1)
-        soft_student_log = ops.log_softmax(student_log / self.temperature, axis=-1)
-        kl = ops.sum(soft_teacher * (ops.log(ops.clip(soft_teacher, 1e-7, 1.0)) - soft_student_log), axis=-1)
-        cross_entropy = -ops.sum(hard * student_log, axis=-1)
-        return self.alpha * self.temperature**2 * kl + (1 - self.alpha) * cross_entropy
+        return distillation_loss(hard, y_pred, teacher, self.temperature, self.alpha)
 
     def get_config(self):
         return {**super().get_config(), "temperature": self.temperature, "alpha": self.alpha}
+
+
+@keras.saving.register_keras_serializable(package="ml.distill")
+class ConsistentDistillationLoss(DistillationLoss):
+    """The same loss when the model outputs the student's and the teacher's probabilities side by side
+    (`ConsistentTeaching`), and `y_true` is the hard one-hot label alone."""
+
+    def call(self, y_true, y_pred):
+        student, teacher = y_pred[:, :NUM_CLASSES], y_pred[:, NUM_CLASSES:]
+        return distillation_loss(y_true, student, teacher, self.temperature, self.alpha)
+
+
+def distillation_loss(hard, student, teacher, temperature: float, alpha: float):
+    """Per-face loss from probabilities: the teacher's and the student's, softened by `temperature`."""
+    ops = keras.ops
+    student_log = ops.log(ops.clip(ops.cast(student, "float32"), 1e-7, 1.0))
+    teacher_log = ops.log(ops.clip(ops.cast(teacher, "float32"), 1e-7, 1.0))
+    soft_teacher = ops.softmax(teacher_log / temperature, axis=-1)
+    soft_student_log = ops.log_softmax(student_log / temperature, axis=-1)
+    kl = ops.sum(soft_teacher * (ops.log(ops.clip(soft_teacher, 1e-7, 1.0)) - soft_student_log), axis=-1)
+    cross_entropy = -ops.sum(hard * student_log, axis=-1)
+    return alpha * temperature**2 * kl + (1 - alpha) * cross_entropy
 
 
 @keras.saving.register_keras_serializable(package="ml.distill")
@@ -129,6 +162,106 @@ class DistillBatches(keras.utils.PyDataset):
     def on_epoch_end(self) -> None:
         self.epoch += 1
         self.order = np.random.default_rng([self.seed, self.epoch]).permutation(len(self.labels))
+
+
+@keras.saving.register_keras_serializable(package="ml.distill")
+def student_hard_accuracy(y_true, y_pred):
+    """Accuracy of the student's half of a `ConsistentTeaching` output against the hard label."""
+    ops = keras.ops
+    return ops.cast(ops.argmax(y_true, axis=-1) == ops.argmax(y_pred[:, :NUM_CLASSES], axis=-1), "float32")
+
+
+def augmentation_layers(config: AugmentConfig, seed: int) -> keras.Sequential:
+    """`ml.augment`'s transforms as Keras layers, to run inside the training step on any backend.
+
+    The same kinds and ranges as the NumPy pipeline, with two differences
+    Keras's layers impose: brightness is shifted by up to 15 % of the range
+    (about what a 25 % factor does to a mid-grey face) rather than scaled, and
+    the random crop is folded into the translation. They compute in float32
+    whatever the run's precision.
+    """
+    shift = config.shift + config.crop_padding / 48
+    kept = {"dtype": "float32"}
+    return keras.Sequential(
+        [
+            layers.RandomFlip("horizontal", seed=seed, **kept),
+            layers.RandomRotation(config.rotation_degrees / 360, fill_mode="reflect", seed=seed + 1, **kept),
+            layers.RandomZoom((-config.zoom, config.zoom), fill_mode="reflect", seed=seed + 2, **kept),
+            layers.RandomTranslation(shift, shift, fill_mode="reflect", seed=seed + 3, **kept),
+            layers.RandomBrightness(0.15, value_range=(0, 255), seed=seed + 4, **kept),
+            layers.RandomErasing(
+                factor=(config.erase_probability, config.erase_probability),
+                scale=config.erase_area,
+                value_range=(0, 255),
+                seed=seed + 5,
+                **kept,
+            ),
+        ],
+        name="augment",
+    )
+
+
+def augmentation_record(augment: keras.Sequential) -> list[dict]:
+    """Each augmentation layer with the settings that shape its draws, for run.json and the model card."""
+    shaping = ("mode", "factor", "height_factor", "width_factor", "fill_mode", "scale", "value_range")
+    return [
+        {"layer": layer.__class__.__name__, **{k: v for k, v in layer.get_config().items() if k in shaping}}
+        for layer in augment.layers
+    ]
+
+
+class ConsistentTeaching(keras.Model):
+    """The student and the teacher reading the same augmented view of each face, every step.
+
+    Its output is the student's probabilities and the teacher's (the mean over
+    the view and its mirror image, the site's TTA) side by side; only the
+    student trains. Outside training the view is the face itself.
+    """
+
+    def __init__(self, student: keras.Model, teacher: keras.Model, augment: keras.Sequential, **kwargs):
+        super().__init__(**kwargs)
+        self.student, self.teacher, self.augment = student, teacher, augment
+        self.teacher.trainable = False
+
+    def call(self, faces, training=False):
+        ops = keras.ops
+        view = self.augment(faces, training=training)
+        count = ops.shape(view)[0]
+        # One teacher pass over the view and its mirror image together.
+        both = self.teacher(ops.concatenate([view, ops.flip(view, axis=2)], axis=0), training=False)
+        teacher = ops.stop_gradient((both[:count] + both[count:]) / 2)
+        student = self.student(view, training=training)
+        return ops.concatenate([ops.cast(student, "float32"), ops.cast(teacher, "float32")], axis=-1)
+
+
+class EpochTimer(keras.callbacks.Callback):
+    """Log each epoch's seconds (the history's `seconds`, as ml.train's) and, given a limit, stop after the
+    epoch when another would overrun it; the callbacks after it keep the best epoch.
+
+    Keras 3 has no time limit (TensorFlow Addons' TimeStopping was never
+    ported), and a run on a machine held for a fixed time needs one.
+    """
+
+    def __init__(self, limit_minutes: float | None = None):
+        super().__init__()
+        self.limit_seconds = None if limit_minutes is None else limit_minutes * 60
+        self.started = 0.0
+        self.epoch_started = 0.0
+
+    def on_train_begin(self, logs=None):
+        self.started = time.monotonic()
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch_started = time.monotonic()
+
+    def on_epoch_end(self, epoch, logs=None):
+        now = time.monotonic()
+        seconds = now - self.epoch_started
+        if logs is not None:
+            logs["seconds"] = round(seconds, 1)
+        # The latest epoch, not the first: the first also pays for compiling the step.
+        if self.limit_seconds is not None and now - self.started + seconds > self.limit_seconds:
+            self.model.stop_training = True
 
 
 def distillation_targets(labels: np.ndarray, teacher: np.ndarray) -> np.ndarray:
@@ -186,25 +319,37 @@ def learning_rate_schedule(config: DistillConfig, steps_per_epoch: int) -> keras
     )
 
 
-def student_compile(student: keras.Model, config: DistillConfig, steps_per_epoch: int) -> keras.Model:
-    student.compile(
+def student_compile(model: keras.Model, config: DistillConfig, steps_per_epoch: int) -> keras.Model:
+    """Compile the student (`once`) or the `ConsistentTeaching` pair (`each`) with the distillation loss."""
+    consistent = config.teacher_views == "each"
+    loss_class = ConsistentDistillationLoss if consistent else DistillationLoss
+    accuracy = student_hard_accuracy if consistent else hard_accuracy
+    model.compile(
         optimizer=keras.optimizers.AdamW(
             learning_rate=learning_rate_schedule(config, steps_per_epoch), weight_decay=config.weight_decay
         ),
-        loss=DistillationLoss(config.temperature, config.alpha),
-        metrics=[hard_accuracy],
+        loss=loss_class(config.temperature, config.alpha),
+        metrics=[keras.metrics.MeanMetricWrapper(accuracy, name="hard_accuracy")],
     )
-    return student
+    return model
 
 
-def run_callbacks(out: Path, patience: int) -> list[keras.callbacks.Callback]:
+def run_callbacks(out: Path, config: DistillConfig) -> list[keras.callbacks.Callback]:
+    # With `each` the model trained is the student and teacher pair: the best epoch's weights are kept
+    # as weights, and the student alone is saved from them when the run ends.
+    best = out / ("best.weights.h5" if config.teacher_views == "each" else "best.keras")
     return [
+        EpochTimer(config.time_limit_minutes),
         keras.callbacks.BackupAndRestore(str(out / "backup")),
         keras.callbacks.ModelCheckpoint(
-            str(out / "best.keras"), monitor="val_hard_accuracy", mode="max", save_best_only=True
+            str(best),
+            monitor="val_hard_accuracy",
+            mode="max",
+            save_best_only=True,
+            save_weights_only=config.teacher_views == "each",
         ),
         keras.callbacks.EarlyStopping(
-            monitor="val_hard_accuracy", mode="max", patience=patience, restore_best_weights=True
+            monitor="val_hard_accuracy", mode="max", patience=config.patience, restore_best_weights=True
         ),
         keras.callbacks.CSVLogger(str(out / "history.csv"), append=True),
     ]
@@ -242,16 +387,35 @@ def _distill(config: DistillConfig, *, command: str | None, verbose: int | str) 
     validation, _private_is_not_read_here = fer_data.test_halves(test)
     out.mkdir(parents=True, exist_ok=True)
 
-    soft = teacher_probabilities(teacher, train.images, cache=out / "teacher_train.npz", version=version)
+    if config.teacher_views not in TEACHER_VIEWS:
+        raise ValueError(f"--teacher-views must be one of {', '.join(TEACHER_VIEWS)}.")
+    consistent = config.teacher_views == "each"
+    augment = AugmentConfig(erase_probability=config.erase_probability)
+    soft = (
+        None
+        if consistent
+        else teacher_probabilities(teacher, train.images, cache=out / "teacher_train.npz", version=version)
+    )
     student, start = student_build(config, teacher, validation)
     if not run_file.exists():
+        teacher_record = (
+            {
+                "teacher_targets": "each augmented view, every step",
+                "augmentation": augmentation_record(augmentation_layers(augment, config.seed)),
+            }
+            if consistent
+            else {
+                "teacher_targets": "each training face once, unaugmented",
+                "teacher_train_accuracy": round(float((soft.argmax(1) == train.labels).mean()), 4),
+            }
+        )
         run_file.write_text(
             json.dumps(
                 {
                     "command": command,
                     "config": dataclasses.asdict(config),
                     "teacher_version": version,
-                    "teacher_train_accuracy": round(float((soft.argmax(1) == train.labels).mean()), 4),
+                    **teacher_record,
                     "validation": "PublicTest",
                     "started": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
                     "keras": keras.__version__,
@@ -266,19 +430,41 @@ def _distill(config: DistillConfig, *, command: str | None, verbose: int | str) 
             + "\n"
         )
     weights = fer_data.class_weights(train.labels, power=0.5)
+    validation_onehot = keras.utils.to_categorical(validation.labels, NUM_CLASSES)
+    if consistent:
+        pair = ConsistentTeaching(
+            student,
+            teacher_for_training(teacher, config.precision),
+            augmentation_layers(augment, config.seed),
+            dtype="float32",
+        )
+        pair(preprocess_faces(train.images[:2]))  # built before fit: BackupAndRestore needs its weights
+        steps = math.ceil(len(train) / config.batch_size)
+        student_compile(pair, config, steps)
+        # Validation shows the pair the faces themselves; the epoch is chosen on the student's hard accuracy.
+        pair.fit(
+            preprocess_faces(train.images),
+            keras.utils.to_categorical(train.labels, NUM_CLASSES),
+            sample_weight=weights[train.labels],
+            batch_size=config.batch_size,
+            shuffle=True,
+            validation_data=(preprocess_faces(validation.images), validation_onehot),
+            validation_batch_size=1024,
+            epochs=config.epochs,
+            callbacks=run_callbacks(out, config),
+            verbose=verbose,
+        )
+        if (out / "best.weights.h5").exists():
+            pair.load_weights(out / "best.weights.h5")
+        student.save(out / "best.keras")
+        student.save(out / "model.keras")
+        return out / "model.keras"
     batches = DistillBatches(
-        train.images,
-        train.labels,
-        soft,
-        config.batch_size,
-        seed=config.seed,
-        weights=weights,
-        config=AugmentConfig(erase_probability=config.erase_probability),
+        train.images, train.labels, soft, config.batch_size, seed=config.seed, weights=weights, config=augment
     )
     student_compile(student, config, len(batches))
     # Validation scores the student against the labels alone (the teacher's half of the target is the one-hot
     # label too): the epoch is chosen on hard accuracy, and the teacher need not read the validation faces.
-    validation_onehot = keras.utils.to_categorical(validation.labels, NUM_CLASSES)
     student.fit(
         batches,
         validation_data=(
@@ -286,11 +472,16 @@ def _distill(config: DistillConfig, *, command: str | None, verbose: int | str) 
             distillation_targets(validation.labels, validation_onehot),
         ),
         epochs=config.epochs,
-        callbacks=run_callbacks(out, config.patience),
+        callbacks=run_callbacks(out, config),
         verbose=verbose,
     )
     student.save(out / "model.keras")
     return out / "model.keras"
+
+
+def teacher_for_training(teacher: keras.Model, precision: str) -> keras.Model:
+    """The teacher computing in the run's precision (it trained in mixed bfloat16; `load_model` gives float32)."""
+    return to_mixed_bfloat16(teacher) if precision == "mixed_bfloat16" else teacher
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -314,6 +505,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--init-member", default=defaults.init_member, help="1..N, best, or none (from scratch)")
     parser.add_argument("--erase-probability", type=float, default=defaults.erase_probability)
     parser.add_argument("--limit-per-class", type=int, default=None, help="use only the first N images per class")
+    parser.add_argument(
+        "--teacher-views",
+        choices=TEACHER_VIEWS,
+        default=defaults.teacher_views,
+        help="once: cached targets on unaugmented faces (CPU); each: the teacher reads every augmented view (GPU)",
+    )
+    parser.add_argument(
+        "--time-limit-minutes", type=float, default=None, help="stop after the epoch that would overrun this"
+    )
     return parser.parse_args(argv)
 
 
@@ -338,6 +538,8 @@ def main(argv: list[str] | None = None) -> None:
         init_member=args.init_member,
         erase_probability=args.erase_probability,
         limit_per_class=args.limit_per_class,
+        teacher_views=args.teacher_views,
+        time_limit_minutes=args.time_limit_minutes,
     )
     command = "python -m ml.distill " + shlex.join(sys.argv[1:] if argv is None else argv)
     with refusals_as_errors("python -m ml.distill"):

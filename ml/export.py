@@ -49,6 +49,11 @@ def to_float32(model: keras.Model) -> keras.Model:
     return _with_policies(model, lambda name: "float32" if name in LOW_PRECISION_POLICIES else name)
 
 
+def to_mixed_bfloat16(model: keras.Model) -> keras.Model:
+    """The same network computing in bfloat16 with float32 weights, as the nets trained (for a teacher on a GPU)."""
+    return _with_policies(model, lambda name: "mixed_bfloat16" if name == "float32" else name)
+
+
 def save_for_inference(model: keras.Model, path) -> None:
     """Save a float32 model with its weights stored in float16, half the file; `load_model` computes in float32.
 

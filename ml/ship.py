@@ -145,7 +145,8 @@ def portable(command: str, data: str) -> str:
 
 def recipe_of(run: Run) -> dict:
     recipe = {key: value for key, value in run.config.items() if key not in {"data", "out"}}
-    recipe["augmentation"] = dataclasses.asdict(
+    # A run whose teacher read each view augmented in the step with Keras layers recorded them.
+    recipe["augmentation"] = run.info.get("augmentation") or dataclasses.asdict(
         AugmentConfig(erase_probability=run.config.get("erase_probability", 0.5))
     )
     return recipe

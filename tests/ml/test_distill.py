@@ -6,6 +6,8 @@ import json
 import numpy as np
 import pytest
 
+from ml.augment import AugmentConfig
+
 
 def test_the_loss_is_zero_when_the_student_matches_the_teacher_and_only_soft_targets_count():
     from ml.distill import DistillationLoss, distillation_targets
@@ -140,3 +142,108 @@ def test_a_distillation_run_leaves_keras_precision_as_it_found_it(distilled):
     import keras
 
     assert keras.mixed_precision.global_policy().name == "float32"
+
+
+@pytest.fixture(scope="module")
+def distilled_on_each_view(teacher, fer_dir, tmp_path_factory):
+    from ml.distill import distill
+
+    out = tmp_path_factory.mktemp("student-each")
+    config = distill_config(teacher, fer_dir, out, teacher_views="each", precision="float32")
+    return out, distill(config, command="python -m ml.distill --teacher-views each ...", verbose=0)
+
+
+def test_a_run_with_the_teacher_on_each_view_saves_the_student_alone_and_its_history(distilled_on_each_view):
+    from ml.models import load_model
+
+    out, path = distilled_on_each_view
+    run = json.loads((out / "run.json").read_text())
+    with (out / "history.csv").open() as rows:
+        history = list(csv.DictReader(rows))
+
+    student = load_model(out / "best.keras")
+    assert path == out / "model.keras" and student.output_shape == (None, 7) and student.name == "tiny"
+    assert run["teacher_targets"] == "each augmented view, every step" and "teacher_train_accuracy" not in run
+    assert [row["epoch"] for row in history] == ["0", "1"]
+    assert {"hard_accuracy", "val_hard_accuracy", "seconds"} <= set(history[0])
+    assert not (out / "teacher_train.npz").exists()
+
+
+def test_the_best_epochs_student_is_the_one_saved_from_the_pair(distilled_on_each_view, fer_dir):
+    """best.keras holds the student weights ModelCheckpoint kept for the pair's best validation epoch."""
+    import keras
+
+    from ml.distill import ConsistentTeaching, augmentation_layers
+    from ml.models import build_model, load_model
+
+    out, _ = distilled_on_each_view
+    teacher = load_model(json.loads((out / "run.json").read_text())["config"]["teacher"])
+    pair = ConsistentTeaching(build_model("tiny"), teacher, augmentation_layers(AugmentConfig(), 1), dtype="float32")
+    pair(np.zeros((1, 48, 48, 1), "float32"))
+    pair.load_weights(out / "best.weights.h5")
+    saved = keras.models.load_model(out / "best.keras", compile=False)
+
+    for kept, stored in zip(pair.student.get_weights(), saved.get_weights(), strict=True):
+        np.testing.assert_array_equal(kept, stored)
+
+
+def test_the_pair_outputs_the_students_and_the_mirrored_teachers_probabilities_side_by_side(teacher):
+    from ml.distill import ConsistentTeaching, augmentation_layers
+    from ml.models import build_model, load_model
+
+    teacher_model = load_model(teacher)
+    student = build_model("tiny")
+    pair = ConsistentTeaching(student, teacher_model, augmentation_layers(AugmentConfig(), 1), dtype="float32")
+    faces = np.random.default_rng(0).uniform(0, 255, (3, 48, 48, 1)).astype("float32")
+
+    out = np.asarray(pair(faces, training=False))
+
+    expected_teacher = (np.asarray(teacher_model(faces)) + np.asarray(teacher_model(faces[:, :, ::-1]))) / 2
+    np.testing.assert_allclose(out[:, :7], np.asarray(student(faces)), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(out[:, 7:], expected_teacher, rtol=1e-5, atol=1e-6)
+    assert pair.teacher.trainable is False and not pair.teacher.trainable_weights
+
+
+def test_training_views_are_augmented_and_inference_views_are_not():
+    from ml.distill import augmentation_layers
+
+    augment = augmentation_layers(AugmentConfig(), 7)
+    faces = np.random.default_rng(1).uniform(0, 255, (8, 48, 48, 1)).astype("float32")
+
+    np.testing.assert_array_equal(np.asarray(augment(faces, training=False)), faces)
+    trained = np.asarray(augment(faces, training=True))
+    assert trained.shape == faces.shape and trained.dtype == np.float32
+    assert not np.allclose(trained, faces) and trained.min() >= 0 and trained.max() <= 255
+
+
+def test_the_consistent_loss_is_the_cached_loss_with_the_teacher_taken_from_the_output():
+    from ml.distill import ConsistentDistillationLoss, DistillationLoss, distillation_targets
+
+    teacher = np.array([[0.05, 0.05, 0.1, 0.5, 0.1, 0.1, 0.1]], dtype="float32")
+    student = np.array([[0.1, 0.1, 0.1, 0.3, 0.2, 0.1, 0.1]], dtype="float32")
+    hard = np.eye(7, dtype="float32")[[3]]
+
+    cached = DistillationLoss(4.0, 0.7)(distillation_targets(np.array([3]), teacher), student)
+    consistent = ConsistentDistillationLoss(4.0, 0.7)(hard, np.concatenate([student, teacher], axis=1))
+
+    assert float(consistent) == pytest.approx(float(cached), rel=1e-6)
+
+
+def test_the_epoch_timer_stops_a_run_before_the_epoch_that_would_overrun(monkeypatch):
+    from ml import distill
+
+    clock = iter([0.0, 0.0, 30.0, 30.0, 65.0])
+    monkeypatch.setattr(distill.time, "monotonic", lambda: next(clock))
+    timer = distill.EpochTimer(limit_minutes=1.5)
+    timer.set_model(type("Model", (), {"stop_training": False})())
+    logs_first, logs_second = {}, {}
+
+    timer.on_train_begin()
+    timer.on_epoch_begin(0)
+    timer.on_epoch_end(0, logs_first)  # 30 s done, another 30 s fits in 90
+    assert timer.model.stop_training is False
+    timer.on_epoch_begin(1)
+    timer.on_epoch_end(1, logs_second)  # 65 s done, another 35 s would reach 100
+
+    assert timer.model.stop_training is True
+    assert logs_first["seconds"] == 30.0 and logs_second["seconds"] == 35.0
