@@ -5,10 +5,12 @@ from django.http import HttpRequest
 
 from accounts import services
 from accounts.models import User
+from emomusic_site.admin import RefusedDeletesAsMessages
 
 
 @admin.register(User)
-class UserAdmin(DjangoUserAdmin):
+class UserAdmin(RefusedDeletesAsMessages, DjangoUserAdmin):
+    delete_refusals = (services.UserDeleteUnavailable,)
     list_display = (
         "username",
         "email",

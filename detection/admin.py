@@ -4,11 +4,14 @@ from django.http import HttpRequest
 
 from detection import services
 from detection.models import Detection
+from emomusic_site.admin import RefusedDeletesAsMessages
 
 
 @admin.register(Detection)
-class DetectionAdmin(admin.ModelAdmin):
+class DetectionAdmin(RefusedDeletesAsMessages, admin.ModelAdmin):
     """Detections are the users' own data: admins can look and delete (photo included), not edit."""
+
+    delete_refusals = (services.StorageUnavailable,)
 
     list_display = ("id", "created", "user", "status", "emotion", "corrected_emotion", "confidence")
     list_filter = ("status", "emotion", "corrected_emotion", "model_version")

@@ -145,3 +145,70 @@ def test_a_result_whose_photo_is_already_gone_is_deleted_while_storage_is_down(a
     assert api_client.delete(f"/api/detections/{api_one.pk}/").status_code == 204
 
     assert not Detection.objects.filter(pk__in=[web_one.pk, api_one.pk]).exists()
+
+
+# --- The admin ------------------------------------------------------------------------------
+
+
+def admin_client(staff_user) -> Client:
+    client = Client()
+    client.force_login(staff_user)
+    return client
+
+
+@pytest.mark.parametrize("failure", FAILURES)
+def test_an_admin_delete_shows_the_refusal_on_its_confirmation_page_and_keeps_the_result(
+    user, staff_user, storage_down, failure
+):
+    detection, photo = with_photo(user)
+    storage_down(failure)
+    url = f"/admin/detection/detection/{detection.pk}/delete/"
+
+    response = admin_client(staff_user).post(url, {"post": "yes"}, follow=True)
+
+    assert response.status_code == 200
+    assert response.redirect_chain == [(url, 302)]
+    page = page_text(response)
+    assert NOT_DELETED in page and "deleted successfully" not in page
+    assert 'name="post" value="yes"' in page  # the confirmation again: confirming is the retry
+    assert_untouched(detection, photo)
+
+
+def test_the_admin_bulk_delete_keeps_what_it_could_not_delete_and_lists_it(user, staff_user, storage_down):
+    first, first_photo = with_photo(user)
+    second, second_photo = with_photo(user)
+    storage_down(deletes_before_outage=1)
+    changelist = "/admin/detection/detection/"
+
+    response = admin_client(staff_user).post(
+        changelist,
+        {"action": "delete_selected", "_selected_action": [first.pk, second.pk], "post": "yes"},
+        follow=True,
+    )
+
+    assert response.status_code == 200 and response.redirect_chain == [(changelist, 302)]
+    page = page_text(response)
+    assert f"{NOT_DELETED} The ones still listed were not deleted." in page
+    assert "Successfully deleted" not in page
+    # One delete went through before the outage (the admin's order decides which); the other waits.
+    kept = Detection.objects.get()
+    photos = {first.pk: first_photo, second.pk: second_photo}
+    (deleted_photo,) = [photo for pk, photo in photos.items() if pk != kept.pk]
+    assert not deleted_photo.exists()
+    assert_untouched(kept, photos[kept.pk])
+    assert f"/admin/detection/detection/{kept.pk}/change/" in page
+
+
+def test_an_admin_deleting_an_account_while_storage_is_down_sees_why_and_the_account_stays(
+    user, staff_user, storage_down
+):
+    detection, photo = with_photo(user)
+    storage_down()
+    url = f"/admin/accounts/user/{user.pk}/delete/"
+
+    response = admin_client(staff_user).post(url, {"post": "yes"}, follow=True)
+
+    assert response.status_code == 200 and response.redirect_chain == [(url, 302)]
+    assert "We can't delete photos right now, so your account was not deleted" in page_text(response)
+    assert type(user).objects.filter(pk=user.pk).exists()
+    assert_untouched(detection, photo)
