@@ -62,6 +62,7 @@ SKIMAGE_FACE_FREE = (
     *("page.png", "phantom.png", "retina.jpg", "rocket.jpg", "text.png"),
 )
 GENERATED_TEXTURES = 76
+NO_FACE = "no face"
 
 
 # --- fer's default pipeline, as fer.FER().detect_emotions + top_emotion run it ----------------------
@@ -288,6 +289,23 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))] if ordered else float("nan")
 
 
+def print_confusion(confusion: dict[str, dict[str, int]]) -> None:
+    """The site's readings as a table: a row per true emotion present, a column per reading."""
+    present = [label for label in LABELS if sum(confusion[label].values())]
+    columns = (*LABELS, NO_FACE)
+    print("EmoMusic's readings (rows: the photo's emotion; columns: what the site read):")
+    print()
+    print("| emotion | " + " | ".join(columns) + " | recall |")
+    print("| --- |" + " ---: |" * (len(columns) + 1))
+    for label in present:
+        row = confusion[label]
+        recall = row[label] / sum(row.values())
+        print(f"| {label} | " + " | ".join(str(row[column]) for column in columns) + f" | {recall:.2f} |")
+    read = {column: sum(confusion[label][column] for label in present) for column in columns}
+    print("| read as | " + " | ".join(str(read[column]) for column in columns) + " | |")
+    print()
+
+
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data", default=str(ROOT.parent / "shared/datasets/real_faces_dev"))
@@ -312,6 +330,8 @@ def main(argv: list[str] | None = None) -> dict:
     site, fer = SitePipeline(args.model), FerPipeline()
     rng = np.random.default_rng(args.seed)
     results = {"site": {"found": 0, "right": 0, "ms": []}, "fer": {"found": 0, "right": 0, "ms": []}}
+    # The site's readings by true emotion, "no face" included: where its errors go.
+    confusion = {label: dict.fromkeys((*LABELS, NO_FACE), 0) for label in LABELS}
     for index, row in enumerate(rows):
         data_bytes = (data / row["file"]).read_bytes()
         if args.frames:
@@ -328,6 +348,8 @@ def main(argv: list[str] | None = None) -> dict:
             results[name]["ms"].append(ms)
             results[name]["found"] += emotion is not None
             results[name]["right"] += emotion == row["emotion"]
+            if name == "site":
+                confusion[row["emotion"]][emotion or NO_FACE] += 1
 
     false_faces = {"site": 0, "fer": 0}
     face_free = face_free_images()
@@ -365,6 +387,7 @@ def main(argv: list[str] | None = None) -> dict:
     ratio_p95 = summary["site"]["ms_p95"] / summary["fer"]["ms_p95"]
     print(f"| EmoMusic / fer | | | {ratio:.2f} | {ratio_p95:.2f} | |")
     print()
+    print_confusion(confusion)
     last = {
         "faces_found": summary["site"]["faces_found"],
         "accuracy": summary["site"]["accuracy"],
