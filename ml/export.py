@@ -49,6 +49,26 @@ def to_float32(model: keras.Model) -> keras.Model:
     return _with_policies(model, lambda name: "float32" if name in LOW_PRECISION_POLICIES else name)
 
 
+def export_litert(model: keras.Model, path) -> None:
+    """Write a float32 `model` as a LiteRT flatbuffer with float16 weights: what the worker runs.
+
+    Keras's own exporter (`format="litert"`, TensorFlow's converter under it)
+    with the converter's float16 weight option. The shipped nets' weights are
+    already rounded to bfloat16's precision (`save_for_inference`), so float16
+    holds them exactly. The batch dimension stays free.
+    """
+    import tensorflow as tf
+
+    model.export(
+        str(path),
+        format="litert",
+        verbose=False,
+        input_signature=[keras.InputSpec(shape=(None, *model.input_shape[1:]), dtype="float32")],
+        optimizations=[tf.lite.Optimize.DEFAULT],
+        target_spec={"supported_types": [tf.float16]},
+    )
+
+
 def to_mixed_bfloat16(model: keras.Model) -> keras.Model:
     """The same network computing in bfloat16 with float32 weights, as the nets trained (for a teacher on a GPU)."""
     return _with_policies(model, lambda name: "mixed_bfloat16" if name == "float32" else name)

@@ -4,7 +4,13 @@
     classifier = EmotionClassifier.load()          # the shipped model, once per process
     probabilities = classifier.predict(faces)      # (N, 7), columns in ml.LABELS order
 
-Keras is imported here, never by `import ml`: only the worker loads this module.
+The shipped model runs on LiteRT (`ai-edge-litert`, the runtime the face
+detector already uses): `ml.ship` exports the `.keras` file it measured to
+`emotion_model.tflite` beside it, and the model card names that file. So the
+worker never imports TensorFlow, which alone took 693 MB of its memory. A
+model without such an export (a run's own `.keras` file) loads with Keras,
+imported here and never by `import ml`: only the worker and the ml commands
+load this module.
 """
 
 from __future__ import annotations
@@ -25,6 +31,8 @@ MODEL_CARD = "model_card.json"
 # Batches (faces times TTA views) are padded up to one of these sizes so the
 # compiled predict function is traced a handful of times, not once per new length.
 BATCH_BUCKETS = (1, 2, 10, 32, 64)
+# The worker reads one photo at a time; two threads use a small machine's cores without starving the web.
+LITERT_THREADS = 2
 
 
 def read_model_card(model_path: str | Path | None = None) -> dict:
@@ -55,23 +63,29 @@ class EmotionClassifier:
 
     @classmethod
     def load(cls, path: str | Path | None = None, *, tta: str | None = None) -> EmotionClassifier:
-        """Load a `.keras` model (None: the shipped one) and compile its predict function.
+        """Load a `.keras` model (None: the shipped one), on LiteRT when its card names an export, and warm it up.
 
         `tta` is the test-time augmentation averaged per face ("plain",
         "flip": with its mirror image, "tencrop": five shifted crops and their
         mirrors); by default the model card decides, as chosen (on the
         validation split) when the model was shipped.
         """
-        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-        from ml.models import load_model
-
         model_path = Path(path) if path is not None else DEFAULT_MODEL
         if not model_path.is_file():
             raise FileNotFoundError(f"No emotion model at {model_path}; train one with `python -m ml.train`.")
-        model = load_model(model_path)
+        card = read_model_card(model_path)
+        if card.get("litert_file"):
+            litert = model_path.with_name(card["litert_file"])
+            if not litert.is_file():
+                raise FileNotFoundError(f"{model_path.name}'s card names {litert.name}, which is not beside it.")
+            model = LiteRTModel(litert)
+        else:
+            os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+            from ml.models import load_model
+
+            model = load_model(model_path)
         if model.output_shape[-1] != len(LABELS):
             raise ValueError(f"{model_path} predicts {model.output_shape[-1]} classes, not the {len(LABELS)} emotions.")
-        card = read_model_card(model_path)
         if tta is None:
             tta = card_tta(card)
         classifier = cls(model, card.get("version") or model_path.stem, tta=tta)
@@ -99,6 +113,38 @@ class EmotionClassifier:
         probabilities = np.asarray(self.model.predict_on_batch(stacked), dtype=np.float32)
         probabilities = probabilities[: count * len(views)].reshape(len(views), count, -1).mean(axis=0)
         return probabilities / probabilities.sum(axis=1, keepdims=True)
+
+
+class LiteRTModel:
+    """A LiteRT export of an emotion net, with Keras's `predict_on_batch` and `output_shape`.
+
+    One interpreter per batch size met (the classifier pads batches to
+    BATCH_BUCKETS' sizes), each allocated once.
+    """
+
+    def __init__(self, path: str | Path, threads: int = LITERT_THREADS):
+        self.path = Path(path)
+        self.threads = threads
+        self._interpreters: dict[int, object] = {}
+        output = self._interpreter(1).get_output_details()[0]
+        self.output_shape = (None, int(output["shape"][-1]))
+
+    def _interpreter(self, size: int):
+        if size not in self._interpreters:
+            from ai_edge_litert.interpreter import Interpreter
+
+            interpreter = Interpreter(model_path=str(self.path), num_threads=self.threads)
+            detail = interpreter.get_input_details()[0]
+            interpreter.resize_tensor_input(detail["index"], [size, *detail["shape"][1:]])
+            interpreter.allocate_tensors()
+            self._interpreters[size] = interpreter
+        return self._interpreters[size]
+
+    def predict_on_batch(self, batch: np.ndarray) -> np.ndarray:
+        interpreter = self._interpreter(len(batch))
+        interpreter.set_tensor(interpreter.get_input_details()[0]["index"], np.ascontiguousarray(batch, np.float32))
+        interpreter.invoke()
+        return interpreter.get_tensor(interpreter.get_output_details()[0]["index"]).copy()
 
 
 def card_tta(card: dict) -> str:

@@ -90,7 +90,7 @@ def test_each_tta_mode_averages_the_same_views_as_evaluation(classifier, tta):
 
 @pytest.mark.skipif(not DEFAULT_MODEL.exists(), reason="no shipped model yet")
 def test_the_shipped_model_is_one_small_net_with_a_flat_card():
-    from ml.models import ensemble_members
+    from ml.models import ensemble_members, load_model
 
     card = read_model_card()
     classifier = EmotionClassifier.load()
@@ -102,8 +102,9 @@ def test_the_shipped_model_is_one_small_net_with_a_flat_card():
         assert set(card[split]["recall"]) == set(LABELS)
     assert card["validation_data"].startswith("PublicTest") and card["reported_once"].startswith("PrivateTest")
     assert not any(isinstance(value, dict) and "version" in value for value in card.values())  # no nested cards
-    assert len(ensemble_members(classifier.model)) == 1
+    assert len(ensemble_members(load_model(DEFAULT_MODEL))) == 1
     assert DEFAULT_MODEL.stat().st_size == card["size_bytes"] <= 5 * 1024 * 1024
+    assert DEFAULT_MODEL.with_name(card["litert_file"]).stat().st_size == card["litert_size_bytes"] <= 5 * 1024 * 1024
     assert classifier.predict(np.zeros((1, 48, 48), np.uint8)).shape == (1, 7)
 
 
@@ -116,3 +117,15 @@ def test_importing_ml_for_the_web_process_loads_no_keras():
     code = "import sys, ml, ml.labels, ml.faces, ml.inference; print({'keras', 'tensorflow'} & set(sys.modules))"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "set()"
+
+
+@pytest.mark.skipif(not DEFAULT_MODEL.exists(), reason="no shipped model yet")
+def test_the_worker_reads_faces_with_the_shipped_model_without_tensorflow():
+    """The shipped net runs on LiteRT: loading it and reading a face imports neither Keras nor TensorFlow."""
+    code = (
+        "import sys, numpy as np; from ml.inference import EmotionClassifier; c = EmotionClassifier.load(); "
+        "p = c.predict(np.zeros((3, 48, 48), np.uint8)); "
+        "print(p.shape, type(c.model).__name__, sorted({'keras', 'tensorflow'} & set(sys.modules)))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip().splitlines()[-1] == "(3, 7) LiteRTModel []"

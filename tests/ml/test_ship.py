@@ -41,6 +41,42 @@ def test_ship_writes_the_net_and_a_flat_card(shipped):
     assert {weight.dtype for weight in stored.weights} == {"float16"}
 
 
+def test_ship_exports_the_net_to_litert_and_measures_the_card_on_that_export(shipped, fer_dir):
+    from ml.data import load_split
+    from ml.inference import EmotionClassifier, LiteRTModel
+    from ml.models import load_model
+    from ml.preprocessing import preprocess_faces
+
+    card, artifacts = shipped
+    litert = artifacts / "emotion_model.tflite"
+
+    assert card["litert_file"] == "emotion_model.tflite" and card["litert_size_bytes"] == litert.stat().st_size
+    assert card["litert_agreement"]["faces"] == card["validation"]["images"]
+    assert card["litert_agreement"]["same_emotion"] == 1.0
+    assert card["litert_agreement"]["max_probability_difference"] < 1e-3
+    assert "measured on it" in card["runtime"]
+    classifier = EmotionClassifier.load(artifacts / "emotion_model.keras")
+    assert isinstance(classifier.model, LiteRTModel)
+    test, _ = load_split(fer_dir, "test")
+    faces = preprocess_faces(test.images)
+    keras_reading = load_model(artifacts / "emotion_model.keras").predict(faces, verbose=0)
+    np.testing.assert_allclose(classifier.model.predict_on_batch(faces), keras_reading, atol=1e-3)
+    assert not list(artifacts.glob("*.tmp*"))
+
+
+def test_a_card_naming_a_missing_export_refuses_to_load(shipped, tmp_path):
+    import shutil
+
+    from ml.inference import EmotionClassifier
+
+    _, artifacts = shipped
+    for name in ("emotion_model.keras", "model_card.json"):
+        shutil.copy(artifacts / name, tmp_path / name)
+
+    with pytest.raises(FileNotFoundError, match=r"emotion_model\.tflite"):
+        EmotionClassifier.load(tmp_path / "emotion_model.keras")
+
+
 def test_the_card_reports_validation_both_test_halves_and_all_of_test(shipped):
     card, _ = shipped
 
