@@ -321,6 +321,59 @@ def ship(
     return card
 
 
+def litert_export(data: str, *, artifacts: Path = ARTIFACTS_DIR) -> dict:
+    """Export an already shipped `.keras` net to LiteRT beside it, and record the export in its card.
+
+    For a version shipped before `ship` wrote the export itself. Its metrics
+    stay as they were measured on the `.keras` file, once; the card gains the
+    export's agreement with that file on the validation faces (PublicTest) and
+    the speed measured on the export. Returns the card.
+    """
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from ml.data import load_split, test_halves
+    from ml.evaluate import keras_predictor, predict_probabilities
+    from ml.export import export_litert
+    from ml.inference import LiteRTModel
+    from ml.models import load_model
+    from ml.preprocessing import preprocess_faces
+
+    card_path = artifacts / MODEL_CARD
+    card = json.loads(card_path.read_text())
+    if not card.get("validation_data", "").startswith("PublicTest"):
+        raise ValueError("Only a net validated on PublicTest can be exported here; ship its run again instead.")
+    model = load_model(artifacts / MODEL_FILE)
+    stored_litert = artifacts / f"{LITERT_FILE}.tmp.tflite"
+    export_litert(model, stored_litert)
+    try:
+        served = LiteRTModel(stored_litert)
+        public, _private_is_not_read_here = test_halves(load_split(data, "test")[0])
+        faces = preprocess_faces(public.images)
+        agreement = runtimes_agreement(
+            predict_probabilities(keras_predictor(model), faces, card["tta"]),
+            predict_probabilities(litert_predictor(served), faces, card["tta"]),
+        )
+        speed = speed_measure(served, card["tta"])
+    except BaseException:
+        stored_litert.unlink(missing_ok=True)
+        raise
+    size = stored_litert.stat().st_size
+    if size > ARTIFACTS_LIMIT_BYTES:
+        stored_litert.unlink()
+        raise RuntimeError(f"The export is {size / 2**20:.1f} MB, over the {ARTIFACTS_LIMIT_BYTES >> 20} MB allowed.")
+    os.replace(stored_litert, artifacts / LITERT_FILE)
+    card.update(
+        runtime=f"the site runs {LITERT_FILE}, the LiteRT export of {MODEL_FILE} (float16 weights), on "
+        "ai-edge-litert; the metrics were measured on the .keras file when it shipped, the agreement and the speed "
+        "on the export",
+        litert_file=LITERT_FILE,
+        litert_size_bytes=size,
+        litert_agreement=agreement,
+        speed=speed,
+    )
+    card_path.write_text(json.dumps(card, indent=2) + "\n")
+    return card
+
+
 def card_summary(card: dict) -> str:
     lines = [
         f"Shipped {card['version']} ({card['size_bytes'] / 2**20:.1f} MB, {card['parameters']:,} parameters), "
@@ -344,13 +397,23 @@ def card_summary(card: dict) -> str:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m ml.ship", description="Ship a run's best net to ml/artifacts.")
-    parser.add_argument("--run", required=True, help="a run folder of ml.train or ml.distill")
+    parser.add_argument("--run", help="a run folder of ml.train or ml.distill")
     parser.add_argument("--data", required=True, help="FER-2013 folder holding train/ and test/")
-    parser.add_argument("--version", required=True, help="e.g. emotion-vggnet32-kd-2026.11")
+    parser.add_argument("--version", help="e.g. emotion-vggnet32-kd-2026.11")
     parser.add_argument("--tta", choices=(*TTA_MODES, "auto"), default="auto", help="auto: the best on validation")
     parser.add_argument("--modes", nargs="+", choices=TTA_MODES, default=list(TTA_MODES))
     parser.add_argument("--artifacts", default=str(ARTIFACTS_DIR), help="where the model and its card go")
+    parser.add_argument(
+        "--litert-only", action="store_true", help="export the net already shipped to LiteRT (no --run, no --version)"
+    )
     args = parser.parse_args(argv)
+    if args.litert_only:
+        with refusals_as_errors("python -m ml.ship"):
+            card = litert_export(args.data, artifacts=Path(args.artifacts))
+        print(card_summary(card))
+        return
+    if not args.run or not args.version:
+        parser.error("--run and --version are needed (or --litert-only)")
     command = "python -m ml.ship " + shlex.join(sys.argv[1:] if argv is None else argv)
     with refusals_as_errors("python -m ml.ship"):
         ship(

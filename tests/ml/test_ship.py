@@ -188,3 +188,41 @@ def test_a_distilled_student_ships_with_its_teacher_named(tiny_run, fer_dir, tmp
     assert card["validation"]["images"] == card["public_test"]["images"] == 14
     assert card["validation"]["accuracy"] == card["public_test"]["accuracy"]
     assert card["train_command"] == ["python -m ml.distill --data $FER_DATA --out runs/s"]
+
+
+def test_a_net_shipped_before_the_export_is_exported_and_its_card_keeps_its_metrics(tiny_run, fer_dir, tmp_path):
+    import shutil
+
+    from ml.inference import EmotionClassifier, LiteRTModel
+    from ml.ship import main, ship
+
+    run_dir = shutil.copytree(tiny_run[0], tmp_path / "run")
+    run = json.loads((run_dir / "run.json").read_text())
+    run["validation_counts"] = dict.fromkeys(LABELS, 0)  # validated on PublicTest, as the shipped nets are
+    (run_dir / "run.json").write_text(json.dumps(run))
+    artifacts = tmp_path / "artifacts"
+    shipped = ship(run_dir, str(fer_dir), "emotion-test-2", artifacts=artifacts, modes=("plain", "flip"))
+    (artifacts / "emotion_model.tflite").unlink()
+    older = {key: value for key, value in shipped.items() if not key.startswith(("litert", "runtime"))}
+    (artifacts / "model_card.json").write_text(json.dumps(older))
+
+    main(["--litert-only", "--data", str(fer_dir), "--artifacts", str(artifacts)])
+
+    card = json.loads((artifacts / "model_card.json").read_text())
+    assert card["litert_file"] == "emotion_model.tflite" and (artifacts / "emotion_model.tflite").is_file()
+    assert card["litert_agreement"]["faces"] == 14 and card["litert_agreement"]["same_emotion"] == 1.0
+    assert "measured on the .keras file" in card["runtime"]
+    for split in SPLITS:
+        assert card[split] == older[split]
+    assert isinstance(EmotionClassifier.load(artifacts / "emotion_model.keras").model, LiteRTModel)
+    assert not list(artifacts.glob("*.tmp*"))
+
+
+def test_ship_asks_for_a_run_and_a_version_unless_it_only_exports(fer_dir, capsys):
+    from ml.ship import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--data", str(fer_dir)])
+
+    assert exit_info.value.code == 2
+    assert "--run and --version are needed" in capsys.readouterr().err
