@@ -247,3 +247,31 @@ def test_the_epoch_timer_stops_a_run_before_the_epoch_that_would_overrun(monkeyp
 
     assert timer.model.stop_training is True
     assert logs_first["seconds"] == 30.0 and logs_second["seconds"] == 35.0
+
+
+def test_random_affine_without_ranges_leaves_the_face_as_it_is():
+    from ml.distill import RandomAffine
+
+    still = RandomAffine(AugmentConfig(rotation_degrees=0, zoom=0, shift=0, crop_padding=0), seed=1)
+    faces = np.random.default_rng(2).uniform(0, 255, (4, 48, 48, 1)).astype("float32")
+
+    np.testing.assert_allclose(np.asarray(still(faces, training=True)), faces, atol=1e-3)
+
+
+def test_random_affine_turns_and_zooms_about_the_centre_and_shifts_within_its_range():
+    from ml.distill import RandomAffine
+
+    config = AugmentConfig(rotation_degrees=15, zoom=0.15, shift=0.1, crop_padding=4)
+    warp = RandomAffine(config, seed=3)
+    dot = np.zeros((64, 48, 48, 1), "float32")
+    dot[:, 22:26, 22:26] = 255.0  # a bright square at the centre
+
+    moved = np.asarray(warp(dot, training=True))[..., 0]
+
+    reach = 0.1 * 48 + 4 + 2  # the shift, the crop's pixels, and the square's half side
+    for face in moved:
+        y, x = np.unravel_index(np.argmax(face), face.shape)
+        assert abs(x - 23.5) <= reach and abs(y - 23.5) <= reach
+    offsets = [np.unravel_index(np.argmax(face), face.shape) for face in moved]
+    assert len(set(offsets)) > 10  # each face its own draw
+    np.testing.assert_array_equal(np.asarray(warp(dot, training=False)), dot)
