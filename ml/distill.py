@@ -221,13 +221,18 @@ class RandomAffine(layers.Layer):
         )
 
     def get_config(self):
-        config = AugmentConfig(
-            rotation_degrees=math.degrees(self.rotation), zoom=self.zoom, shift=self.shift, crop_padding=self.crop
-        )
-        return {**super().get_config(), "config": dataclasses.asdict(config), "seed": self.seed}
+        # Only the ranges this layer draws (brightness and erasing are other layers').
+        ranges = {
+            "rotation_degrees": round(math.degrees(self.rotation), 6),
+            "zoom": self.zoom,
+            "shift": self.shift,
+            "crop_padding": self.crop,
+        }
+        return {**super().get_config(), "config": ranges, "seed": self.seed}
 
     @classmethod
     def from_config(cls, config):
+        config = dict(config)  # the caller's dict stays as it was
         augment = AugmentConfig(**config.pop("config"))
         return cls(augment, **config)
 

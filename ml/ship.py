@@ -121,13 +121,28 @@ def litert_predictor(model, batch_size: int = 256):
     )
 
 
-def runtimes_agreement(keras_probabilities: np.ndarray, litert_probabilities: np.ndarray) -> dict:
-    """How closely the LiteRT export reads the validation faces as the `.keras` file does."""
+def runtimes_agreement(model, served, faces: np.ndarray, tta: str) -> dict:
+    """How closely the LiteRT export (`served`) reads preprocessed faces as the `.keras` net (`model`) does."""
+    from ml.evaluate import keras_predictor, predict_probabilities
+
+    keras_probabilities = predict_probabilities(keras_predictor(model), faces, tta)
+    litert_probabilities = predict_probabilities(litert_predictor(served), faces, tta)
     return {
         "faces": len(keras_probabilities),
         "same_emotion": round(float((keras_probabilities.argmax(1) == litert_probabilities.argmax(1)).mean()), 5),
         "max_probability_difference": float(f"{np.abs(keras_probabilities - litert_probabilities).max():.2g}"),
     }
+
+
+def size_check(*paths: Path) -> None:
+    """Refuse (deleting them) stored files over the artifacts' limit."""
+    largest = max(path.stat().st_size for path in paths)
+    if largest > ARTIFACTS_LIMIT_BYTES:
+        for path in paths:
+            path.unlink()
+        raise RuntimeError(
+            f"The stored net is {largest / 2**20:.1f} MB, over the {ARTIFACTS_LIMIT_BYTES >> 20} MB allowed."
+        )
 
 
 def speed_measure(model, tta: str, *, batch: int = 32, repeats: int = 30) -> dict:
@@ -244,7 +259,7 @@ def ship(
     if not (run_dir / "run.json").is_file() or not (run_dir / "best.keras").is_file():
         raise FileNotFoundError(f"{run_dir} holds no finished run (run.json and best.keras).")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    from ml.evaluate import keras_predictor, predict_probabilities, split_metrics
+    from ml.evaluate import predict_probabilities, split_metrics
     from ml.export import export_litert, save_for_inference
     from ml.inference import LiteRTModel
     from ml.models import load_model
@@ -277,23 +292,14 @@ def ship(
                 ("all_test", splits.test),
             )
         }
-        keras_probabilities = predict_probabilities(
-            keras_predictor(model), preprocess_faces(splits.validation.images), chosen
-        )
-        agreement = runtimes_agreement(keras_probabilities, probabilities(splits.validation, chosen))
+        agreement = runtimes_agreement(model, served, preprocess_faces(splits.validation.images), chosen)
         speed = speed_measure(served, chosen)
     except BaseException:
         stored.unlink(missing_ok=True)
         stored_litert.unlink(missing_ok=True)
         raise
+    size_check(stored, stored_litert)
     size, litert_size = stored.stat().st_size, stored_litert.stat().st_size
-    if max(size, litert_size) > ARTIFACTS_LIMIT_BYTES:
-        stored.unlink()
-        stored_litert.unlink()
-        raise RuntimeError(
-            f"The stored net is {max(size, litert_size) / 2**20:.1f} MB, "
-            f"over the {ARTIFACTS_LIMIT_BYTES >> 20} MB allowed."
-        )
     os.replace(stored, artifacts / MODEL_FILE)
     os.replace(stored_litert, artifacts / LITERT_FILE)
     card = card_build(
@@ -331,7 +337,6 @@ def litert_export(data: str, *, artifacts: Path = ARTIFACTS_DIR) -> dict:
     """
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     from ml.data import load_split, test_halves
-    from ml.evaluate import keras_predictor, predict_probabilities
     from ml.export import export_litert
     from ml.inference import LiteRTModel
     from ml.models import load_model
@@ -347,19 +352,13 @@ def litert_export(data: str, *, artifacts: Path = ARTIFACTS_DIR) -> dict:
     try:
         served = LiteRTModel(stored_litert)
         public, _private_is_not_read_here = test_halves(load_split(data, "test")[0])
-        faces = preprocess_faces(public.images)
-        agreement = runtimes_agreement(
-            predict_probabilities(keras_predictor(model), faces, card["tta"]),
-            predict_probabilities(litert_predictor(served), faces, card["tta"]),
-        )
+        agreement = runtimes_agreement(model, served, preprocess_faces(public.images), card["tta"])
         speed = speed_measure(served, card["tta"])
     except BaseException:
         stored_litert.unlink(missing_ok=True)
         raise
+    size_check(stored_litert)
     size = stored_litert.stat().st_size
-    if size > ARTIFACTS_LIMIT_BYTES:
-        stored_litert.unlink()
-        raise RuntimeError(f"The export is {size / 2**20:.1f} MB, over the {ARTIFACTS_LIMIT_BYTES >> 20} MB allowed.")
     os.replace(stored_litert, artifacts / LITERT_FILE)
     card.update(
         runtime=f"the site runs {LITERT_FILE}, the LiteRT export of {MODEL_FILE} (float16 weights), on "

@@ -275,3 +275,21 @@ def test_random_affine_turns_and_zooms_about_the_centre_and_shifts_within_its_ra
     offsets = [np.unravel_index(np.argmax(face), face.shape) for face in moved]
     assert len(set(offsets)) > 10  # each face its own draw
     np.testing.assert_array_equal(np.asarray(warp(dot, training=False)), dot)
+
+
+def test_random_affine_records_only_the_ranges_it_draws_and_rebuilds_from_them():
+    from ml.distill import RandomAffine
+
+    warp = RandomAffine(AugmentConfig(rotation_degrees=15, zoom=0.15, shift=0.1, crop_padding=4), seed=5)
+
+    config = warp.get_config()
+    again = RandomAffine.from_config(config)
+
+    assert config["config"] == {"rotation_degrees": 15.0, "zoom": 0.15, "shift": 0.1, "crop_padding": 4}
+    assert (again.rotation, again.zoom, again.shift, again.crop, again.seed) == (
+        warp.rotation,
+        warp.zoom,
+        warp.shift,
+        warp.crop,
+        5,
+    )
