@@ -1,6 +1,7 @@
 """factory_boy factories for every model; tests build rows only through these."""
 
 import factory
+from django.core.files.base import ContentFile
 from factory.django import DjangoModelFactory
 
 from accounts.models import User
@@ -67,6 +68,25 @@ class DetectionFactory(DjangoModelFactory):
 
     user = factory.SubFactory(UserFactory)
     status = DetectionStatus.QUEUED
+
+
+def finished_detection(*, user: User, shares: dict[str, float], photo: bytes, box: list[int]) -> Detection:
+    """A finished reading of one face in a stored 48x48 photo: `shares` its probabilities, the largest its emotion."""
+    emotion = max(shares, key=shares.get)
+    detection = Detection(
+        user=user,
+        status=DetectionStatus.DONE,
+        emotion=emotion,
+        confidence=shares[emotion],
+        probabilities=shares,
+        faces=[{"box": box, "emotion": emotion, "probabilities": shares, "score": 1.0, "fallback": False}],
+        image_width=48,
+        image_height=48,
+        model_version="emotion-test-model",
+    )
+    detection.image.save("photo.jpg", ContentFile(photo), save=False)
+    detection.save()
+    return detection
 
 
 class RatingFactory(DjangoModelFactory):

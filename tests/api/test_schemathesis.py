@@ -16,14 +16,13 @@ from pathlib import Path
 
 import pytest
 from django.core.cache import caches
-from django.core.files.base import ContentFile
 from rest_framework.authtoken.models import Token
 
 from accounts.models import User
 from detection.models import Detection, DetectionStatus
 from ml.labels import LABELS
 from tests.conftest import FACES_DIR
-from tests.factories import RatingFactory, SongFactory, UserFactory
+from tests.factories import RatingFactory, SongFactory, UserFactory, finished_detection
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
@@ -38,19 +37,8 @@ def prepare_data(user: User) -> None:
     """Something for the fuzzer to find: songs, a finished and a queued detection, a rating."""
     songs = SongFactory.create_batch(12)
     shares = {label: 0.0 for label in LABELS} | {"happy": 0.7, "neutral": 0.3}
-    detection = Detection(
-        user=user,
-        status=DetectionStatus.DONE,
-        emotion="happy",
-        confidence=0.7,
-        probabilities=shares,
-        faces=[{"box": [1, 1, 40, 40], "emotion": "happy", "probabilities": shares, "score": 1.0, "fallback": False}],
-        image_width=48,
-        image_height=48,
-        model_version="emotion-test-model",
-    )
-    detection.image.save("photo.jpg", ContentFile((FACES_DIR / "happy_1.jpg").read_bytes()), save=False)
-    detection.save()
+    photo = (FACES_DIR / "happy_1.jpg").read_bytes()
+    detection = finished_detection(user=user, shares=shares, photo=photo, box=[1, 1, 40, 40])
     Detection.objects.create(user=user, status=DetectionStatus.QUEUED)
     RatingFactory(user=user, song=songs[0], score=4, detection=detection, emotion="happy")
 

@@ -9,13 +9,12 @@ stand-in (no network here), which is enough: the frame-src check happens before 
 import re
 
 import pytest
-from django.core.files.base import ContentFile
 
 from catalog.models import Song
-from detection.models import Detection, DetectionStatus
+from detection.models import Detection
 from ml.labels import LABELS
 from tests.conftest import FACES_DIR
-from tests.factories import TEST_PASSWORD, RatingFactory
+from tests.factories import TEST_PASSWORD, RatingFactory, finished_detection
 from tests.recommendations.conftest import load_seed_songs
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -31,22 +30,10 @@ document.addEventListener("securitypolicyviolation", (event) => {
 POLICY_CONSOLE_LINE = re.compile(r"Content Security Policy|Content-Security-Policy|[Pp]ermissions[- ][Pp]olicy")
 
 
-def finished_detection(user) -> Detection:
+def sad_detection(user) -> Detection:
     shares = {label: 0.0 for label in LABELS} | {"sad": 0.8, "fear": 0.2}
-    detection = Detection(
-        user=user,
-        status=DetectionStatus.DONE,
-        emotion="sad",
-        confidence=0.8,
-        probabilities=shares,
-        faces=[{"box": [10, 10, 30, 30], "emotion": "sad", "probabilities": shares, "score": 1.0, "fallback": False}],
-        image_width=48,
-        image_height=48,
-        model_version="emotion-test-model",
-    )
-    detection.image.save("photo.jpg", ContentFile((FACES_DIR / "sad_1.jpg").read_bytes()), save=False)
-    detection.save()
-    return detection
+    photo = (FACES_DIR / "sad_1.jpg").read_bytes()
+    return finished_detection(user=user, shares=shares, photo=photo, box=[10, 10, 30, 30])
 
 
 @pytest.fixture
@@ -96,7 +83,7 @@ def test_the_listener_sees_what_the_policy_blocks(watched_page, live_server):
 def test_the_main_pages_raise_no_policy_violation(watched_page, live_server, staff_user):
     page = watched_page
     load_seed_songs()
-    detection = finished_detection(staff_user)
+    detection = sad_detection(staff_user)
     song = Song.objects.order_by("pk").first()
     RatingFactory(user=staff_user, song=song, score=5, detection=detection, emotion="sad")
 
