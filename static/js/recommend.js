@@ -195,10 +195,18 @@
     return this.root.dataset.apiUrl + "?" + params.toString();
   };
 
+  // Only the latest request may draw the list: a slower answer to an earlier choice (the page's first load,
+  // a strategy since changed) is cancelled, and ignored if it still arrives.
   Panel.prototype.load = function (announcement, focusSongId) {
     var panel = this;
+    var request = (this.latestRequest = (this.latestRequest || 0) + 1);
+    var current = function () { return request === panel.latestRequest; };
+    if (this.inFlight) this.inFlight.abort();
+    this.inFlight = typeof AbortController === "function" ? new AbortController() : null;
     this.list.setAttribute("aria-busy", "true");
-    return fetch(this.query(), { credentials: "same-origin", headers: { Accept: "application/json" } })
+    var options = { credentials: "same-origin", headers: { Accept: "application/json" } };
+    if (this.inFlight) options.signal = this.inFlight.signal;
+    return fetch(this.query(), options)
       .then(function (response) {
         return response.json().catch(function () { return null; }).then(function (body) {
           if (!response.ok) throw new Error(errorMessage(body, "The songs could not be loaded (error " + response.status + ")."));
@@ -206,15 +214,21 @@
         });
       })
       .then(function (body) {
+        if (!current()) return;
         panel.render(body, focusSongId);
         var count = body.results.length;
         panel.status.textContent = (announcement ? announcement + " " : "") +
           (count ? count + " songs." : "No songs to suggest yet: the catalogue is empty.");
       })
       .catch(function (error) {
+        if (!current()) return;
         panel.status.textContent = error.message || "The songs could not be loaded. Check your connection and try again.";
       })
-      .finally(function () { panel.list.setAttribute("aria-busy", "false"); });
+      .finally(function () {
+        if (!current()) return;
+        panel.inFlight = null;
+        panel.list.setAttribute("aria-busy", "false");
+      });
   };
 
   // The result page's sentence about the mood comes from the same answer as the songs, so they agree.

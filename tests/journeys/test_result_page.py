@@ -171,6 +171,32 @@ def test_pick_my_mood_keeps_the_strategy_and_its_style(page, live_server):
     assert page.get_by_label("Strategy").input_value() == "calm"
 
 
+def test_a_slow_answer_to_an_earlier_choice_never_replaces_the_latest(page, live_server):
+    load_seed_songs()
+    user = UserFactory()
+    log_in(page, user)
+    held = []
+
+    def hold_the_first_answer(route):
+        if "strategy=match" in route.request.url and not held:
+            held.append(route)  # the page's first load, answered only after the user's change
+        else:
+            route.continue_()
+
+    page.route("**/api/recommendations/**", hold_the_first_answer)
+    page.goto("/mood/?emotion=sad")
+    summary = page.locator("[data-rec-summary]")
+    page.wait_for_function("() => document.querySelector('[data-rec-list]').getAttribute('aria-busy') === 'true'")
+    page.get_by_label("Strategy").select_option("calm")
+    summary.filter(has_text="Sad · Calm me down → Calm songs").wait_for()
+    assert len(held) == 1
+
+    held[0].continue_()  # the browser cancelled it; whatever comes back must not be drawn
+    page.wait_for_timeout(500)
+    assert summary.inner_text() == "Sad · Calm me down → Calm songs"
+    assert page.locator("[data-rec-list]").get_attribute("aria-busy") == "false"
+
+
 def test_emotions_read_as_words(page, live_server):
     load_seed_songs()
     user = UserFactory()
