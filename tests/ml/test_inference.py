@@ -57,6 +57,30 @@ def test_version_comes_from_the_model_card(tiny_run, tmp_path):
         EmotionClassifier.load(tmp_path / "missing.keras")
 
 
+def test_the_cards_photo_offsets_are_applied_unless_asked_not_to(tiny_run, tmp_path):
+    import shutil
+
+    from ml.photo_offsets import offsets_apply
+
+    _, model_path = tiny_run
+    shutil.copy(model_path, tmp_path / "emotion_model.keras")
+    offsets = {label: 0.0 for label in LABELS} | {"surprise": 1.0, "angry": -1.0}
+    card = {"version": "emotion-test-1", "file": "emotion_model.keras", "photo_offsets": offsets}
+    (tmp_path / "model_card.json").write_text(json.dumps(card))
+    faces = np.random.default_rng(4).integers(0, 256, (3, 48, 48), np.uint8)
+
+    with_offsets = EmotionClassifier.load(tmp_path / "emotion_model.keras")
+    net_alone = EmotionClassifier.load(tmp_path / "emotion_model.keras", photo_offsets=False)
+
+    expected = offsets_apply(net_alone.predict(faces), np.array([offsets[label] for label in LABELS]))
+    np.testing.assert_allclose(with_offsets.predict(faces), expected, rtol=1e-5)
+    assert net_alone.photo_offsets is None
+    card["photo_offsets"] = {"surprise": 1.0}
+    (tmp_path / "model_card.json").write_text(json.dumps(card))
+    with pytest.raises(ValueError, match="photo_offsets lack angry"):
+        EmotionClassifier.load(tmp_path / "emotion_model.keras")
+
+
 @pytest.mark.parametrize(
     ("inference", "expected"),
     [
@@ -106,6 +130,9 @@ def test_the_shipped_model_is_one_small_net_with_a_flat_card():
     assert DEFAULT_MODEL.stat().st_size == card["size_bytes"] <= 5 * 1024 * 1024
     assert DEFAULT_MODEL.with_name(card["litert_file"]).stat().st_size == card["litert_size_bytes"] <= 5 * 1024 * 1024
     assert classifier.predict(np.zeros((1, 48, 48), np.uint8)).shape == (1, 7)
+    # Read for real photos: offsets for every emotion, worth it on people the fit never saw.
+    assert set(card["photo_offsets"]) == set(LABELS) and classifier.photo_offsets is not None
+    assert card["photo_accuracy_unseen_people"] > card["photo_accuracy_without_offsets"]
 
 
 @pytest.mark.parametrize("tta", ["plain", "tencrop"])
