@@ -35,15 +35,15 @@
         return response.json();
       })
       .then(function (detection) {
-        if (detection.status !== status) {
+        if (detection.status === status) return schedule();
+        var finished = PENDING.indexOf(detection.status) === -1;
+        // The page takes the new status only once its result is shown: if fetching the result fails, the
+        // next poll sees the change again and tries again, instead of waiting for a change already seen.
+        return showResult(finished).then(function () {
           status = detection.status;
           container.dataset.status = status;
-          var finished = PENDING.indexOf(status) === -1;
-          return showResult(finished).then(function () {
-            if (!finished) schedule();
-          });
-        }
-        schedule();
+          if (!finished) schedule();
+        });
       })
       .catch(function () {
         // A dropped connection or a restarting server: keep trying, more slowly.

@@ -197,6 +197,30 @@ def test_a_slow_answer_to_an_earlier_choice_never_replaces_the_latest(page, live
     assert page.locator("[data-rec-list]").get_attribute("aria-busy") == "false"
 
 
+def test_a_result_that_fails_to_load_once_is_shown_on_the_next_poll(page, live_server):
+    load_seed_songs()
+    user = UserFactory()
+    detection = finished_detection(user)
+    Detection.objects.filter(pk=detection.pk).update(status=DetectionStatus.PROCESSING)
+    log_in(page, user)
+    dropped = []
+
+    def drop_the_first_result(route):
+        if not dropped:
+            dropped.append(route.request.url)
+            route.abort("connectionreset")
+        else:
+            route.continue_()
+
+    page.route(f"**/detections/{detection.pk}/result*", drop_the_first_result)
+    page.goto(f"/detections/{detection.pk}/")
+    Detection.objects.filter(pk=detection.pk).update(status=DetectionStatus.DONE)
+
+    page.get_by_role("heading", name="You look scared or surprised").wait_for()
+    assert len(dropped) == 1
+    assert page.locator("#detection-result").get_attribute("data-status") == "done"
+
+
 def test_emotions_read_as_words(page, live_server):
     load_seed_songs()
     user = UserFactory()
