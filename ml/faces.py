@@ -59,13 +59,16 @@ FRAME_CENTRE_Y = 0.56
 # Faces are turned upright from their eye keypoints before cropping (measured
 # with and without in reports/perception.md).
 ALIGN = True
-# Tight-crop fallback: photos this small and this close to square may be a face crop.
+# Tight-crop fallback: photos this close to square may be a face crop; up to this size, one detector seeing a
+# face is enough, above it both must (a profile picture cropped to the face; textures fool one of them at most).
 FACE_CROP_MAX_SIDE = 256
 FACE_CROP_MAX_ASPECT = 1.5
 # ... and when BlazeFace finds a face this wide (of its shorter side) at this lower score.
 # The crop is padded less than in pass 2: the face is then larger in the detector's input.
 FALLBACK_SCORE = 0.5
 FALLBACK_FACE_FRACTION = 0.4
+# A larger photo is a face crop only when the face fills it.
+FACE_CROP_FACE_FRACTION = 0.6
 FALLBACK_PADDING = 0.1
 # An image this flat (pixel standard deviation) holds no face.
 BLANK_STD = 4.0
@@ -103,8 +106,10 @@ def detect(rgb: np.ndarray, *, fallback: bool | None = None, min_score: float = 
     """Find faces in an RGB (or grayscale) photo, largest first.
 
     `fallback`: read a photo in which no face is detected as a face crop when
-    the Haar cascade sees a face in it; None (the default) allows it for
-    small, nearly square photos only (they are most likely already a crop).
+    BlazeFace at a lower score or the Haar cascade sees a face filling it;
+    None (the default) allows it for nearly square photos, small ones on
+    either detector's word (they are most likely already a crop), larger ones
+    when both agree.
     """
     rgb = _as_rgb(rgb)
     height, width = rgb.shape[:2]
@@ -116,9 +121,11 @@ def detect(rgb: np.ndarray, *, fallback: bool | None = None, min_score: float = 
     faces = _blazeface_faces(rgb, min_score)
     if not faces and (float(gray.mean()) < DARK_MEAN or float(gray.std()) < FLAT_STD):
         faces = _blazeface_faces(_brighten(rgb), min_score, full_range=False)
+    both = False
     if fallback is None:
-        fallback = looks_like_a_face_crop(rgb)
-    if not faces and fallback and _looks_like_a_face(rgb, gray):
+        fallback = _nearly_square(rgb)
+        both = not looks_like_a_face_crop(rgb)
+    if not faces and fallback and _looks_like_a_face(rgb, gray, both=both):
         side = min(height, width)
         faces = [Face(box=((width - side) // 2, (height - side) // 2, side, side), score=0.0, fallback=True)]
     faces.sort(key=lambda face: face.box[2] * face.box[3], reverse=True)
@@ -134,8 +141,12 @@ def load() -> None:
 
 def looks_like_a_face_crop(rgb: np.ndarray) -> bool:
     """A small, nearly square photo is most likely already cropped to a face."""
+    return max(rgb.shape[:2]) <= FACE_CROP_MAX_SIDE and _nearly_square(rgb)
+
+
+def _nearly_square(rgb: np.ndarray) -> bool:
     height, width = rgb.shape[:2]
-    return max(height, width) <= FACE_CROP_MAX_SIDE and max(height, width) <= FACE_CROP_MAX_ASPECT * min(height, width)
+    return max(height, width) <= FACE_CROP_MAX_ASPECT * min(height, width)
 
 
 def _as_rgb(image: np.ndarray) -> np.ndarray:
@@ -217,17 +228,21 @@ def _overlaps(face: Face, other: Face) -> bool:
     return across * down > 0.3 * min(a[2] * a[3], b[2] * b[3])
 
 
-def _looks_like_a_face(rgb: np.ndarray, gray: np.ndarray) -> bool:
+def _looks_like_a_face(rgb: np.ndarray, gray: np.ndarray, *, both: bool = False) -> bool:
     """Whether a photo in which no face was detected is still a face crop.
 
     Yes when BlazeFace sees a large face at a lower score, with less padding
-    (a tiny, twice compressed crop scores lower) or the Haar cascade, enlarged
-    to its 24 px window, sees one.
+    (a tiny, twice compressed crop scores lower), or the Haar cascade, enlarged
+    to its 24 px window, sees one; with `both`, when the two agree.
     """
     height, width = gray.shape
     weak = _run(blazeface.detector(blazeface.SHORT_RANGE), rgb, FALLBACK_SCORE, pad=FALLBACK_PADDING)
-    if any(face.box[2] >= FALLBACK_FACE_FRACTION * min(height, width) for face in weak):
+    fraction = FACE_CROP_FACE_FRACTION if both else FALLBACK_FACE_FRACTION
+    blazeface_sees = any(face.box[2] >= fraction * min(height, width) for face in weak)
+    if blazeface_sees and not both:
         return True
+    if not blazeface_sees and both:
+        return False
     scale = HAAR_MIN_SIDE / min(gray.shape)
     if scale > 1:
         gray = cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)

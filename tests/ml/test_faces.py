@@ -58,6 +58,27 @@ def test_a_texture_is_not_read_as_a_face_crop_even_when_small_and_square():
     assert faces.detect(texture, fallback=True) == []
 
 
+@pytest.mark.parametrize(("name", "inner"), [("happy_1.jpg", 0.7), ("happy_1.jpg", 0.8)])
+def test_a_larger_tight_crop_the_detectors_miss_is_read_whole(name, inner):
+    """A profile picture cut to the face, brows to chin (as in press photo sets): 350 px, no margin."""
+    rgb = _rgb(FACE_PHOTOS / name)
+    x, y, w, h = faces.detect(rgb)[0].box
+    dx, dy = round(w * (1 - inner) / 2), round(h * (1 - inner) / 2)
+    tight = cv2.resize(rgb[y + dy : y + h - dy, x + dx : x + w - dx], (350, 350), interpolation=cv2.INTER_CUBIC)
+    assert faces.detect(tight, fallback=False) == []  # what makes it a fallback case
+
+    found = faces.detect(tight)
+
+    assert len(found) == 1 and found[0].fallback and found[0].box == (0, 0, 350, 350)
+
+
+def test_a_larger_square_texture_is_not_read_as_a_face_crop():
+    rng = np.random.default_rng(5)
+    for side in (300, 420, 640):
+        texture = cv2.resize(rng.integers(0, 256, (10, 10, 3), np.uint8), (side, side), interpolation=cv2.INTER_CUBIC)
+        assert faces.detect(texture) == []
+
+
 def test_a_36x50_face_crop_is_read():
     rgb = _rgb(FACE_PHOTOS / "neutral_1.jpg")
     x, y, w, h = faces.detect(rgb)[0].box
