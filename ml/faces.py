@@ -84,7 +84,7 @@ class Face:
 
     `score` is the detector's confidence (BlazeFace's probability; 0 for a
     fallback); `eyes` the two eye centres in pixels, left one in the image
-    first (None for a fallback); `fallback` is True when a small photo that
+    first (None for a fallback); `fallback` is True when a photo that
     looks like a face crop is read whole.
     """
 
