@@ -1,10 +1,13 @@
 """A real Celery worker, on a real Redis, runs the work the web side queued."""
 
+import contextlib
 import json
 import time
+from collections.abc import Iterator
 
 import pytest
 from django.conf import settings
+from django.db import transaction
 
 from detection.models import Detection, DetectionStatus
 from tests.conftest import FACES_DIR
@@ -70,16 +73,28 @@ def test_an_uploaded_selfie_is_analysed_by_the_worker(celery_worker_factory, api
     assert "Loaded emotion model" in worker.log()
 
 
+@contextlib.contextmanager
+def photo_held(detection_id: int) -> Iterator[None]:
+    """Hold the photo's row: a worker that takes its message blocks starting it (detection_start locks the row),
+    so it is still holding the message, unfinished, when the test kills it, however fast the analysis is."""
+    with transaction.atomic():
+        Detection.objects.select_for_update().get(pk=detection_id)
+        yield
+
+
 def test_a_worker_killed_mid_task_loses_nothing(celery_worker_factory, api_client, user):
     """acks_late: the photo a dead worker held goes to the next worker and completes."""
-    first = celery_worker_factory(CELERY_VISIBILITY_TIMEOUT="5")
-    detection_id = upload(api_client)
-    wait_for(
-        lambda: "detection.process" in first.log() and "received" in first.log(), timeout_seconds=60, what="the task"
-    )
-
-    first.kill()
-    assert Detection.objects.get(pk=detection_id).status in {DetectionStatus.QUEUED, DetectionStatus.PROCESSING}
+    detection_id = upload(api_client)  # queued before any worker runs
+    with photo_held(detection_id):
+        first = celery_worker_factory(CELERY_VISIBILITY_TIMEOUT="5")
+        wait_for(
+            lambda: "detection.process" in first.log() and "received" in first.log(),
+            timeout_seconds=60,
+            what="the task",
+            worker=first,
+        )
+        first.kill()
+    assert Detection.objects.get(pk=detection_id).status == DetectionStatus.QUEUED
 
     second = celery_worker_factory(CELERY_VISIBILITY_TIMEOUT="5")
     wait_for(
@@ -98,17 +113,19 @@ def test_a_killed_pool_process_is_replaced_and_its_photo_rerun(celery_worker_fac
     import os
     import signal
 
-    worker = celery_worker_factory()
     detection_id = upload(api_client)
-    wait_for(
-        lambda: Detection.objects.get(pk=detection_id).status != DetectionStatus.QUEUED,
-        timeout_seconds=60,
-        what="the task to start",
-        worker=worker,
-    )
-    children = [int(pid) for pid in os.popen(f"pgrep -P {worker.process.pid}").read().split()]  # noqa: S605
-    for pid in children:
-        os.kill(pid, signal.SIGKILL)
+    with photo_held(detection_id):
+        worker = celery_worker_factory()
+        wait_for(
+            lambda: "detection.process" in worker.log() and "received" in worker.log(),
+            timeout_seconds=60,
+            what="the task",
+            worker=worker,
+        )
+        time.sleep(1)  # the pool child takes the task and blocks on the held row
+        children = [int(pid) for pid in os.popen(f"pgrep -P {worker.process.pid}").read().split()]  # noqa: S605
+        for pid in children:
+            os.kill(pid, signal.SIGKILL)
 
     wait_for(
         lambda: Detection.objects.get(pk=detection_id).status in TERMINAL,
@@ -117,3 +134,4 @@ def test_a_killed_pool_process_is_replaced_and_its_photo_rerun(celery_worker_fac
         worker=worker,
     )
     assert Detection.objects.get(pk=detection_id).status == DetectionStatus.DONE
+    assert "WorkerLostError" in worker.log()  # the child died holding the photo, and the photo ran again
