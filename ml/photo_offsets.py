@@ -251,8 +251,10 @@ def main(argv: Sequence[str] | None = None) -> dict:
         print(f"{key}: {value}")
     if args.write:
         fields["version"] = args.version
+        # FER-2013's folder named as the README's commands name it, as ml.ship records its own command.
+        words = argv if argv is not None else sys.argv[1:]
         fields["photo_offsets_command"] = "python -m ml.photo_offsets " + " ".join(
-            shlex.quote(part) for part in (argv if argv is not None else sys.argv[1:])
+            "$FER_DATA" if word == args.fer_data else shlex.quote(word) for word in words
         )
         print(f"Wrote the offsets to {card_write(Path(args.model), fields)}")
     return fields

@@ -142,6 +142,7 @@ def test_the_command_reads_the_photos_and_writes_the_offsets_to_the_card(tiny_ru
     card = json.loads((model.parent / "model_card.json").read_text())
     assert card["file"] == "emotion_model.keras" and card["version"] == "v-photo"  # the rest of the card is kept
     assert card["photo_offsets_command"].startswith("python -m ml.photo_offsets --data ")
+    assert "--fer-data $FER_DATA" in card["photo_offsets_command"]
     assert 0.0 <= card["public_test_accuracy_with_photo_offsets"] <= 1.0
     assert set(card["photo_offsets"]) == set(LABELS) and card["photo_offsets"] == fields["photo_offsets"]
     assert card["photo_offsets_data"].startswith("photos: 14 labelled real photos of 14 people")
