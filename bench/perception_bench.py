@@ -378,8 +378,8 @@ def main(argv: list[str] | None = None) -> dict:
     print(f"# Perception benchmark: {count} photos from {data.name} ({mode}), {len(face_free)} face-free images")
     load = os.getloadavg()[0]
     print(f"Site model: {site.version} (TTA {site.classifier.tta}); {os.cpu_count()} CPUs, load {load:.1f}")
-    card = read_model_card(args.model)
     if site.classifier.photo_offsets is not None:
+        card = read_model_card(args.model)
         # Offsets fitted on these very photos make an in-sample figure; the card holds the one for unseen people.
         print(
             f"Real-photo offsets fitted on {card.get('photo_offsets_data')}; on people the fit never saw they read "

@@ -1,5 +1,7 @@
 """factory_boy factories for every model; tests build rows only through these."""
 
+from collections.abc import Sequence
+
 import factory
 from django.core.files.base import ContentFile
 from factory.django import DjangoModelFactory
@@ -70,18 +72,32 @@ class DetectionFactory(DjangoModelFactory):
     status = DetectionStatus.QUEUED
 
 
-def finished_detection(*, user: User, shares: dict[str, float], photo: bytes, box: list[int]) -> Detection:
-    """A finished reading of one face in a stored 48x48 photo: `shares` its probabilities, the largest its emotion."""
-    emotion = max(shares, key=shares.get)
+def finished_detection(
+    *,
+    user: User,
+    shares: dict[str, float],
+    photo: bytes,
+    box: list[int],
+    size: tuple[int, int] = (48, 48),
+    others: Sequence[tuple[list[int], dict[str, float]]] = (),
+) -> Detection:
+    """A finished reading of a stored photo of `size`: the main face at `box` with `shares` its probabilities (the
+    largest its emotion), then any `others` as (box, shares)."""
+
+    def face(face_box: list[int], face_shares: dict[str, float]) -> dict:
+        emotion = max(face_shares, key=face_shares.get)
+        return {"box": face_box, "emotion": emotion, "probabilities": face_shares, "score": 1.0, "fallback": False}
+
+    main = face(box, shares)
     detection = Detection(
         user=user,
         status=DetectionStatus.DONE,
-        emotion=emotion,
-        confidence=shares[emotion],
+        emotion=main["emotion"],
+        confidence=shares[main["emotion"]],
         probabilities=shares,
-        faces=[{"box": box, "emotion": emotion, "probabilities": shares, "score": 1.0, "fallback": False}],
-        image_width=48,
-        image_height=48,
+        faces=[main, *(face(other_box, other_shares) for other_box, other_shares in others)],
+        image_width=size[0],
+        image_height=size[1],
         model_version="emotion-test-model",
     )
     detection.image.save("photo.jpg", ContentFile(photo), save=False)

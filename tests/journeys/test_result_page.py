@@ -15,12 +15,12 @@ import re
 from pathlib import Path
 
 import pytest
-from django.core.files.base import ContentFile
 from PIL import Image
 
 from detection.models import Detection, DetectionStatus
 from ml.labels import LABELS
 from recommendations.models import Rating
+from tests import factories
 from tests.conftest import FACES_DIR
 from tests.factories import TEST_PASSWORD, UserFactory
 from tests.recommendations.conftest import load_seed_songs
@@ -55,28 +55,18 @@ def probabilities(**shares: float) -> dict[str, float]:
     return {label: 0.0 for label in LABELS} | shares
 
 
-def finished_detection(user, *, emotion: str = "fear", shares: dict | None = None) -> Detection:
+def finished_detection(user, *, shares: dict | None = None) -> Detection:
     """A finished group photo: the main face (the larger, left) reads scared 41 %, surprised 40 %."""
     main = shares or probabilities(fear=0.41, surprise=0.40, sad=0.12, angry=0.07)
-    other = probabilities(happy=0.9, neutral=0.1)
-    jpeg, (width, height) = group_photo()
-    detection = Detection(
+    jpeg, size = group_photo()
+    return factories.finished_detection(
         user=user,
-        status=DetectionStatus.DONE,
-        emotion=emotion,
-        confidence=main[emotion],
-        probabilities=main,
-        faces=[
-            {"box": [60, 80, 250, 250], "emotion": emotion, "probabilities": main, "score": 1.0, "fallback": False},
-            {"box": [430, 140, 200, 200], "emotion": "happy", "probabilities": other, "score": 1.0, "fallback": False},
-        ],
-        image_width=width,
-        image_height=height,
-        model_version="emotion-test-model",
+        shares=main,
+        photo=jpeg,
+        box=[60, 80, 250, 250],
+        size=size,
+        others=[([430, 140, 200, 200], probabilities(happy=0.9, neutral=0.1))],
     )
-    detection.image.save("photo.jpg", ContentFile(jpeg), save=False)
-    detection.save()
-    return detection
 
 
 def page_width(page) -> int:
@@ -225,7 +215,7 @@ def test_emotions_read_as_words(page, live_server):
     load_seed_songs()
     user = UserFactory()
     shares = probabilities(surprise=0.8, happy=0.2)
-    detection = finished_detection(user, emotion="surprise", shares=shares)
+    detection = finished_detection(user, shares=shares)
     log_in(page, user)
     page.goto(f"/detections/{detection.pk}/")
     page.get_by_role("heading", name="You look surprised").wait_for()
