@@ -51,7 +51,12 @@ class RecommendationOutputSerializer(serializers.Serializer):
 
 class RecommendationListOutputSerializer(serializers.Serializer):
     emotion = serializers.CharField()
-    mood = serializers.CharField(source="mood.name", default=None)
+    mood = serializers.CharField(
+        source="mood.name",
+        default=None,
+        allow_null=True,
+        help_text="The mood the emotion and strategy choose; null when the admins have set none up for them.",
+    )
     mood_reason = serializers.CharField(
         help_text='One plain line when a mix of emotions chose the mood ("Scared 41% and sad 30% together → Sad '
         'songs."), else "".'

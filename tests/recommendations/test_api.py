@@ -3,7 +3,7 @@ from collections import Counter
 import pytest
 from django.urls import reverse
 
-from catalog.models import Song
+from catalog.models import Mood, Song
 from catalog.services import moods_fill_missing
 from detection.models import DetectionStatus
 from recommendations.models import Rating
@@ -140,6 +140,17 @@ def test_an_empty_catalog_answers_an_empty_list(api_client, db):
 
     assert response.status_code == 200
     assert response.json()["results"] == []
+
+
+def test_an_emotion_without_a_mood_answers_null_as_the_schema_says(api_client, seed_songs):
+    Mood.objects.filter(name="Sad").delete()  # its rules go with it, and no default can name it
+
+    response = api_client.get(RECOMMENDATIONS, {"emotion": "sad"})
+
+    assert response.status_code == 200
+    assert response.json()["mood"] is None
+    schema = api_client.get("/api/schema/", HTTP_ACCEPT="application/json").json()
+    assert schema["components"]["schemas"]["RecommendationListOutput"]["properties"]["mood"]["nullable"] is True
 
 
 def test_a_rating_changes_the_next_list_at_once(api_client, user, seed_songs):
