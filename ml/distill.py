@@ -87,6 +87,9 @@ class DistillConfig:
     teacher_views: str = "once"
     # Stop after the epoch that would overrun this many minutes (the best epoch is kept); None: no limit.
     time_limit_minutes: float | None = None
+    # Momentum of the optimizer's moving average of the student's weights (Polyak averaging, Keras's
+    # `use_ema`); each epoch is then evaluated, kept and saved with the averaged weights. None: no average.
+    ema_momentum: float | None = None
 
 
 @keras.saving.register_keras_serializable(package="ml.distill")
@@ -389,7 +392,10 @@ def student_compile(model: keras.Model, config: DistillConfig, steps_per_epoch: 
     accuracy = student_hard_accuracy if consistent else hard_accuracy
     model.compile(
         optimizer=keras.optimizers.AdamW(
-            learning_rate=learning_rate_schedule(config, steps_per_epoch), weight_decay=config.weight_decay
+            learning_rate=learning_rate_schedule(config, steps_per_epoch),
+            weight_decay=config.weight_decay,
+            use_ema=config.ema_momentum is not None,
+            ema_momentum=config.ema_momentum or 0.99,
         ),
         loss=loss_class(config.temperature, config.alpha),
         metrics=[keras.metrics.MeanMetricWrapper(accuracy, name="hard_accuracy")],
@@ -401,9 +407,13 @@ def run_callbacks(out: Path, config: DistillConfig) -> list[keras.callbacks.Call
     # With `each` the model trained is the student and teacher pair: the best epoch's weights are kept
     # as weights, and the student alone is saved from them when the run ends.
     best = out / ("best.weights.h5" if config.teacher_views == "each" else "best.keras")
+    # The backup comes before the swap, so that it holds the weights being trained, not their average;
+    # everything after the swap (the checkpoint, early stopping) sees the average.
+    averaged = [] if config.ema_momentum is None else [keras.callbacks.SwapEMAWeights(swap_on_epoch=True)]
     return [
         EpochTimer(config.time_limit_minutes),
         keras.callbacks.BackupAndRestore(str(out / "backup")),
+        *averaged,
         keras.callbacks.ModelCheckpoint(
             str(best),
             monitor="val_hard_accuracy",
@@ -577,6 +587,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--time-limit-minutes", type=float, default=None, help="stop after the epoch that would overrun this"
     )
+    parser.add_argument(
+        "--ema-momentum",
+        type=float,
+        default=None,
+        help="keep a moving average of the weights (e.g. 0.998 a step) and evaluate and save it each epoch",
+    )
     return parser.parse_args(argv)
 
 
@@ -603,6 +619,7 @@ def main(argv: list[str] | None = None) -> None:
         limit_per_class=args.limit_per_class,
         teacher_views=args.teacher_views,
         time_limit_minutes=args.time_limit_minutes,
+        ema_momentum=args.ema_momentum,
     )
     command = "python -m ml.distill " + shlex.join(sys.argv[1:] if argv is None else argv)
     with refusals_as_errors("python -m ml.distill"):

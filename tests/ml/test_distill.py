@@ -187,6 +187,40 @@ def test_the_best_epochs_student_is_the_one_saved_from_the_pair(distilled_on_eac
         np.testing.assert_array_equal(kept, stored)
 
 
+def test_with_a_weight_average_each_epoch_is_kept_with_the_averaged_weights(teacher, fer_dir, tmp_path):
+    """Keras's average starts from the weights after the first step; at momentum 1 it never leaves them.
+    So the student kept sits one warm-up step (Adam moves a weight at most about the rate, here 0.05 / 100)
+    from the teacher's first net, where the same run without the average moves far from it."""
+    from ml.distill import distill
+    from ml.models import ensemble_members, load_model
+
+    start = ensemble_members(load_model(teacher))[0]
+
+    def largest_move(out, **changes):
+        config = distill_config(teacher, fer_dir, out, teacher_views="each", precision="float32", **changes)
+        distill(config, verbose=0)
+        kept = load_model(out / "best.keras")
+        return max(
+            float(np.abs(np.asarray(a) - np.asarray(b)).max())
+            for a, b in zip(kept.trainable_weights, start.trainable_weights, strict=True)
+        )
+
+    averaged = largest_move(tmp_path / "averaged", learning_rate=0.05, ema_momentum=1.0)
+    trained = largest_move(tmp_path / "trained", learning_rate=0.05)
+
+    assert averaged <= 0.0005 * 1.1
+    assert trained > 0.005
+    assert json.loads((tmp_path / "averaged" / "run.json").read_text())["config"]["ema_momentum"] == 1.0
+    assert not (tmp_path / "averaged" / "backup").exists()
+
+
+def test_the_distill_command_takes_the_weight_averages_momentum():
+    from ml.distill import parse_args
+
+    assert parse_args(["--teacher", "t", "--data", "d", "--out", "o", "--ema-momentum", "0.998"]).ema_momentum == 0.998
+    assert parse_args(["--teacher", "t", "--data", "d", "--out", "o"]).ema_momentum is None
+
+
 def test_the_pair_outputs_the_students_and_the_mirrored_teachers_probabilities_side_by_side(teacher):
     from ml.distill import ConsistentTeaching, augmentation_layers
     from ml.models import build_model, load_model
