@@ -445,7 +445,9 @@ def _distill(config: DistillConfig, *, command: str | None, verbose: int | str) 
     out = Path(config.out)
     run_file = out / "run.json"
     if run_file.exists():
-        recorded = json.loads(run_file.read_text())["config"]
+        # A run recorded before a setting existed ran with that setting's default.
+        defaults = {field.name: field.default for field in dataclasses.fields(DistillConfig)}
+        recorded = {**defaults, **json.loads(run_file.read_text())["config"]}
         if recorded != dataclasses.asdict(config):
             raise FileExistsError(
                 f"{out} holds a run with another recipe: rerun its own command or choose another --out."

@@ -128,6 +128,22 @@ def test_distillation_refuses_a_folder_holding_another_recipe(distilled, teacher
         distill(distill_config(teacher, fer_dir, out, temperature=2.0), verbose=0)
 
 
+def test_a_run_recorded_before_a_setting_existed_resumes_with_that_settings_default(teacher, fer_dir, tmp_path):
+    """A run.json without ema_momentum (written before the option) is the same recipe as the option left unset."""
+    import dataclasses
+
+    from ml.distill import distill
+
+    config = distill_config(teacher, fer_dir, tmp_path, epochs=1)
+    older = dataclasses.asdict(config)
+    del older["ema_momentum"]
+    (tmp_path / "run.json").write_text(json.dumps({"config": older}))
+
+    with pytest.raises(FileExistsError, match="another recipe"):
+        distill(distill_config(teacher, fer_dir, tmp_path, epochs=1, ema_momentum=0.9), verbose=0)
+    assert distill(config, verbose=0) == tmp_path / "model.keras"
+
+
 def test_the_distill_command_refuses_a_missing_teacher_in_one_line(fer_dir, tmp_path, capsys):
     from ml import distill
 
