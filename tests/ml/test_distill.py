@@ -134,13 +134,13 @@ def test_a_run_recorded_before_a_setting_existed_resumes_with_that_settings_defa
 
     from ml.distill import distill
 
-    config = distill_config(teacher, fer_dir, tmp_path, epochs=1)
+    config = distill_config(teacher, fer_dir, tmp_path)
     older = dataclasses.asdict(config)
     del older["ema_momentum"]
     (tmp_path / "run.json").write_text(json.dumps({"config": older}))
 
     with pytest.raises(FileExistsError, match="another recipe"):
-        distill(distill_config(teacher, fer_dir, tmp_path, epochs=1, ema_momentum=0.9), verbose=0)
+        distill(distill_config(teacher, fer_dir, tmp_path, ema_momentum=0.9), verbose=0)
     assert distill(config, verbose=0) == tmp_path / "model.keras"
 
 
