@@ -7,7 +7,7 @@ PORT ?= 8000
 # FER-2013 as downloaded from Kaggle (msambare/fer2013): a folder holding train/ and test/. The ml targets need it.
 FER_DATA ?=
 
-.PHONY: setup run test test-fast test-browser lint format check migrate superuser bench eda train evaluate compare clean
+.PHONY: setup run test test-fast test-browser lint format check migrate superuser bench eda train evaluate validate compare clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is needed ($(PYTHON) not found; set PYTHON=...)"; exit 1; }
@@ -77,6 +77,11 @@ train: $(STAMP) fer-data  ## Train ARCH for EPOCHS into RUN (RESUME=1 continues 
 EVALUATE_MODEL ?= ml/artifacts/emotion_model.keras
 evaluate: $(STAMP) fer-data  ## Test metrics of EVALUATE_MODEL (default: the shipped one): PublicTest, PrivateTest, all
 	$(BIN)/python -m ml.evaluate --model $(EVALUATE_MODEL) --data $(FER_DATA) --modes plain flip --out reports/evaluate
+
+# A candidate is weighed on PublicTest alone, before anything ships: PrivateTest is scored once, by ml.ship.
+validate: $(STAMP) fer-data  ## PublicTest alone for MODEL (e.g. runs/student/best.keras), plain and flip, into its folder's public-test/
+	$(BIN)/python -m ml.evaluate --model $(MODEL) --data $(FER_DATA) --modes plain flip --split public-test \
+		--out $(dir $(MODEL))public-test
 
 TEACHER ?= ml/teachers/emotion-vggnet32x7-bf16-2026.11/emotion_model.keras
 STUDENT_RUN ?= runs/student

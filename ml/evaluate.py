@@ -227,17 +227,29 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--modes", nargs="+", choices=TTA_MODES, default=list(TTA_MODES))
     parser.add_argument("--limit-per-class", type=int, default=None)
-    parser.add_argument("--split", default="test", choices=("train", "test"))
+    parser.add_argument(
+        "--split",
+        default="test",
+        choices=("train", "test", "public-test"),
+        help="public-test: the validation half alone, to choose by without reading PrivateTest",
+    )
     args = parser.parse_args(argv)
+    if args.split == "public-test" and args.limit_per_class:
+        # A folder's first files per class are PrivateTest ones: a limit would leave no PublicTest face.
+        parser.error("--limit-per-class applies to train and test, not to public-test.")
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    from ml.data import load_split
+    from ml.data import load_split, test_halves
     from ml.models import load_model
 
     model_path = Path(args.model)
     with refusals_as_errors("python -m ml.evaluate"):
         model = load_model(model_path)
-        split, report = load_split(args.data, args.split, args.limit_per_class)
+        if args.split == "public-test":
+            test, report = load_split(args.data, "test")
+            split, _private_is_not_scored = test_halves(test)
+        else:
+            split, report = load_split(args.data, args.split, args.limit_per_class)
     results, probabilities = evaluate_predictor(keras_predictor(model), split.images, split.labels, args.modes)
     name = model_path.parent.name + "/" + model_path.name
     print(format_report(name, results))

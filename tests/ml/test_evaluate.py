@@ -65,3 +65,33 @@ def test_the_evaluate_command_reports_public_test_private_test_and_all_apart(tin
         low, high = metrics["interval_95"]
         assert low <= metrics["accuracy"] <= high
     assert "private_test" in capsys.readouterr().out
+
+
+def test_the_evaluate_command_scores_public_test_alone_for_choosing(tiny_run, fer_dir, tmp_path, capsys):
+    import json
+
+    from ml import evaluate
+
+    _, model_path = tiny_run
+    evaluate.main(
+        ["--model", str(model_path), "--data", str(fer_dir), "--split", "public-test", "--out", str(tmp_path)]
+    )
+
+    evaluation = json.loads((tmp_path / "evaluation.json").read_text())
+    assert evaluation["split"] == "public-test" and evaluation["images"] == 14
+    assert evaluation["halves"] == {}
+    assert np.asarray(evaluation["results"]["flip"]["confusion_matrix"]).sum() == 14
+    assert "private_test" not in capsys.readouterr().out
+
+
+def test_the_evaluate_command_refuses_a_limit_on_public_test_in_one_line(tiny_run, fer_dir, capsys):
+    from ml import evaluate
+
+    _, model_path = tiny_run
+    with pytest.raises(SystemExit) as exit_info:
+        evaluate.main(
+            ["--model", str(model_path), "--data", str(fer_dir), "--split", "public-test", "--limit-per-class", "2"]
+        )
+
+    assert exit_info.value.code == 2
+    assert "not to public-test" in capsys.readouterr().err
