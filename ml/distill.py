@@ -395,7 +395,7 @@ def student_compile(model: keras.Model, config: DistillConfig, steps_per_epoch: 
             learning_rate=learning_rate_schedule(config, steps_per_epoch),
             weight_decay=config.weight_decay,
             use_ema=config.ema_momentum is not None,
-            ema_momentum=config.ema_momentum or 0.99,
+            ema_momentum=0.99 if config.ema_momentum is None else config.ema_momentum,  # 0.99: Keras's, unused
         ),
         loss=loss_class(config.temperature, config.alpha),
         metrics=[keras.metrics.MeanMetricWrapper(accuracy, name="hard_accuracy")],

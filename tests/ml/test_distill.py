@@ -230,6 +230,18 @@ def test_with_a_weight_average_each_epoch_is_kept_with_the_averaged_weights(teac
     assert not (tmp_path / "averaged" / "backup").exists()
 
 
+@pytest.mark.parametrize("momentum", [None, 0.0, 0.998])
+def test_the_optimizer_averages_the_weights_at_the_momentum_asked_for(teacher, fer_dir, tmp_path, momentum):
+    from ml.distill import student_compile
+    from ml.models import build_model
+
+    model = student_compile(build_model("tiny"), distill_config(teacher, fer_dir, tmp_path, ema_momentum=momentum), 10)
+
+    assert model.optimizer.use_ema == (momentum is not None)
+    if momentum is not None:
+        assert model.optimizer.ema_momentum == momentum
+
+
 def test_the_distill_command_takes_the_weight_averages_momentum():
     from ml.distill import parse_args
 
