@@ -52,7 +52,7 @@ from ml.evaluate import classification_metrics, keras_predictor, predict_probabi
 from ml.export import to_mixed_bfloat16
 from ml.inference import read_model_card
 from ml.labels import LABELS
-from ml.models import build_model, copy_weights, ensemble_members, load_model
+from ml.models import build_model, copy_weights, ensemble_members, inference_check, load_model
 from ml.preprocessing import INPUT_SHAPE, preprocess_faces
 
 NUM_CLASSES = len(LABELS)
@@ -472,6 +472,8 @@ def _distill(config: DistillConfig, *, command: str | None, verbose: int | str) 
         else teacher_probabilities(teacher, train.images, cache=out / "teacher_train.npz", version=version)
     )
     student, start = student_build(config, teacher, validation)
+    # Before anything is written: a refused run leaves no record to be refused as another recipe.
+    inference_check(student, preprocess_faces(validation.images[:64]), precision=config.precision)
     if not run_file.exists():
         teacher_record = (
             {

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 import keras
+import numpy as np
 from keras import layers
 
 from ml.export import to_float32
@@ -279,6 +280,22 @@ def weighted_layers(model: keras.Model) -> list[layers.Layer]:
         elif layer.weights:
             found.append(layer)
     return found
+
+
+def inference_check(model: keras.Model, faces: np.ndarray, *, precision: str) -> None:
+    """Refuse a net whose compiled inference reads NaN for real faces, before a run trusts its validation.
+
+    Validation and checkpoints read a net through `predict`, the backend's compiled path. On the JAX
+    backend's CPU (jax 0.11.2, Keras 3.15), the VGG-style net built in mixed bfloat16 read NaN for every
+    face there while the same net called eagerly read them right, and a run's validation then chose its
+    epoch on noise. Float32 read them right on every backend and device tried.
+    """
+    probabilities = np.asarray(model.predict(faces, batch_size=len(faces), verbose=0), dtype="float32")
+    if not np.isfinite(probabilities).all():
+        raise ValueError(
+            f"{model.name} reads NaN for real faces with --precision {precision} on the "
+            f"{keras.backend.backend()} backend, so its validation would mean nothing: use --precision float32."
+        )
 
 
 def copy_weights(source: keras.Model, target: keras.Model) -> None:

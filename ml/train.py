@@ -35,7 +35,7 @@ from ml.augment import AugmentConfig, augment_batch
 from ml.cli import refusals_as_errors
 from ml.inference import read_model_card
 from ml.labels import LABELS
-from ml.models import ARCHITECTURES, build_model, copy_weights, ensemble_members, load_model
+from ml.models import ARCHITECTURES, build_model, copy_weights, ensemble_members, inference_check, load_model
 from ml.preprocessing import INPUT_SHAPE, preprocess_faces
 
 BALANCE_CHOICES = ("none", "weights", "sqrt-weights", "oversample")
@@ -278,7 +278,8 @@ def train(
         print(f"Resuming {out} after epoch {state['epoch']} (best so far {state['best_val_accuracy']:.4f}).")
     else:
         model = compile_model(model_new(config), config)
-        # Only now: a run refused for its data or its warm start leaves no empty run folder behind.
+        inference_check(model, preprocess_faces(data.train_part.images[:64]), precision=config.precision)
+        # Only now: a run refused for its data, its warm start or its precision leaves no empty run folder behind.
         out.mkdir(parents=True, exist_ok=True)
         _write_json(out / "run.json", run_record(config, command, model, data))
     callbacks = [CosineSchedule(config, len(data.batches)), RunKeeper(out, state, config.patience)]

@@ -144,6 +144,24 @@ def test_a_run_recorded_before_a_setting_existed_resumes_with_that_settings_defa
     assert distill(config, verbose=0) == tmp_path / "model.keras"
 
 
+def test_a_student_that_reads_nan_is_refused_before_the_run_is_recorded(teacher, fer_dir, tmp_path):
+    """A warm start that makes the student read NaN (here a damaged teacher) stops the run before run.json."""
+    import keras
+
+    from ml.distill import distill
+    from ml.models import load_model
+
+    damaged = load_model(teacher)
+    damaged.set_weights([np.full_like(weight, np.nan) for weight in damaged.get_weights()])
+    damaged.save(tmp_path / "damaged.keras")
+
+    refusal = r"tiny reads NaN for real faces with --precision mixed_bfloat16 .* use --precision float32"
+    with pytest.raises(ValueError, match=refusal):
+        distill(distill_config(tmp_path / "damaged.keras", fer_dir, tmp_path / "run"), verbose=0)
+    assert not (tmp_path / "run" / "run.json").exists()
+    assert keras.mixed_precision.global_policy().name == "float32"
+
+
 def test_the_distill_command_refuses_a_missing_teacher_in_one_line(fer_dir, tmp_path, capsys):
     from ml import distill
 

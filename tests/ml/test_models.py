@@ -69,6 +69,28 @@ def test_copy_weights_crosses_precisions():
     np.testing.assert_allclose(plain.predict_on_batch(x), mixed.predict_on_batch(x), atol=0.05)
 
 
+def test_a_net_that_reads_faces_passes_the_inference_check():
+    from ml.models import inference_check
+
+    faces = np.random.default_rng(2).uniform(0, 255, (8, 48, 48, 1)).astype(np.float32)
+
+    inference_check(build_model("tiny"), faces, precision="float32")
+
+
+def test_a_net_whose_compiled_inference_reads_nan_is_refused_with_the_precision_to_use():
+    from ml.models import inference_check
+
+    reads_nan = keras.Sequential(
+        [keras.Input((48, 48, 1)), keras.layers.Rescaling(float("nan")), keras.layers.Flatten(), keras.layers.Dense(7)],
+        name="reads_nan",
+    )
+    faces = np.random.default_rng(2).uniform(0, 255, (8, 48, 48, 1)).astype(np.float32)
+
+    refusal = r"reads_nan reads NaN .* --precision mixed_bfloat16 .* use --precision float32"
+    with pytest.raises(ValueError, match=refusal):
+        inference_check(reads_nan, faces, precision="mixed_bfloat16")
+
+
 def test_copy_weights_refuses_another_architecture():
     from ml.models import copy_weights
 

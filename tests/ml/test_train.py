@@ -207,6 +207,23 @@ def test_a_refused_warm_start_leaves_no_run_folder(fer_dir, tmp_path):
     assert not (tmp_path / "run").exists()
 
 
+def test_a_warm_start_that_reads_nan_is_refused_and_leaves_no_run_folder(tiny_run, fer_dir, tmp_path):
+    import keras
+
+    _, model_path = tiny_run
+    damaged = keras.models.load_model(model_path)
+    damaged.set_weights([np.full_like(weight, np.nan) for weight in damaged.get_weights()])
+    damaged.save(tmp_path / "damaged.keras")
+    config = TrainConfig(
+        arch="tiny", data=str(fer_dir), out=str(tmp_path / "run"), epochs=1, init_from=str(tmp_path / "damaged.keras")
+    )
+
+    with pytest.raises(ValueError, match=r"reads NaN for real faces with --precision float32"):
+        train(config, verbose=0)
+
+    assert not (tmp_path / "run").exists()
+
+
 def test_a_resumed_run_keeps_its_recipe_and_only_a_longer_epochs_extends_it(tiny_run, tmp_path):
     from ml.train import TrainConfig, run_state_resumed
 
