@@ -1,6 +1,7 @@
 """Ship a trained net as the site's model: ml/artifacts/emotion_model.keras + a flat model_card.json.
 
     python -m ml.ship --run runs/student --data "$FER_DATA" --version emotion-vggnet32-kd-2026.11
+    python -m ml.ship --reexport --litert-weights int8 --data "$FER_DATA" --version emotion-vggnet32-kd-int8-2026.11
 
 The protocol is the literature's, and the default: every choice is made on
 the validation data (the run's own split of train or, for a run that kept
@@ -35,6 +36,7 @@ import numpy as np
 
 from ml.augment import AugmentConfig
 from ml.cli import refusals_as_errors
+from ml.export import LITERT_WEIGHTS
 from ml.inference import ARTIFACTS_DIR, MODEL_CARD
 from ml.labels import LABELS
 from ml.preprocessing import TTA_MODES
@@ -132,6 +134,41 @@ def runtimes_agreement(model, served, faces: np.ndarray, tta: str) -> dict:
         "same_emotion": round(float((keras_probabilities.argmax(1) == litert_probabilities.argmax(1)).mean()), 5),
         "max_probability_difference": float(f"{np.abs(keras_probabilities - litert_probabilities).max():.2g}"),
     }
+
+
+def export_measure(model, served, splits: Splits, modes: Sequence[str]) -> dict:
+    """Everything the card reports, measured on the LiteRT export (`served`), the runtime the site serves:
+    the TTA chosen on validation among `modes`, every split's metrics, the export's agreement with the
+    `.keras` net (`model`) on the validation faces, and the speed."""
+    from ml.evaluate import predict_probabilities, split_metrics
+    from ml.preprocessing import preprocess_faces
+
+    def probabilities(split, mode: str) -> np.ndarray:
+        return predict_probabilities(litert_predictor(served), preprocess_faces(split.images), mode)
+
+    chosen, selection = tta_choose(
+        splits.validation.labels, {mode: probabilities(splits.validation, mode) for mode in modes}
+    )
+    halves = (
+        ("validation", splits.validation),
+        ("public_test", splits.public),
+        ("private_test", splits.private),
+        ("all_test", splits.test),
+    )
+    return {
+        "tta": chosen,
+        "tta_validation_accuracy": selection,
+        **{name: split_metrics(split.labels, probabilities(split, chosen)) for name, split in halves},
+        "speed": speed_measure(served, chosen),
+        "litert_agreement": runtimes_agreement(model, served, preprocess_faces(splits.validation.images), chosen),
+    }
+
+
+def runtime_text(weights: str, measured_on: str = "it") -> str:
+    return (
+        f"the site runs {LITERT_FILE}, the LiteRT export of {MODEL_FILE} ({weights} weights), on ai-edge-litert; "
+        f"the metrics, the TTA choice and the speed are measured on {measured_on}"
+    )
 
 
 def size_check(*paths: Path) -> None:
@@ -252,6 +289,7 @@ def ship(
     command: str = "",
     tta: str = "auto",
     modes: Sequence[str] = TTA_MODES,
+    litert_weights: str = "float16",
 ) -> dict:
     """Store, measure and describe a run's best net as the site's model; returns the card."""
     if tta != "auto" and tta not in modes:
@@ -259,11 +297,9 @@ def ship(
     if not (run_dir / "run.json").is_file() or not (run_dir / "best.keras").is_file():
         raise FileNotFoundError(f"{run_dir} holds no finished run (run.json and best.keras).")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    from ml.evaluate import predict_probabilities, split_metrics
     from ml.export import export_litert, save_for_inference
     from ml.inference import LiteRTModel
     from ml.models import load_model
-    from ml.preprocessing import preprocess_faces
 
     run = run_read(run_dir)
     splits = splits_load(data, run)
@@ -272,28 +308,8 @@ def ship(
     save_for_inference(load_model(run_dir / "best.keras"), stored)
     try:
         model = load_model(stored)  # the file that ships, float16 weights and all
-        export_litert(model, stored_litert)
-        # Everything below is measured on the LiteRT export, the runtime the site serves.
-        served = LiteRTModel(stored_litert)
-
-        def probabilities(split, mode: str) -> np.ndarray:
-            return predict_probabilities(litert_predictor(served), preprocess_faces(split.images), mode)
-
-        candidates = tuple(modes) if tta == "auto" else (tta,)
-        chosen, selection = tta_choose(
-            splits.validation.labels, {mode: probabilities(splits.validation, mode) for mode in candidates}
-        )
-        metrics = {
-            name: split_metrics(split.labels, probabilities(split, chosen))
-            for name, split in (
-                ("validation", splits.validation),
-                ("public_test", splits.public),
-                ("private_test", splits.private),
-                ("all_test", splits.test),
-            )
-        }
-        agreement = runtimes_agreement(model, served, preprocess_faces(splits.validation.images), chosen)
-        speed = speed_measure(served, chosen)
+        export_litert(model, stored_litert, weights=litert_weights)
+        measured = export_measure(model, LiteRTModel(stored_litert), splits, tuple(modes) if tta == "auto" else (tta,))
     except BaseException:
         stored.unlink(missing_ok=True)
         stored_litert.unlink(missing_ok=True)
@@ -308,26 +324,24 @@ def ship(
         model=model,
         size_bytes=size,
         splits=splits,
-        tta=chosen,
-        tta_selection=selection,
-        metrics=metrics,
-        speed=speed,
+        tta=measured["tta"],
+        tta_selection=measured["tta_validation_accuracy"],
+        metrics=measured,
+        speed=measured["speed"],
         ship_command=command,
     )
-    card["runtime"] = (
-        f"the site runs {LITERT_FILE}, the LiteRT export of {MODEL_FILE} (float16 weights), on ai-edge-litert; "
-        "the metrics, the TTA choice and the speed are measured on it"
-    )
+    card["runtime"] = runtime_text(litert_weights)
     card["litert_file"] = LITERT_FILE
+    card["litert_weights"] = litert_weights
     card["litert_size_bytes"] = litert_size
-    card["litert_agreement"] = agreement
+    card["litert_agreement"] = measured["litert_agreement"]
     card = json.loads(json.dumps(card))  # what the file holds: tuples become lists
     (artifacts / MODEL_CARD).write_text(json.dumps(card, indent=2) + "\n")
     print(card_summary(card))
     return card
 
 
-def litert_export(data: str, *, artifacts: Path = ARTIFACTS_DIR) -> dict:
+def litert_export(data: str, *, artifacts: Path = ARTIFACTS_DIR, weights: str = "float16") -> dict:
     """Export an already shipped `.keras` net to LiteRT beside it, and record the export in its card.
 
     For a version shipped before `ship` wrote the export itself. Its metrics
@@ -348,7 +362,7 @@ def litert_export(data: str, *, artifacts: Path = ARTIFACTS_DIR) -> dict:
         raise ValueError("Only a net validated on PublicTest can be exported here; ship its run again instead.")
     model = load_model(artifacts / MODEL_FILE)
     stored_litert = artifacts / f"{LITERT_FILE}.tmp.tflite"
-    export_litert(model, stored_litert)
+    export_litert(model, stored_litert, weights=weights)
     try:
         served = LiteRTModel(stored_litert)
         public, _private_is_not_read_here = test_halves(load_split(data, "test")[0])
@@ -361,16 +375,80 @@ def litert_export(data: str, *, artifacts: Path = ARTIFACTS_DIR) -> dict:
     size = stored_litert.stat().st_size
     os.replace(stored_litert, artifacts / LITERT_FILE)
     card.update(
-        runtime=f"the site runs {LITERT_FILE}, the LiteRT export of {MODEL_FILE} (float16 weights), on "
+        runtime=f"the site runs {LITERT_FILE}, the LiteRT export of {MODEL_FILE} ({weights} weights), on "
         "ai-edge-litert; the metrics were measured on the .keras file when it shipped, the agreement and the speed "
         "on the export",
         litert_file=LITERT_FILE,
+        litert_weights=weights,
         litert_size_bytes=size,
         litert_agreement=agreement,
         speed=speed,
     )
     card_path.write_text(json.dumps(card, indent=2) + "\n")
     return card
+
+
+# Fitted to one export's readings (ml.photo_offsets): a release served by another export fits them again.
+PHOTO_KEYS = ("photo_", "public_test_accuracy_with_photo_offsets")
+
+
+def reexport(data: str, version: str, *, weights: str, artifacts: Path = ARTIFACTS_DIR, command: str = "") -> dict:
+    """Release the net already shipped again, served by another LiteRT export, with every figure measured anew.
+
+    The net and its lineage (recipe, teacher, training commands) stay. The
+    export changes its readings a little, so the card's figures are measured
+    again on it, as `ship` measures them: the TTA chosen on PublicTest among
+    the modes chosen from before, validation, both test halves (PrivateTest
+    once, for this release) and all of test, the export's agreement with the
+    `.keras` file, and the speed. The real-photo offsets were fitted to the
+    old export's readings, so they go: fit them again (`make photo-offsets`).
+    Returns the card.
+    """
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from ml.data import load_split, test_halves
+    from ml.export import export_litert
+    from ml.inference import LiteRTModel
+    from ml.models import load_model
+
+    card_path = artifacts / MODEL_CARD
+    card = json.loads(card_path.read_text())
+    if not card.get("validation_data", "").startswith("PublicTest"):
+        raise ValueError("Only a net validated on PublicTest can be released again here; ship its run instead.")
+    if version == card["version"]:
+        raise ValueError(f"{version} is the version shipped now: a release served by another export needs its own.")
+    test, _ = load_split(data, "test")
+    public, private = test_halves(test)
+    model = load_model(artifacts / MODEL_FILE)
+    stored_litert = artifacts / f"{LITERT_FILE}.tmp.tflite"
+    export_litert(model, stored_litert, weights=weights)
+    try:
+        measured = export_measure(
+            model,
+            LiteRTModel(stored_litert),
+            Splits(public, public, private, test),
+            tuple(card["tta_validation_accuracy"]),
+        )
+    except BaseException:
+        stored_litert.unlink(missing_ok=True)
+        raise
+    size_check(stored_litert)
+    size = stored_litert.stat().st_size
+    os.replace(stored_litert, artifacts / LITERT_FILE)
+    released = {key: value for key, value in card.items() if not key.startswith(PHOTO_KEYS)}
+    released.update(
+        version=version,
+        released_from=card["version"],
+        date=dt.datetime.now(dt.UTC).date().isoformat(),
+        **measured,
+        ship_command=portable(command, data) if command else "",
+        runtime=runtime_text(weights),
+        litert_file=LITERT_FILE,
+        litert_weights=weights,
+        litert_size_bytes=size,
+    )
+    released = json.loads(json.dumps(released))  # what the file holds: tuples become lists
+    card_path.write_text(json.dumps(released, indent=2) + "\n")
+    return released
 
 
 def card_summary(card: dict) -> str:
@@ -405,15 +483,30 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--litert-only", action="store_true", help="export the net already shipped to LiteRT (no --run, no --version)"
     )
+    parser.add_argument(
+        "--reexport",
+        action="store_true",
+        help="release the net already shipped again as --version, served by a new LiteRT export, measured anew",
+    )
+    parser.add_argument("--litert-weights", choices=LITERT_WEIGHTS, default="float16", help="the LiteRT export's")
     args = parser.parse_args(argv)
+    command = "python -m ml.ship " + shlex.join(sys.argv[1:] if argv is None else argv)
     if args.litert_only:
         with refusals_as_errors("python -m ml.ship"):
-            card = litert_export(args.data, artifacts=Path(args.artifacts))
+            card = litert_export(args.data, artifacts=Path(args.artifacts), weights=args.litert_weights)
+        print(card_summary(card))
+        return
+    if args.reexport:
+        if not args.version:
+            parser.error("--reexport needs the new release's --version")
+        with refusals_as_errors("python -m ml.ship"):
+            card = reexport(
+                args.data, args.version, weights=args.litert_weights, artifacts=Path(args.artifacts), command=command
+            )
         print(card_summary(card))
         return
     if not args.run or not args.version:
         parser.error("--run and --version are needed (or --litert-only)")
-    command = "python -m ml.ship " + shlex.join(sys.argv[1:] if argv is None else argv)
     with refusals_as_errors("python -m ml.ship"):
         ship(
             Path(args.run),
@@ -423,6 +516,7 @@ def main(argv: list[str] | None = None) -> None:
             command=command,
             tta=args.tta,
             modes=tuple(args.modes),
+            litert_weights=args.litert_weights,
         )
 
 

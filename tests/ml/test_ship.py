@@ -51,6 +51,7 @@ def test_ship_exports_the_net_to_litert_and_measures_the_card_on_that_export(shi
     litert = artifacts / "emotion_model.tflite"
 
     assert card["litert_file"] == "emotion_model.tflite" and card["litert_size_bytes"] == litert.stat().st_size
+    assert card["litert_weights"] == "float16" and "(float16 weights)" in card["runtime"]
     assert card["litert_agreement"]["faces"] == card["validation"]["images"]
     assert card["litert_agreement"]["same_emotion"] == 1.0
     assert card["litert_agreement"]["max_probability_difference"] < 1e-3
@@ -216,6 +217,117 @@ def test_a_net_shipped_before_the_export_is_exported_and_its_card_keeps_its_metr
         assert card[split] == older[split]
     assert isinstance(EmotionClassifier.load(artifacts / "emotion_model.keras").model, LiteRTModel)
     assert not list(artifacts.glob("*.tmp*"))
+
+
+def test_an_int8_export_stores_int8_weights_and_reads_faces_nearly_as_the_float16_one(tmp_path):
+    from ai_edge_litert.interpreter import Interpreter
+
+    from ml.export import export_litert
+    from ml.inference import LiteRTModel
+    from ml.models import build_model
+
+    net = build_model("vggnet", width=8)
+    faces = np.random.default_rng(3).uniform(0, 255, (16, 48, 48, 1)).astype(np.float32)
+
+    export_litert(net, tmp_path / "float16.tflite")
+    export_litert(net, tmp_path / "int8.tflite", weights="int8")
+
+    def tensor_types(path):
+        return {np.dtype(tensor["dtype"]).name for tensor in Interpreter(str(path)).get_tensor_details()}
+
+    assert "int8" in tensor_types(tmp_path / "int8.tflite")
+    assert "int8" not in tensor_types(tmp_path / "float16.tflite")
+    assert (tmp_path / "int8.tflite").stat().st_size < 0.7 * (tmp_path / "float16.tflite").stat().st_size
+    np.testing.assert_allclose(
+        LiteRTModel(tmp_path / "int8.tflite").predict_on_batch(faces),
+        LiteRTModel(tmp_path / "float16.tflite").predict_on_batch(faces),
+        atol=0.05,
+    )
+    with pytest.raises(ValueError, match="float16, int8"):
+        export_litert(net, tmp_path / "int4.tflite", weights="int4")
+
+
+@pytest.fixture
+def shipped_copy(tiny_run, fer_dir, tmp_path):
+    """The tiny net shipped as the site's nets are, validated on PublicTest, into artifacts of the test's own."""
+    import shutil
+
+    from ml.ship import ship
+
+    run_dir = shutil.copytree(tiny_run[0], tmp_path / "run")
+    run = json.loads((run_dir / "run.json").read_text())
+    run["validation_counts"] = dict.fromkeys(LABELS, 0)  # validated on PublicTest, as the shipped nets are
+    (run_dir / "run.json").write_text(json.dumps(run))
+    artifacts = tmp_path / "artifacts"
+    return ship(run_dir, str(fer_dir), "emotion-test-1", artifacts=artifacts, modes=("plain", "flip")), artifacts
+
+
+def test_a_release_served_by_another_export_is_measured_again_and_drops_the_photo_offsets(shipped_copy, fer_dir):
+    from ml.inference import EmotionClassifier
+    from ml.ship import main
+
+    shipped_card, artifacts = shipped_copy
+    # The card as a release with real-photo offsets left it; its figures replaced so that a copy shows.
+    before = {
+        **shipped_card,
+        **{split: {**shipped_card[split], "accuracy": -1.0} for split in SPLITS},
+        "photo_offsets": dict.fromkeys(LABELS, 0.0),
+        "photo_accuracy_unseen_people": 0.5,
+        "public_test_accuracy_with_photo_offsets": 0.4,
+    }
+    (artifacts / "model_card.json").write_text(json.dumps(before))
+
+    release = ["--reexport", "--litert-weights", "int8", "--version", "emotion-test-1-int8"]
+    main([*release, "--data", str(fer_dir), "--artifacts", str(artifacts)])
+
+    card = json.loads((artifacts / "model_card.json").read_text())
+    assert card["version"] == "emotion-test-1-int8" and card["released_from"] == "emotion-test-1"
+    assert (
+        card["litert_weights"] == "int8" and "(int8 weights)" in card["runtime"] and "measured on it" in card["runtime"]
+    )
+    assert card["litert_size_bytes"] == (artifacts / "emotion_model.tflite").stat().st_size
+    for split in SPLITS:
+        assert card[split]["accuracy"] == shipped_card[split]["accuracy"]  # measured again (tiny tensors stay float)
+    assert card["tta"] in ("plain", "flip") and set(card["tta_validation_accuracy"]) == {"plain", "flip"}
+    assert card["recipe"] == shipped_card["recipe"] and card["train_command"] == shipped_card["train_command"]
+    assert not [key for key in card if "photo" in key]
+    assert card["ship_command"].startswith("python -m ml.ship --reexport") and "$FER_DATA" in card["ship_command"]
+    classifier = EmotionClassifier.load(artifacts / "emotion_model.keras")
+    assert classifier.version == "emotion-test-1-int8" and classifier.photo_offsets is None
+    assert not list(artifacts.glob("*.tmp*"))
+
+
+def test_a_release_again_needs_a_version_of_its_own(shipped_copy, fer_dir, capsys):
+    from ml.ship import main
+
+    _, artifacts = shipped_copy
+    card_before = (artifacts / "model_card.json").read_text()
+    export_before = (artifacts / "emotion_model.tflite").read_bytes()
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--reexport", "--version", "emotion-test-1", "--data", str(fer_dir), "--artifacts", str(artifacts)])
+    assert exit_info.value.code == 2
+    assert "is the version shipped now" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["--reexport", "--data", str(fer_dir), "--artifacts", str(artifacts)])
+    assert "--reexport needs the new release's --version" in capsys.readouterr().err
+    assert (artifacts / "model_card.json").read_text() == card_before
+    assert (artifacts / "emotion_model.tflite").read_bytes() == export_before
+
+
+def test_a_net_validated_on_its_own_split_of_train_is_not_released_again(shipped, fer_dir, tmp_path, capsys):
+    import shutil
+
+    from ml.ship import main
+
+    _, artifacts = shipped
+    copy = shutil.copytree(artifacts, tmp_path / "artifacts")
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--reexport", "--version", "emotion-test-9", "--data", str(fer_dir), "--artifacts", str(copy)])
+
+    assert exit_info.value.code == 2
+    assert "Only a net validated on PublicTest can be released again" in capsys.readouterr().err
 
 
 def test_ship_asks_for_a_run_and_a_version_unless_it_only_exports(fer_dir, capsys):
