@@ -62,10 +62,10 @@ def export_litert(model: keras.Model, path, *, weights: str = "float16") -> None
       weights are already rounded to bfloat16's precision (`save_for_inference`),
       so float16 holds them exactly.
     - `int8`: the converter's dynamic-range quantization: each large weight
-      tensor stored in int8 with a scale per output channel, computed on in
-      int8 where the kernels allow. Half float16's bytes and, on the 2-core
-      CPUs measured, about a quarter of its time; the readings move a little,
-      so a net served this way is measured as a release of its own.
+      tensor stored in int8 with its scales, the activations quantized on the
+      fly where LiteRT's kernels compute in int8. Half float16's bytes and, on
+      the 2-core CPUs measured, about a quarter of its time; the readings move
+      a little, so a net served this way is measured as a release of its own.
     """
     if weights not in LITERT_WEIGHTS:
         raise ValueError(f"LiteRT weights must be one of {', '.join(LITERT_WEIGHTS)}, not {weights!r}.")

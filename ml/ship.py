@@ -164,10 +164,10 @@ def export_measure(model, served, splits: Splits, modes: Sequence[str]) -> dict:
     }
 
 
-def runtime_text(weights: str, measured_on: str = "it") -> str:
+def runtime_text(weights: str) -> str:
     return (
         f"the site runs {LITERT_FILE}, the LiteRT export of {MODEL_FILE} ({weights} weights), on ai-edge-litert; "
-        f"the metrics, the TTA choice and the speed are measured on {measured_on}"
+        "the metrics, the TTA choice and the speed are measured on it"
     )
 
 
