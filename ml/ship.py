@@ -29,7 +29,7 @@ import shlex
 import statistics
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -341,6 +341,26 @@ def ship(
     return card
 
 
+def export_beside(model, artifacts: Path, weights: str, measure: Callable) -> tuple[object, int]:
+    """Export `model` to LiteRT beside the shipped net, measured by `measure(served)` before it replaces the
+    export there; returns what `measure` returned and the export's size. A failed measurement or an export over
+    the limit leaves the shipped export as it was."""
+    from ml.export import export_litert
+    from ml.inference import LiteRTModel
+
+    stored_litert = artifacts / f"{LITERT_FILE}.tmp.tflite"
+    export_litert(model, stored_litert, weights=weights)
+    try:
+        measured = measure(LiteRTModel(stored_litert))
+    except BaseException:
+        stored_litert.unlink(missing_ok=True)
+        raise
+    size_check(stored_litert)
+    size = stored_litert.stat().st_size
+    os.replace(stored_litert, artifacts / LITERT_FILE)
+    return measured, size
+
+
 def litert_export(data: str, *, artifacts: Path = ARTIFACTS_DIR, weights: str = "float16") -> dict:
     """Export an already shipped `.keras` net to LiteRT beside it, and record the export in its card.
 
@@ -351,8 +371,6 @@ def litert_export(data: str, *, artifacts: Path = ARTIFACTS_DIR, weights: str = 
     """
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     from ml.data import load_split, test_halves
-    from ml.export import export_litert
-    from ml.inference import LiteRTModel
     from ml.models import load_model
     from ml.preprocessing import preprocess_faces
 
@@ -361,19 +379,13 @@ def litert_export(data: str, *, artifacts: Path = ARTIFACTS_DIR, weights: str = 
     if not card.get("validation_data", "").startswith("PublicTest"):
         raise ValueError("Only a net validated on PublicTest can be exported here; ship its run again instead.")
     model = load_model(artifacts / MODEL_FILE)
-    stored_litert = artifacts / f"{LITERT_FILE}.tmp.tflite"
-    export_litert(model, stored_litert, weights=weights)
-    try:
-        served = LiteRTModel(stored_litert)
-        public, _private_is_not_read_here = test_halves(load_split(data, "test")[0])
+    public, _private_is_not_read_here = test_halves(load_split(data, "test")[0])
+
+    def measure(served) -> tuple[dict, dict]:
         agreement = runtimes_agreement(model, served, preprocess_faces(public.images), card["tta"])
-        speed = speed_measure(served, card["tta"])
-    except BaseException:
-        stored_litert.unlink(missing_ok=True)
-        raise
-    size_check(stored_litert)
-    size = stored_litert.stat().st_size
-    os.replace(stored_litert, artifacts / LITERT_FILE)
+        return agreement, speed_measure(served, card["tta"])
+
+    (agreement, speed), size = export_beside(model, artifacts, weights, measure)
     card.update(
         runtime=f"the site runs {LITERT_FILE}, the LiteRT export of {MODEL_FILE} ({weights} weights), on "
         "ai-edge-litert; the metrics were measured on the .keras file when it shipped, the agreement and the speed "
@@ -406,8 +418,6 @@ def reexport(data: str, version: str, *, weights: str, artifacts: Path = ARTIFAC
     """
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     from ml.data import load_split, test_halves
-    from ml.export import export_litert
-    from ml.inference import LiteRTModel
     from ml.models import load_model
 
     card_path = artifacts / MODEL_CARD
@@ -419,21 +429,10 @@ def reexport(data: str, version: str, *, weights: str, artifacts: Path = ARTIFAC
     test, _ = load_split(data, "test")
     public, private = test_halves(test)
     model = load_model(artifacts / MODEL_FILE)
-    stored_litert = artifacts / f"{LITERT_FILE}.tmp.tflite"
-    export_litert(model, stored_litert, weights=weights)
-    try:
-        measured = export_measure(
-            model,
-            LiteRTModel(stored_litert),
-            Splits(public, public, private, test),
-            tuple(card["tta_validation_accuracy"]),
-        )
-    except BaseException:
-        stored_litert.unlink(missing_ok=True)
-        raise
-    size_check(stored_litert)
-    size = stored_litert.stat().st_size
-    os.replace(stored_litert, artifacts / LITERT_FILE)
+    splits, modes = Splits(public, public, private, test), tuple(card["tta_validation_accuracy"])
+    measured, size = export_beside(
+        model, artifacts, weights, lambda served: export_measure(model, served, splits, modes)
+    )
     released = {key: value for key, value in card.items() if not key.startswith(PHOTO_KEYS)}
     released.update(
         version=version,

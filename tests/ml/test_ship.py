@@ -191,18 +191,26 @@ def test_a_distilled_student_ships_with_its_teacher_named(tiny_run, fer_dir, tmp
     assert card["train_command"] == ["python -m ml.distill --data $FER_DATA --out runs/s"]
 
 
-def test_a_net_shipped_before_the_export_is_exported_and_its_card_keeps_its_metrics(tiny_run, fer_dir, tmp_path):
+@pytest.fixture
+def shipped_copy(tiny_run, fer_dir, tmp_path):
+    """The tiny net shipped as the site's nets are, validated on PublicTest, into artifacts of the test's own."""
     import shutil
 
-    from ml.inference import EmotionClassifier, LiteRTModel
-    from ml.ship import main, ship
+    from ml.ship import ship
 
     run_dir = shutil.copytree(tiny_run[0], tmp_path / "run")
     run = json.loads((run_dir / "run.json").read_text())
     run["validation_counts"] = dict.fromkeys(LABELS, 0)  # validated on PublicTest, as the shipped nets are
     (run_dir / "run.json").write_text(json.dumps(run))
     artifacts = tmp_path / "artifacts"
-    shipped = ship(run_dir, str(fer_dir), "emotion-test-2", artifacts=artifacts, modes=("plain", "flip"))
+    return ship(run_dir, str(fer_dir), "emotion-test-1", artifacts=artifacts, modes=("plain", "flip")), artifacts
+
+
+def test_a_net_shipped_before_the_export_is_exported_and_its_card_keeps_its_metrics(shipped_copy, fer_dir):
+    from ml.inference import EmotionClassifier, LiteRTModel
+    from ml.ship import main
+
+    shipped, artifacts = shipped_copy
     (artifacts / "emotion_model.tflite").unlink()
     older = {key: value for key, value in shipped.items() if not key.startswith(("litert", "runtime"))}
     (artifacts / "model_card.json").write_text(json.dumps(older))
@@ -245,21 +253,6 @@ def test_an_int8_export_stores_int8_weights_and_reads_faces_nearly_as_the_float1
     )
     with pytest.raises(ValueError, match="float16, int8"):
         export_litert(net, tmp_path / "int4.tflite", weights="int4")
-
-
-@pytest.fixture
-def shipped_copy(tiny_run, fer_dir, tmp_path):
-    """The tiny net shipped as the site's nets are, validated on PublicTest, into artifacts of the test's own."""
-    import shutil
-
-    from ml.ship import ship
-
-    run_dir = shutil.copytree(tiny_run[0], tmp_path / "run")
-    run = json.loads((run_dir / "run.json").read_text())
-    run["validation_counts"] = dict.fromkeys(LABELS, 0)  # validated on PublicTest, as the shipped nets are
-    (run_dir / "run.json").write_text(json.dumps(run))
-    artifacts = tmp_path / "artifacts"
-    return ship(run_dir, str(fer_dir), "emotion-test-1", artifacts=artifacts, modes=("plain", "flip")), artifacts
 
 
 def test_a_release_served_by_another_export_is_measured_again_and_drops_the_photo_offsets(shipped_copy, fer_dir):
