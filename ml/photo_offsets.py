@@ -186,6 +186,20 @@ def readings_collect(data_dir: Path, classifier) -> Readings:
     return Readings(np.asarray(probabilities, dtype=np.float64), np.asarray(labels), np.asarray(people))
 
 
+# Every card field this module writes besides the version: they describe one export's readings, so a release
+# served by another export drops them (`ml.ship --reexport`) until they are fitted again.
+CARD_FIELDS = (
+    "photo_offsets",
+    "photo_offsets_data",
+    "photo_offsets_regularisation",
+    "photo_accuracy_without_offsets",
+    "photo_accuracy_unseen_people",
+    "photo_accuracy_fitted_photos",
+    "public_test_accuracy_with_photo_offsets",
+    "photo_offsets_command",
+)
+
+
 def offsets_report(readings: Readings, *, data_name: str) -> dict:
     """The fitted offsets and what they are worth, as flat model-card fields."""
     rows = np.arange(len(readings.labels))

@@ -36,7 +36,6 @@ import numpy as np
 
 from ml.augment import AugmentConfig
 from ml.cli import refusals_as_errors
-from ml.export import LITERT_WEIGHTS
 from ml.inference import ARTIFACTS_DIR, MODEL_CARD
 from ml.labels import LABELS
 from ml.preprocessing import TTA_MODES
@@ -400,10 +399,6 @@ def litert_export(data: str, *, artifacts: Path = ARTIFACTS_DIR, weights: str = 
     return card
 
 
-# Fitted to one export's readings (ml.photo_offsets): a release served by another export fits them again.
-PHOTO_KEYS = ("photo_", "public_test_accuracy_with_photo_offsets")
-
-
 def reexport(data: str, version: str, *, weights: str, artifacts: Path = ARTIFACTS_DIR, command: str = "") -> dict:
     """Release the net already shipped again, served by another LiteRT export, with every figure measured anew.
 
@@ -417,6 +412,7 @@ def reexport(data: str, version: str, *, weights: str, artifacts: Path = ARTIFAC
     Returns the card.
     """
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from ml import photo_offsets
     from ml.data import load_split, test_halves
     from ml.models import load_model
 
@@ -433,7 +429,7 @@ def reexport(data: str, version: str, *, weights: str, artifacts: Path = ARTIFAC
     measured, size = export_beside(
         model, artifacts, weights, lambda served: export_measure(model, served, splits, modes)
     )
-    released = {key: value for key, value in card.items() if not key.startswith(PHOTO_KEYS)}
+    released = {key: value for key, value in card.items() if key not in photo_offsets.CARD_FIELDS}
     released.update(
         version=version,
         released_from=card["version"],
@@ -472,6 +468,8 @@ def card_summary(card: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
+    from ml.export import LITERT_WEIGHTS  # Keras: only once the command runs
+
     parser = argparse.ArgumentParser(prog="python -m ml.ship", description="Ship a run's best net to ml/artifacts.")
     parser.add_argument("--run", help="a run folder of ml.train or ml.distill")
     parser.add_argument("--data", required=True, help="FER-2013 folder holding train/ and test/")

@@ -8,6 +8,7 @@ import pytest
 from ml import LABELS
 from ml.inference import EmotionClassifier
 from ml.photo_offsets import (
+    CARD_FIELDS,
     Readings,
     _person_folds,
     correct_count,
@@ -141,6 +142,8 @@ def test_the_command_reads_the_photos_and_writes_the_offsets_to_the_card(tiny_ru
 
     card = json.loads((model.parent / "model_card.json").read_text())
     assert card["file"] == "emotion_model.keras" and card["version"] == "v-photo"  # the rest of the card is kept
+    # A release served by another export drops exactly what this wrote (ml.ship --reexport).
+    assert set(card) - {"file", "version"} == set(CARD_FIELDS)
     assert card["photo_offsets_command"].startswith("python -m ml.photo_offsets --data ")
     assert "--fer-data $FER_DATA" in card["photo_offsets_command"]
     assert 0.0 <= card["public_test_accuracy_with_photo_offsets"] <= 1.0
