@@ -4,7 +4,7 @@
         --data "$FER_DATA" --out runs/student --epochs 20
 
 The teacher reads faces with the site's TTA (the mean of the face and its
-mirror image), in one of two ways (`--teacher-views`):
+mirror image), in one of three ways (`--teacher-views`):
 
 - `once`: the teacher reads every training face once, unaugmented; its
   probabilities are cached in the run folder, and the student trains on
@@ -14,6 +14,15 @@ mirror image), in one of two ways (`--teacher-views`):
   Keras layers inside the step, on the accelerator, and the student learns
   the teacher's answer for faces it was never trained on. About five times
   the compute of `once` per epoch: meant for a GPU.
+- `bank`: the teacher reads `--bank-views` augmented views of every training
+  face once, before the first epoch; the views and the teacher's
+  probabilities are kept in the run folder, one file per view. Each epoch the
+  student is shown one of a face's views, at random, or its mirror image
+  (the teacher's reading of a view is the mean over the view and its mirror,
+  so it is the exact target for both). The targets are the teacher's answers
+  for the very faces the student sees, as with `each`, from a fixed set of
+  views, and an epoch costs what one with `once` costs: a long schedule fits
+  on a CPU.
 
 The student trains against a mix of the teacher's softened probabilities and
 the hard labels. Validation is
@@ -57,7 +66,7 @@ from ml.preprocessing import INPUT_SHAPE, preprocess_faces
 
 NUM_CLASSES = len(LABELS)
 TEACHER_TTA = "flip"
-TEACHER_VIEWS = ("once", "each")
+TEACHER_VIEWS = ("once", "each", "bank")
 
 
 @dataclasses.dataclass
@@ -83,8 +92,10 @@ class DistillConfig:
     init_member: str = "best"
     erase_probability: float = 0.5
     limit_per_class: int | None = None
-    # "once": cached targets on unaugmented faces; "each": the teacher reads every augmented view.
+    # "once": cached targets on unaugmented faces; "each": the teacher reads every augmented view;
+    # "bank": the teacher reads `bank_views` augmented views of each face once, and epochs draw from them.
     teacher_views: str = "once"
+    bank_views: int = 4
     # Stop after the epoch that would overrun this many minutes (the best epoch is kept); None: no limit.
     time_limit_minutes: float | None = None
     # Momentum of the optimizer's moving average of the student's weights (Polyak averaging, Keras's
@@ -165,6 +176,26 @@ class DistillBatches(keras.utils.PyDataset):
     def on_epoch_end(self) -> None:
         self.epoch += 1
         self.order = np.random.default_rng([self.seed, self.epoch]).permutation(len(self.labels))
+
+
+class BankBatches(DistillBatches):
+    """Faces drawn from the teacher's bank: for each face one of its stored views, at random, or that view's
+    mirror image, with the teacher's probabilities for that view as the soft target.
+
+    `views` is (K, N, 48, 48) uint8 and `teacher` (K, N, classes). No further augmentation: any change
+    to a view would make the teacher's reading of it stale; the mirror does not, since the teacher reads
+    every view with flip TTA.
+    """
+
+    def __getitem__(self, index: int):
+        chosen = self.order[index * self.batch_size : (index + 1) * self.batch_size]
+        rng = np.random.default_rng([self.seed, self.epoch, index])
+        view = rng.integers(0, len(self.images), size=len(chosen))
+        faces = self.images[view, chosen]
+        mirrored = rng.random(len(chosen)) < 0.5
+        faces[mirrored] = faces[mirrored, :, ::-1]
+        labels = self.labels[chosen]
+        return preprocess_faces(faces), distillation_targets(labels, self.teacher[view, chosen]), self.weights[labels]
 
 
 @keras.saving.register_keras_serializable(package="ml.distill")
@@ -345,6 +376,48 @@ def teacher_probabilities(teacher: keras.Model, images: np.ndarray, *, cache: Pa
     return probabilities
 
 
+def teacher_bank(
+    teacher: keras.Model | None,
+    images: np.ndarray,
+    *,
+    views: int,
+    seed: int,
+    augment: AugmentConfig,
+    folder: Path,
+    version: str,
+) -> tuple[np.ndarray, np.ndarray]:
+    """`views` augmented views of every uint8 face and the teacher's probabilities for each (flip TTA):
+    arrays (views, N, 48, 48) and (views, N, classes).
+
+    Each view is stored in `folder` as it is finished (`teacher_bank_<k>.npz`), so a resumed run reads the
+    views already made and makes only the rest; a view made for another teacher, seed or set of faces is
+    made again.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    stack_views, stack_probabilities = [], []
+    for k in range(views):
+        path = folder / f"teacher_bank_{k}.npz"
+        if path.exists():
+            stored = np.load(path)
+            if (
+                str(stored["version"]) == version
+                and int(stored["seed"]) == seed
+                and stored["views"].shape == images.shape
+            ):
+                stack_views.append(stored["views"])
+                stack_probabilities.append(stored["probabilities"])
+                continue
+        started = time.monotonic()
+        view = augment_batch(images, np.random.default_rng([seed, 7, k]), augment)
+        probabilities = predict_probabilities(keras_predictor(teacher), preprocess_faces(view), TEACHER_TTA)
+        probabilities = probabilities.astype("float32")
+        np.savez(path, views=view, probabilities=probabilities, version=np.asarray(version), seed=np.asarray(seed))
+        print(f"The teacher read view {k + 1} of {views} ({len(images)} faces) in {time.monotonic() - started:.0f} s")
+        stack_views.append(view)
+        stack_probabilities.append(probabilities)
+    return np.stack(stack_views), np.stack(stack_probabilities)
+
+
 def member_accuracies(teacher: keras.Model, validation: fer_data.Split) -> list[float]:
     """Each net of the teacher alone on the validation faces, with the site's TTA."""
     batch = preprocess_faces(validation.images)
@@ -464,28 +537,42 @@ def _distill(config: DistillConfig, *, command: str | None, verbose: int | str) 
 
     if config.teacher_views not in TEACHER_VIEWS:
         raise ValueError(f"--teacher-views must be one of {', '.join(TEACHER_VIEWS)}.")
+    if config.bank_views < 1:
+        raise ValueError("--bank-views must be at least 1.")
     consistent = config.teacher_views == "each"
     augment = AugmentConfig(erase_probability=config.erase_probability)
-    soft = (
-        None
-        if consistent
-        else teacher_probabilities(teacher, train.images, cache=out / "teacher_train.npz", version=version)
-    )
     student, start = student_build(config, teacher, validation)
     # Before anything is written: a refused run leaves no record to be refused as another recipe.
     inference_check(student, preprocess_faces(validation.images[:64]), precision=config.precision)
+    if config.teacher_views == "once":
+        soft = teacher_probabilities(teacher, train.images, cache=out / "teacher_train.npz", version=version)
+    elif config.teacher_views == "bank":
+        bank_faces, soft = teacher_bank(
+            teacher,
+            train.images,
+            views=config.bank_views,
+            seed=config.seed,
+            augment=augment,
+            folder=out,
+            version=version,
+        )
     if not run_file.exists():
-        teacher_record = (
-            {
+        if consistent:
+            teacher_record = {
                 "teacher_targets": "each augmented view, every step",
                 "augmentation": augmentation_record(augmentation_layers(augment, config.seed)),
             }
-            if consistent
-            else {
+        elif config.teacher_views == "bank":
+            teacher_record = {
+                "teacher_targets": f"{config.bank_views} augmented views of each training face, read once",
+                "augmentation": dataclasses.asdict(augment),
+                "teacher_train_accuracy": round(float((soft.argmax(2) == train.labels).mean()), 4),
+            }
+        else:
+            teacher_record = {
                 "teacher_targets": "each training face once, unaugmented",
                 "teacher_train_accuracy": round(float((soft.argmax(1) == train.labels).mean()), 4),
             }
-        )
         run_file.write_text(
             json.dumps(
                 {
@@ -536,9 +623,14 @@ def _distill(config: DistillConfig, *, command: str | None, verbose: int | str) 
         student.save(out / "best.keras")
         student.save(out / "model.keras")
         return out / "model.keras"
-    batches = DistillBatches(
-        train.images, train.labels, soft, config.batch_size, seed=config.seed, weights=weights, config=augment
-    )
+    if config.teacher_views == "bank":
+        batches = BankBatches(
+            bank_faces, train.labels, soft, config.batch_size, seed=config.seed, weights=weights, config=augment
+        )
+    else:
+        batches = DistillBatches(
+            train.images, train.labels, soft, config.batch_size, seed=config.seed, weights=weights, config=augment
+        )
     student_compile(student, config, len(batches))
     # Validation scores the student against the labels alone (the teacher's half of the target is the one-hot
     # label too): the epoch is chosen on hard accuracy, and the teacher need not read the validation faces.
@@ -586,7 +678,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--teacher-views",
         choices=TEACHER_VIEWS,
         default=defaults.teacher_views,
-        help="once: cached targets on unaugmented faces (CPU); each: the teacher reads every augmented view (GPU)",
+        help="once: cached targets on unaugmented faces (CPU); each: the teacher reads every augmented view (GPU); "
+        "bank: the teacher reads --bank-views augmented views of each face once, and each epoch draws from them (CPU)",
+    )
+    parser.add_argument(
+        "--bank-views", type=int, default=defaults.bank_views, help="with --teacher-views bank: views per face"
     )
     parser.add_argument(
         "--time-limit-minutes", type=float, default=None, help="stop after the epoch that would overrun this"
@@ -622,6 +718,7 @@ def main(argv: list[str] | None = None) -> None:
         erase_probability=args.erase_probability,
         limit_per_class=args.limit_per_class,
         teacher_views=args.teacher_views,
+        bank_views=args.bank_views,
         time_limit_minutes=args.time_limit_minutes,
         ema_momentum=args.ema_momentum,
     )

@@ -179,6 +179,164 @@ def test_a_distillation_run_leaves_keras_precision_as_it_found_it(distilled):
 
 
 @pytest.fixture(scope="module")
+def distilled_from_a_bank(teacher, fer_dir, tmp_path_factory):
+    from ml.distill import distill
+
+    out = tmp_path_factory.mktemp("student-bank")
+    config = distill_config(teacher, fer_dir, out, teacher_views="bank", bank_views=3, precision="float32")
+    return out, distill(config, command="python -m ml.distill --teacher-views bank ...", verbose=0)
+
+
+def test_a_run_from_the_teachers_bank_keeps_each_view_and_its_targets(distilled_from_a_bank):
+    from ml.models import load_model
+
+    out, path = distilled_from_a_bank
+    run = json.loads((out / "run.json").read_text())
+    with (out / "history.csv").open() as rows:
+        history = list(csv.DictReader(rows))
+    stored = [np.load(out / f"teacher_bank_{k}.npz") for k in range(3)]
+
+    assert load_model(path).output_shape == (None, 7)
+    assert run["teacher_targets"] == "3 augmented views of each training face, read once"
+    assert run["config"]["bank_views"] == 3 and 0 <= run["teacher_train_accuracy"] <= 1
+    assert [row["epoch"] for row in history] == ["0", "1"]
+    assert not (out / "teacher_bank_3.npz").exists() and not (out / "teacher_train.npz").exists()
+    for view in stored:
+        assert view["views"].shape == (28, 48, 48) and view["views"].dtype == np.uint8
+        assert view["probabilities"].shape == (28, 7)
+        np.testing.assert_allclose(view["probabilities"].sum(axis=1), 1.0, rtol=1e-4)
+    # Three different draws of the augmentation, not one view stored three times.
+    assert not np.array_equal(stored[0]["views"], stored[1]["views"])
+    assert not np.array_equal(stored[1]["views"], stored[2]["views"])
+
+
+def test_the_bank_holds_the_teachers_reading_of_each_stored_view(distilled_from_a_bank):
+    from ml.distill import TEACHER_TTA
+    from ml.evaluate import keras_predictor, predict_probabilities
+    from ml.models import load_model
+    from ml.preprocessing import preprocess_faces
+
+    out, _ = distilled_from_a_bank
+    teacher = load_model(json.loads((out / "run.json").read_text())["config"]["teacher"])
+    view = np.load(out / "teacher_bank_1.npz")
+
+    read = predict_probabilities(keras_predictor(teacher), preprocess_faces(view["views"]), TEACHER_TTA)
+    np.testing.assert_allclose(view["probabilities"], read, atol=1e-5)
+
+
+def test_a_resumed_bank_run_reads_the_views_made_and_makes_only_the_missing_ones(
+    distilled_from_a_bank, fer_dir, monkeypatch
+):
+    from ml import data as fer_data
+    from ml import distill
+    from ml.augment import AugmentConfig
+
+    out, _ = distilled_from_a_bank
+    run = json.loads((out / "run.json").read_text())
+    train, _ = fer_data.load_split(str(fer_dir), "train")
+    before = [np.load(out / f"teacher_bank_{k}.npz")["probabilities"] for k in range(3)]
+    made = []
+
+    def count_predictions(predict, batch, mode="plain"):
+        made.append(len(batch))
+        return np.full((len(batch), 7), 1 / 7, "float32")
+
+    monkeypatch.setattr(distill, "predict_probabilities", count_predictions)
+    views, probabilities = distill.teacher_bank(
+        None,
+        train.images,
+        views=4,
+        seed=run["config"]["seed"],
+        augment=AugmentConfig(),
+        folder=out,
+        version=run["teacher_version"],
+    )
+
+    assert made == [28]  # the fourth view only
+    assert views.shape == (4, 28, 48, 48) and probabilities.shape == (4, 28, 7)
+    for k in range(3):
+        np.testing.assert_array_equal(probabilities[k], before[k])
+    np.testing.assert_allclose(probabilities[3], 1 / 7)
+
+
+def test_a_bank_view_made_for_another_teacher_or_seed_is_made_again(tmp_path, monkeypatch):
+    from ml import distill
+    from ml.augment import AugmentConfig
+
+    faces = np.random.default_rng(0).integers(0, 256, (5, 48, 48), dtype=np.uint8)
+    calls = []
+
+    def read(predict, batch, mode="plain"):
+        calls.append(mode)
+        return np.full((len(batch), 7), 1 / 7, "float32")
+
+    monkeypatch.setattr(distill, "predict_probabilities", read)
+
+    def bank(**changes):
+        settings = {"views": 1, "seed": 1, "augment": AugmentConfig(), "folder": tmp_path, "version": "t-1"}
+        return distill.teacher_bank(None, faces, **{**settings, **changes})
+
+    first, _ = bank()
+    again, _ = bank()
+    assert calls == ["flip"]  # read once, with the site's TTA
+    np.testing.assert_array_equal(first, again)
+    bank(version="t-2")
+    bank(version="t-2", seed=2)
+    assert len(calls) == 3
+
+
+def test_bank_batches_show_a_stored_view_or_its_mirror_with_that_views_targets():
+    from ml.distill import NUM_CLASSES, BankBatches
+
+    rng = np.random.default_rng(3)
+    views = rng.integers(0, 256, (3, 10, 48, 48), dtype=np.uint8)
+    teacher = rng.dirichlet(np.ones(NUM_CLASSES), size=(3, 10)).astype("float32")
+    labels = np.arange(10) % NUM_CLASSES
+    batches = BankBatches(
+        views, labels, teacher, 4, seed=5, weights=np.linspace(1, 2, NUM_CLASSES), config=AugmentConfig()
+    )
+
+    shown = set()
+    mirrors = 0
+    for _epoch in range(4):
+        for index in range(len(batches)):
+            faces, targets, weights = batches[index]
+            for face, target, weight in zip(faces[..., 0], targets, weights, strict=True):
+                label = int(np.argmax(target[:NUM_CLASSES]))
+                matches = [
+                    (k, i, mirrored)
+                    for k in range(3)
+                    for i in range(10)
+                    for mirrored in (False, True)
+                    if np.array_equal(face, views[k, i, :, ::-1] if mirrored else views[k, i])
+                ]
+                assert matches, "every face shown is a stored view or its mirror image"
+                k, i, mirrored = matches[0]
+                np.testing.assert_allclose(target[NUM_CLASSES:], teacher[k, i])
+                assert label == labels[i] and weight == pytest.approx(np.linspace(1, 2, NUM_CLASSES)[label])
+                shown.add(k)
+                mirrors += mirrored
+        batches.on_epoch_end()
+    assert shown == {0, 1, 2} and 0 < mirrors < 40
+
+
+def test_the_distill_command_takes_the_banks_views():
+    from ml.distill import parse_args
+
+    args = parse_args(["--teacher", "t", "--data", "d", "--out", "o", "--teacher-views", "bank", "--bank-views", "6"])
+    assert args.teacher_views == "bank" and args.bank_views == 6
+
+
+def test_a_bank_of_no_views_is_refused_before_the_run_is_recorded(teacher, fer_dir, tmp_path):
+    from ml.distill import distill
+
+    config = distill_config(teacher, fer_dir, tmp_path / "run", teacher_views="bank", bank_views=0)
+    with pytest.raises(ValueError, match="--bank-views must be at least 1"):
+        distill(config, verbose=0)
+    assert not (tmp_path / "run" / "run.json").exists()
+
+
+@pytest.fixture(scope="module")
 def distilled_on_each_view(teacher, fer_dir, tmp_path_factory):
     from ml.distill import distill
 
