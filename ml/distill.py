@@ -398,15 +398,12 @@ def teacher_bank(
     for k in range(views):
         path = folder / f"teacher_bank_{k}.npz"
         if path.exists():
-            stored = np.load(path)
-            if (
-                str(stored["version"]) == version
-                and int(stored["seed"]) == seed
-                and stored["views"].shape == images.shape
-            ):
-                stack_views.append(stored["views"])
-                stack_probabilities.append(stored["probabilities"])
-                continue
+            with np.load(path) as stored:
+                view = stored["views"]
+                if str(stored["version"]) == version and int(stored["seed"]) == seed and view.shape == images.shape:
+                    stack_views.append(view)
+                    stack_probabilities.append(stored["probabilities"])
+                    continue
         started = time.monotonic()
         view = augment_batch(images, np.random.default_rng([seed, 7, k]), augment)
         probabilities = predict_probabilities(keras_predictor(teacher), preprocess_faces(view), TEACHER_TTA)
