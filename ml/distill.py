@@ -61,7 +61,15 @@ from ml.evaluate import classification_metrics, keras_predictor, predict_probabi
 from ml.export import to_mixed_bfloat16
 from ml.inference import read_model_card
 from ml.labels import LABELS
-from ml.models import build_model, copy_weights, ensemble_members, inference_check, load_model
+from ml.models import (
+    build_model,
+    copy_weights,
+    ensemble_members,
+    inference_check,
+    load_model,
+    weighted_layers,
+    widen_weights,
+)
 from ml.preprocessing import INPUT_SHAPE, preprocess_faces
 
 NUM_CLASSES = len(LABELS)
@@ -441,7 +449,14 @@ def student_build(config: DistillConfig, teacher: keras.Model, validation: fer_d
         if not 1 <= member <= len(nets):
             raise ValueError(f"The teacher holds {len(nets)} nets: --init-member must be 1..{len(nets)}, best or none.")
         chosen = {"init_member": member}
-    copy_weights(nets[member - 1], student)
+    source = nets[member - 1]
+    source_width = int(weighted_layers(source)[0].weights[0].shape[-1])
+    if source_width == int(weighted_layers(student)[0].weights[0].shape[-1]):
+        copy_weights(source, student)
+    else:
+        # A wider student starts as the member itself, widened (`widen_weights`), not from scratch.
+        widen_weights(source, student, seed=config.seed)
+        chosen["widened_from"] = source_width
     return student, chosen
 
 

@@ -323,6 +323,58 @@ def copy_weights(source: keras.Model, target: keras.Model) -> None:
         target_layer.set_weights(weights)
 
 
+def widen_weights(source: keras.Model, target: keras.Model, *, seed: int = 0) -> None:
+    """Copy a narrower net into a wider one of the same chain of layers, computing the same function (Net2WiderNet).
+
+    Chen, Goodfellow & Shlens (2016): each added filter or unit copies one of
+    the source's, chosen at random, and the layer after it splits that unit's
+    outgoing weights between the copies, so the wider net reads every face as
+    the narrow one did and training starts from its accuracy, not from scratch.
+    Where the paper adds noise to break the copies' symmetry, the split here
+    is uneven instead (random shares summing to one): copies with different
+    outgoing weights get different gradients, and the function stays exact.
+    Works for a chain of Conv2D, BatchNormalization and Dense layers with any
+    pooling, dropout and one Flatten between them (`build_vggnet`, `build_cnn`).
+    """
+    rng = np.random.default_rng(seed)
+    source_layers, target_layers = weighted_layers(source), weighted_layers(target)
+    if [type(layer) for layer in source_layers] != [type(layer) for layer in target_layers]:
+        raise ValueError(f"{source.name} and {target.name} are not the same chain of layers: cannot widen.")
+    # For each of the target's input channels: the source channel it copies and its share of that channel.
+    channel_map = np.arange(1)
+    share = np.ones(1)
+    for position, (source_layer, target_layer) in enumerate(zip(source_layers, target_layers, strict=True)):
+        weights = source_layer.get_weights()
+        if isinstance(source_layer, layers.BatchNormalization):
+            target_layer.set_weights([w[channel_map] for w in weights])
+            continue
+        if not isinstance(source_layer, (layers.Conv2D, layers.Dense)):
+            raise ValueError(f"widen_weights handles Conv2D, Dense and BatchNormalization, not {source_layer.name}.")
+        kernel, *bias = weights
+        inputs = kernel.shape[-2]
+        if position == 0:
+            channel_map, share = np.arange(inputs), np.ones(inputs)
+        elif inputs != len(np.unique(channel_map)):
+            # A Flatten before this layer: channels-last, so input (h, w, c) is row (h * W + w) * C + c.
+            channels = len(np.unique(channel_map))
+            positions = inputs // channels
+            channel_map = (np.arange(positions)[:, None] * channels + channel_map[None, :]).ravel()
+            share = np.tile(share, positions)
+        kernel = kernel[..., channel_map, :] * share[:, None]
+        outputs = kernel.shape[-1]
+        wanted = target_layer.weights[0].shape[-1]
+        last = position == len(source_layers) - 1
+        if last and wanted != outputs:
+            raise ValueError(f"{target.name} has {wanted} outputs, {source.name} {outputs}: widen hidden layers only.")
+        if wanted < outputs:
+            raise ValueError(f"{target_layer.name} is narrower than {source_layer.name}: cannot widen.")
+        channel_map = np.concatenate([np.arange(outputs), rng.integers(0, outputs, wanted - outputs)])
+        copies = np.bincount(channel_map, minlength=outputs)
+        raw = rng.uniform(0.5, 1.5, wanted) * (copies[channel_map] > 1) + (copies[channel_map] == 1)
+        share = raw / np.bincount(channel_map, weights=raw, minlength=outputs)[channel_map]
+        target_layer.set_weights([kernel[..., channel_map], *(b[channel_map] for b in bias)])
+
+
 ARCHITECTURES: dict[str, Callable[..., keras.Model]] = {
     "cnn": build_cnn,
     "resnet": build_resnet,

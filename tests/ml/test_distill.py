@@ -67,12 +67,7 @@ def distill_config(teacher, fer_dir, out, **changes):
         teacher=str(teacher),
         data=str(fer_dir),
         out=str(out),
-        arch="tiny",
-        width=None,
-        epochs=2,
-        batch_size=8,
-        init_member="1",
-        **changes,
+        **{"arch": "tiny", "width": None, "epochs": 2, "batch_size": 8, "init_member": "1", **changes},
     )
 
 
@@ -531,3 +526,20 @@ def test_random_affine_records_only_the_ranges_it_draws_and_rebuilds_from_them()
         warp.crop,
         5,
     )
+
+
+def test_a_wider_student_starts_as_the_teachers_net_widened(fer_dir, tmp_path):
+    from ml.data import load_split
+    from ml.distill import student_build
+    from ml.models import build_ensemble, build_model
+
+    nets = [build_model("vggnet", width=4) for _ in range(2)]
+    teacher = build_ensemble(nets)
+    config = distill_config("unused.keras", fer_dir, tmp_path, arch="vggnet", width=6, init_member="2")
+    faces = np.random.default_rng(0).uniform(0, 255, (4, 48, 48, 1)).astype(np.float32)
+
+    student, chosen = student_build(config, teacher, load_split(fer_dir, "test")[0])
+
+    assert chosen == {"init_member": 2, "widened_from": 4}
+    assert student.count_params() > 2 * nets[1].count_params()
+    np.testing.assert_allclose(student.predict(faces, verbose=0), nets[1].predict(faces, verbose=0), atol=1e-5)

@@ -232,3 +232,62 @@ def test_a_model_saved_for_inference_keeps_bfloat16s_precision_in_its_float16_we
         expected = original.astype(ml_dtypes.bfloat16).astype(np.float16)
         np.testing.assert_array_equal(kept, expected)
         assert np.all(np.abs(kept - original) <= np.abs(original) * 2**-8 + 1e-7)
+
+
+def _with_random_batch_norm_statistics(model, seed=1):
+    """Trained-looking batch-norm layers: fresh ones are the identity and would hide a wrong channel map."""
+    rng = np.random.default_rng(seed)
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.BatchNormalization):
+            gamma, beta, mean, variance = layer.get_weights()
+            layer.set_weights(
+                [
+                    rng.uniform(0.5, 2.0, gamma.shape),
+                    rng.normal(size=beta.shape),
+                    rng.normal(size=mean.shape),
+                    rng.uniform(0.5, 2.0, variance.shape),
+                ]
+            )
+    return model
+
+
+def test_a_widened_net_reads_every_face_as_the_narrow_net_it_grew_from():
+    from ml.models import widen_weights
+
+    narrow = _with_random_batch_norm_statistics(build_model("vggnet", width=4))
+    wide = build_model("vggnet", width=6)
+    faces = np.random.default_rng(0).uniform(0, 255, (8, 48, 48, 1)).astype(np.float32)
+
+    widen_weights(narrow, wide, seed=3)
+
+    assert wide.count_params() > 2 * narrow.count_params()
+    np.testing.assert_allclose(wide.predict(faces, verbose=0), narrow.predict(faces, verbose=0), atol=1e-5)
+
+
+def test_a_widened_nets_copied_filters_leave_with_unequal_weights_so_training_can_tell_them_apart():
+    from ml.models import widen_weights
+
+    narrow = build_model("vggnet", width=4)
+    wide = build_model("vggnet", width=6)
+    widen_weights(narrow, wide, seed=3)
+    first, second = wide.get_layer("stage1a_conv").get_weights()[0], wide.get_layer("stage1b_conv").get_weights()[0]
+    narrow_first = narrow.get_layer("stage1a_conv").get_weights()[0]
+
+    # The two new filters of the first layer copy two of the four old ones ...
+    copied = [
+        next(old for old in range(4) if np.array_equal(first[..., new], narrow_first[..., old])) for new in (4, 5)
+    ]
+    # ... and the next layer reads each copy through weights that differ from its original's.
+    for new, old in zip((4, 5), copied, strict=True):
+        assert not np.allclose(second[:, :, new, :], second[:, :, old, :])
+
+
+def test_widening_refuses_a_narrower_net_another_architecture_or_another_number_of_classes():
+    from ml.models import widen_weights
+
+    with pytest.raises(ValueError, match="narrower"):
+        widen_weights(build_model("vggnet", width=6), build_model("vggnet", width=4))
+    with pytest.raises(ValueError, match="not the same chain"):
+        widen_weights(build_model("tiny"), build_model("vggnet", width=4))
+    with pytest.raises(ValueError, match="outputs"):
+        widen_weights(build_model("vggnet", width=4), build_model("vggnet", width=4, num_classes=5))
