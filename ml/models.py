@@ -334,15 +334,15 @@ def widen_weights(source: keras.Model, target: keras.Model, *, seed: int = 0) ->
     is uneven instead (random shares summing to one): copies with different
     outgoing weights get different gradients, and the function stays exact.
     Works for a chain of Conv2D, BatchNormalization and Dense layers with any
-    pooling, dropout and one Flatten between them (`build_vggnet`, `build_cnn`).
+    pooling, dropout and one Flatten between them (`build_vggnet`).
     """
     rng = np.random.default_rng(seed)
     source_layers, target_layers = weighted_layers(source), weighted_layers(target)
     if [type(layer) for layer in source_layers] != [type(layer) for layer in target_layers]:
         raise ValueError(f"{source.name} and {target.name} are not the same chain of layers: cannot widen.")
     # For each of the target's input channels: the source channel it copies and its share of that channel.
-    channel_map = np.arange(1)
-    share = np.ones(1)
+    channel_map, share = np.arange(1), np.ones(1)
+    source_channels = 1
     for position, (source_layer, target_layer) in enumerate(zip(source_layers, target_layers, strict=True)):
         weights = source_layer.get_weights()
         if isinstance(source_layer, layers.BatchNormalization):
@@ -354,11 +354,10 @@ def widen_weights(source: keras.Model, target: keras.Model, *, seed: int = 0) ->
         inputs = kernel.shape[-2]
         if position == 0:
             channel_map, share = np.arange(inputs), np.ones(inputs)
-        elif inputs != len(np.unique(channel_map)):
+        elif inputs != source_channels:
             # A Flatten before this layer: channels-last, so input (h, w, c) is row (h * W + w) * C + c.
-            channels = len(np.unique(channel_map))
-            positions = inputs // channels
-            channel_map = (np.arange(positions)[:, None] * channels + channel_map[None, :]).ravel()
+            positions = inputs // source_channels
+            channel_map = (np.arange(positions)[:, None] * source_channels + channel_map[None, :]).ravel()
             share = np.tile(share, positions)
         kernel = kernel[..., channel_map, :] * share[:, None]
         outputs = kernel.shape[-1]
@@ -369,6 +368,7 @@ def widen_weights(source: keras.Model, target: keras.Model, *, seed: int = 0) ->
         if wanted < outputs:
             raise ValueError(f"{target_layer.name} is narrower than {source_layer.name}: cannot widen.")
         channel_map = np.concatenate([np.arange(outputs), rng.integers(0, outputs, wanted - outputs)])
+        source_channels = outputs
         copies = np.bincount(channel_map, minlength=outputs)
         raw = rng.uniform(0.5, 1.5, wanted) * (copies[channel_map] > 1) + (copies[channel_map] == 1)
         share = raw / np.bincount(channel_map, weights=raw, minlength=outputs)[channel_map]
