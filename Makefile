@@ -76,11 +76,11 @@ train: $(STAMP) fer-data  ## Train ARCH for EPOCHS into RUN (RESUME=1 continues 
 
 EVALUATE_MODEL ?= ml/artifacts/emotion_model.keras
 evaluate: $(STAMP) fer-data  ## Test metrics of EVALUATE_MODEL (default: the shipped one): PublicTest, PrivateTest, all
-	$(BIN)/python -m ml.evaluate --model $(EVALUATE_MODEL) --data $(FER_DATA) --modes plain flip --out reports/evaluate
+	$(BIN)/python -m ml.evaluate --model $(EVALUATE_MODEL) --data $(FER_DATA) --modes plain flip vshift --out reports/evaluate
 
 # A candidate is weighed on PublicTest alone, before anything ships: PrivateTest is scored once, by ml.ship.
-validate: $(STAMP) fer-data  ## PublicTest alone for MODEL (e.g. runs/student/best.keras), plain and flip, into its folder's public-test/
-	$(BIN)/python -m ml.evaluate --model $(MODEL) --data $(FER_DATA) --modes plain flip --split public-test \
+validate: $(STAMP) fer-data  ## PublicTest alone for MODEL (e.g. runs/student/best.keras), plain, flip and vshift, into its folder's public-test/
+	$(BIN)/python -m ml.evaluate --model $(MODEL) --data $(FER_DATA) --modes plain flip vshift --split public-test \
 		--out $(dir $(MODEL))public-test
 
 TEACHER ?= ml/teachers/emotion-vggnet32x7-bf16-2026.11/emotion_model.keras
@@ -92,9 +92,9 @@ DISTILL_FLAGS ?= --teacher-views each --arch vggnet --width 32 --batch-size 256 
 distill: $(STAMP) fer-data  ## Distil TEACHER into one net in STUDENT_RUN (rerun the same command to resume)
 	$(BIN)/python -m ml.distill --teacher $(TEACHER) --data $(FER_DATA) --out $(STUDENT_RUN) $(DISTILL_FLAGS)
 
-# Ten crops are not offered: they cost five times flip's passes, and the shipped net read fewer of PublicTest's
-# faces right with them than with flip (0.683 against 0.6885).
-SHIP_FLAGS ?= --tta auto --modes plain flip
+# Ten crops are not offered: the shipped net read fewer of PublicTest's faces right with them than with flip
+# (0.683 against 0.6885). The face moved 2 pixels up and down, with mirrors, read more (0.698).
+SHIP_FLAGS ?= --tta auto --modes plain flip vshift
 # The real-photo offsets (ml/photo_offsets.py) are fitted on labelled real photos, DATA (set below for the benches).
 .PHONY: photo-offsets
 photo-offsets: $(STAMP) fer-data  ## Fit the shipped net's real-photo offsets on DATA; with VERSION, store them in its card

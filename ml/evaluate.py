@@ -7,7 +7,8 @@ per-class precision / recall / F1 and the confusion matrix for each mode:
 `plain` (the face as is), `flip` (averaged with its mirror image) and
 `tencrop` (five 48x48 crops of the face reflect-padded by 4 pixels, the
 centre and the four corners, each with its mirror: the shifts the model saw
-in training).
+in training) and `vshift` (the face and the face moved 2 pixels up and
+down, each with its mirror).
 """
 
 from __future__ import annotations

@@ -77,7 +77,8 @@ class EmotionClassifier:
 
         `tta` is the test-time augmentation averaged per face ("plain",
         "flip": with its mirror image, "tencrop": five shifted crops and their
-        mirrors); by default the model card decides, as chosen (on the
+        mirrors, "vshift": the face and the face moved 2 pixels up and
+        down, and their mirrors); by default the model card decides, as chosen (on the
         validation split) when the model was shipped. `photo_offsets` applies
         the card's real-photo offsets, when it has them.
         """

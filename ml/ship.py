@@ -399,13 +399,21 @@ def litert_export(data: str, *, artifacts: Path = ARTIFACTS_DIR, weights: str = 
     return card
 
 
-def reexport(data: str, version: str, *, weights: str, artifacts: Path = ARTIFACTS_DIR, command: str = "") -> dict:
-    """Release the net already shipped again, served by another LiteRT export, with every figure measured anew.
+def reexport(
+    data: str,
+    version: str,
+    *,
+    weights: str,
+    modes: Sequence[str] | None = None,
+    artifacts: Path = ARTIFACTS_DIR,
+    command: str = "",
+) -> dict:
+    """Release the net already shipped again, served by another LiteRT export or TTA, every figure measured anew.
 
     The net and its lineage (recipe, teacher, training commands) stay. The
     export changes its readings a little, so the card's figures are measured
     again on it, as `ship` measures them: the TTA chosen on PublicTest among
-    the modes chosen from before, validation, both test halves (PrivateTest
+    `modes` (None: the modes chosen from before), validation, both test halves (PrivateTest
     once, for this release) and all of test, the export's agreement with the
     `.keras` file, and the speed. The real-photo offsets were fitted to the
     old export's readings, so they go: fit them again (`make photo-offsets`).
@@ -425,7 +433,8 @@ def reexport(data: str, version: str, *, weights: str, artifacts: Path = ARTIFAC
     test, _ = load_split(data, "test")
     public, private = test_halves(test)
     model = load_model(artifacts / MODEL_FILE)
-    splits, modes = Splits(public, public, private, test), tuple(card["tta_validation_accuracy"])
+    splits = Splits(public, public, private, test)
+    modes = tuple(modes) if modes else tuple(card["tta_validation_accuracy"])
     measured, size = export_beside(
         model, artifacts, weights, lambda served: export_measure(model, served, splits, modes)
     )
@@ -475,7 +484,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--data", required=True, help="FER-2013 folder holding train/ and test/")
     parser.add_argument("--version", help="e.g. emotion-vggnet32-kd-2026.11")
     parser.add_argument("--tta", choices=(*TTA_MODES, "auto"), default="auto", help="auto: the best on validation")
-    parser.add_argument("--modes", nargs="+", choices=TTA_MODES, default=list(TTA_MODES))
+    parser.add_argument(
+        "--modes",
+        nargs="+",
+        choices=TTA_MODES,
+        help="the TTA modes --tta auto chooses among (default: all; with --reexport, those chosen among before)",
+    )
     parser.add_argument("--artifacts", default=str(ARTIFACTS_DIR), help="where the model and its card go")
     parser.add_argument(
         "--litert-only", action="store_true", help="export the net already shipped to LiteRT (no --run, no --version)"
@@ -498,7 +512,12 @@ def main(argv: list[str] | None = None) -> None:
             parser.error("--reexport needs the new release's --version")
         with refusals_as_errors("python -m ml.ship"):
             card = reexport(
-                args.data, args.version, weights=args.litert_weights, artifacts=Path(args.artifacts), command=command
+                args.data,
+                args.version,
+                weights=args.litert_weights,
+                modes=args.modes,
+                artifacts=Path(args.artifacts),
+                command=command,
             )
         print(card_summary(card))
         return
@@ -512,7 +531,7 @@ def main(argv: list[str] | None = None) -> None:
             artifacts=Path(args.artifacts),
             command=command,
             tta=args.tta,
-            modes=tuple(args.modes),
+            modes=tuple(args.modes or TTA_MODES),
             litert_weights=args.litert_weights,
         )
 

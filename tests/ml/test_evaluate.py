@@ -40,6 +40,14 @@ def test_tta_views_and_averaging():
     crops = tta_views(batch, "tencrop")
     assert len(crops) == 10 and all(crop.shape == batch.shape for crop in crops)
     np.testing.assert_array_equal(crops[0], batch)  # the centre crop of the padded face is the face
+    moved = tta_views(batch, "vshift")
+    assert len(moved) == 6 and all(view.shape == batch.shape for view in moved)
+    np.testing.assert_array_equal(moved[0], batch)
+    np.testing.assert_array_equal(moved[1][:, 2:], batch[:, :-2])  # moved 2 pixels down
+    np.testing.assert_array_equal(moved[1][:, :2], batch[:, 2:0:-1])  # the rows moved in are the edge reflected
+    np.testing.assert_array_equal(moved[2][:, :-2], batch[:, 2:])  # up
+    for view, mirror in zip(moved[:3], moved[3:], strict=True):
+        np.testing.assert_array_equal(mirror, view[:, :, ::-1])
 
     def left_half_brightness(x):
         return np.repeat(x[:, :, :24].mean(axis=(1, 2, 3))[:, None], 7, axis=1)

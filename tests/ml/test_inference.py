@@ -94,7 +94,7 @@ def test_the_card_decides_the_tta_mode(inference, expected):
     assert card_tta({"inference": inference}) == expected
 
 
-@pytest.mark.parametrize("tta", ["plain", "flip", "tencrop"])
+@pytest.mark.parametrize("tta", ["plain", "flip", "tencrop", "vshift"])
 def test_each_tta_mode_averages_the_same_views_as_evaluation(classifier, tta):
     from ml.evaluate import keras_predictor, predict_probabilities
     from ml.preprocessing import preprocess_faces

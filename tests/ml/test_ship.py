@@ -290,6 +290,24 @@ def test_a_release_served_by_another_export_is_measured_again_and_drops_the_phot
     assert not list(artifacts.glob("*.tmp*"))
 
 
+def test_a_release_again_chooses_its_tta_among_the_modes_it_is_given(shipped_copy, fer_dir):
+    from ml.inference import EmotionClassifier
+    from ml.ship import main
+
+    shipped_card, artifacts = shipped_copy
+    assert set(shipped_card["tta_validation_accuracy"]) == {"plain", "flip"}
+
+    release = ["--reexport", "--modes", "plain", "flip", "vshift", "--version", "emotion-test-1-vshift"]
+    main([*release, "--data", str(fer_dir), "--artifacts", str(artifacts)])
+
+    card = json.loads((artifacts / "model_card.json").read_text())
+    assert set(card["tta_validation_accuracy"]) == {"plain", "flip", "vshift"}
+    best = max(card["tta_validation_accuracy"].values())
+    assert card["tta_validation_accuracy"][card["tta"]] == best == card["validation"]["accuracy"]
+    assert card["speed"]["tta"] == card["tta"] and "--modes plain flip vshift" in card["ship_command"]
+    assert EmotionClassifier.load(artifacts / "emotion_model.keras").tta == card["tta"]
+
+
 def test_a_release_again_needs_a_version_of_its_own(shipped_copy, fer_dir, capsys):
     from ml.ship import main
 
