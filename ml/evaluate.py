@@ -215,6 +215,13 @@ def test_halves_report(test, probabilities: dict[str, np.ndarray]) -> dict[str, 
     return report
 
 
+def _portable_path(path: Path) -> str:
+    """`path` relative to the repository when it lies inside it, else by its folder and name only."""
+    resolved = path.resolve()
+    root = Path(__file__).resolve().parent.parent
+    return str(resolved.relative_to(root)) if resolved.is_relative_to(root) else f"{path.parent.name}/{path.name}"
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         prog="python -m ml.evaluate", description="Evaluate a model on FER-2013's test split."
@@ -265,8 +272,9 @@ def main(argv: list[str] | None = None) -> None:
         results,
         out,
         {
-            "model": str(model_path),
-            "data": str(args.data),
+            "model": _portable_path(model_path),
+            # The data by its variable, never by where it lay on the machine that evaluated.
+            "data": "$FER_DATA",
             "split": args.split,
             "images": len(split),
             "parameters": int(model.count_params()),

@@ -87,6 +87,9 @@ def test_the_evaluate_command_scores_public_test_alone_for_choosing(tiny_run, fe
 
     evaluation = json.loads((tmp_path / "evaluation.json").read_text())
     assert evaluation["split"] == "public-test" and evaluation["images"] == 14
+    # No machine's path: the data by its variable, a model outside the repository by its folder and name.
+    assert evaluation["data"] == "$FER_DATA"
+    assert evaluation["model"] == f"{model_path.parent.name}/{model_path.name}"
     assert evaluation["halves"] == {}
     assert np.asarray(evaluation["results"]["flip"]["confusion_matrix"]).sum() == 14
     assert "private_test" not in capsys.readouterr().out
