@@ -26,8 +26,7 @@ CROP_PADDING = 4
 # PublicTest for kd3, the shipped net: the face moved up, down, left and right (ten views)
 # read 0.691, 0.695, 0.693 and 0.690 at 1, 2, 3 and 4 pixels (flip alone 0.6885), and
 # diagonal moves less at every distance. At 2 pixels on its LiteRT export, up and down
-# alone (six views) read 0.698, left and right alone 0.685: faces are centred
-# left to right, by their symmetry, more exactly than top to bottom.
+# alone (six views) read 0.698, left and right alone 0.685.
 TTA_SHIFT_PIXELS = 2
 
 
