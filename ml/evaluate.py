@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ml.cli import refusals_as_errors
+from ml.cli import DATA_VARIABLE, refusals_as_errors
 from ml.labels import LABELS
 from ml.preprocessing import TTA_MODES, tta_views
 
@@ -273,8 +273,7 @@ def main(argv: list[str] | None = None) -> None:
         out,
         {
             "model": _portable_path(model_path),
-            # The data by its variable, never by where it lay on the machine that evaluated.
-            "data": "$FER_DATA",
+            "data": DATA_VARIABLE,
             "split": args.split,
             "images": len(split),
             "parameters": int(model.count_params()),

@@ -40,6 +40,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ml.cli import portable
 from ml.labels import LABELS
 
 REGULARISATIONS = (0.0001, 0.0003, 0.001, 0.003, 0.01, 0.03, 0.1)
@@ -265,11 +266,8 @@ def main(argv: Sequence[str] | None = None) -> dict:
         print(f"{key}: {value}")
     if args.write:
         fields["version"] = args.version
-        # FER-2013's folder named as the README's commands name it, as ml.ship records its own command.
         words = argv if argv is not None else sys.argv[1:]
-        fields["photo_offsets_command"] = "python -m ml.photo_offsets " + " ".join(
-            "$FER_DATA" if word == args.fer_data else shlex.quote(word) for word in words
-        )
+        fields["photo_offsets_command"] = portable("python -m ml.photo_offsets " + shlex.join(words), args.fer_data)
         print(f"Wrote the offsets to {card_write(Path(args.model), fields)}")
     return fields
 

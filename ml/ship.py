@@ -35,7 +35,7 @@ from pathlib import Path
 import numpy as np
 
 from ml.augment import AugmentConfig
-from ml.cli import refusals_as_errors
+from ml.cli import portable, refusals_as_errors
 from ml.inference import ARTIFACTS_DIR, MODEL_CARD
 from ml.labels import LABELS
 from ml.preprocessing import TTA_MODES
@@ -44,8 +44,6 @@ MODEL_FILE = "emotion_model.keras"
 # Its LiteRT export, what the worker runs (ml.inference.LiteRTModel).
 LITERT_FILE = "emotion_model.tflite"
 ARTIFACTS_LIMIT_BYTES = 5 * 1024 * 1024
-# The card names the data by this variable, never by where it lay on the machine that shipped.
-DATA_VARIABLE = "$FER_DATA"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -204,12 +202,6 @@ def cpu_name() -> str:
     except OSError:
         pass
     return f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores"
-
-
-def portable(command: str, data: str) -> str:
-    """A recorded command with the data folder named by $FER_DATA, as the README's commands name it."""
-    words = shlex.split(command)
-    return " ".join(DATA_VARIABLE if word == data else shlex.quote(word) for word in words)
 
 
 def recipe_of(run: Run) -> dict:
