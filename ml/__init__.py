@@ -1,10 +1,14 @@
-"""EmoMusic's machine-learning package: data, models, training, inference.
+"""EmoMusic's machine-learning package, in two parts that depend one way.
 
-It never imports Django, and importing it stays cheap: TensorFlow and Keras are
-imported inside the modules that need them, so the web process can read
-`ml.LABELS` and the model card without loading them.
+- `ml.runtime`: what the Celery worker runs (face detection and alignment, preprocessing, the classifier).
+  It needs NumPy, OpenCV and LiteRT, never TensorFlow or Keras.
+- `ml.training`: the bench that makes the shipped model (data, models, training, distillation, evaluation,
+  shipping, reports). It imports Keras, and may import `ml.runtime`; the runtime never imports it
+  (import-linter's contract in pyproject.toml).
+
+It never imports Django, and `import ml` stays cheap.
 """
 
-from ml.labels import LABELS
+from ml.runtime.labels import LABELS
 
 __all__ = ["LABELS"]

@@ -1,10 +1,10 @@
 import numpy as np
 
-from ml.augment import AugmentConfig, augment_batch
+from ml.training.augment import AugmentConfig, augment_batch
 
 
 def test_augmentation_keeps_shape_and_type_and_is_reproducible(fer_dir):
-    from ml.data import load_split
+    from ml.training.data import load_split
 
     split, _ = load_split(fer_dir, "train")
     first = augment_batch(split.images, np.random.default_rng(7))

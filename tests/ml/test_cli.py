@@ -1,6 +1,6 @@
 import pytest
 
-from ml.cli import refusals_as_errors
+from ml.training.cli import refusals_as_errors
 
 
 @pytest.mark.parametrize(

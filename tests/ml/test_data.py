@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from ml import LABELS
-from ml.data import class_weights, load_split, oversample_indices, stratified_split
+from ml.training.data import class_weights, load_split, oversample_indices, stratified_split
 
 
 def test_load_split_reads_every_class_in_label_order(fer_dir):

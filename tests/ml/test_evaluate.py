@@ -1,7 +1,10 @@
+import json
+import re
+
 import numpy as np
 import pytest
 
-from ml.evaluate import classification_metrics, confusion_matrix, predict_probabilities, tta_views
+from ml.training.evaluate import classification_metrics, confusion_matrix, predict_probabilities, tta_views
 
 
 def test_metrics_match_a_hand_computed_confusion_matrix():
@@ -62,7 +65,7 @@ def test_tta_views_and_averaging():
 def test_the_evaluate_command_reports_public_test_private_test_and_all_apart(tiny_run, fer_dir, tmp_path, capsys):
     import json
 
-    from ml import evaluate
+    from ml.training import evaluate
 
     _, model_path = tiny_run
     evaluate.main(["--model", str(model_path), "--data", str(fer_dir), "--modes", "flip", "--out", str(tmp_path)])
@@ -78,7 +81,7 @@ def test_the_evaluate_command_reports_public_test_private_test_and_all_apart(tin
 def test_the_evaluate_command_scores_public_test_alone_for_choosing(tiny_run, fer_dir, tmp_path, capsys):
     import json
 
-    from ml import evaluate
+    from ml.training import evaluate
 
     _, model_path = tiny_run
     evaluate.main(
@@ -96,7 +99,7 @@ def test_the_evaluate_command_scores_public_test_alone_for_choosing(tiny_run, fe
 
 
 def test_the_evaluate_command_refuses_a_limit_on_public_test_in_one_line(tiny_run, fer_dir, capsys):
-    from ml import evaluate
+    from ml.training import evaluate
 
     _, model_path = tiny_run
     with pytest.raises(SystemExit) as exit_info:
@@ -106,3 +109,27 @@ def test_the_evaluate_command_refuses_a_limit_on_public_test_in_one_line(tiny_ru
 
     assert exit_info.value.code == 2
     assert "not to public-test" in capsys.readouterr().err
+
+
+def test_the_evaluate_command_scores_ferplus_majority_labels_beside_fer2013s(
+    tiny_run, fer_dir, ferplus_dir, tmp_path, capsys
+):
+    from ml.training import evaluate, ferplus
+
+    _, model_path = tiny_run
+
+    evaluate.main(
+        [
+            *("--model", str(model_path), "--data", str(fer_dir), "--ferplus", str(ferplus_dir)),
+            *("--modes", "plain", "--out", str(tmp_path)),
+        ]
+    )
+
+    report = json.loads((tmp_path / "evaluation.json").read_text())["ferplus"]["plain"]
+    private = ferplus.votes_load(ferplus_dir, "private-test")
+    assert set(report) == {"public-test", "private-test"}
+    assert report["private-test"]["majority"]["images"] == len(private.scored())
+    assert report["private-test"]["faces"] == len(private)
+    assert report["private-test"]["faces_without_majority"] == len(private) - len(private.scored())
+    assert 0.0 <= report["private-test"]["plurality_accuracy"] <= 1.0
+    assert re.search(r"plain FER\+ private-test +majority [01]\.\d{4}", capsys.readouterr().out)

@@ -2,7 +2,7 @@ import cv2
 import numpy as np
 import pytest
 
-from ml import faces
+from ml.runtime import faces
 from tests.ml.conftest import FACE_PHOTOS
 
 PHOTOS = sorted(FACE_PHOTOS.glob("*.jpg"))

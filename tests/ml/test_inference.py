@@ -6,13 +6,32 @@ import numpy as np
 import pytest
 
 from ml import LABELS
-from ml.inference import DEFAULT_MODEL, EmotionClassifier, card_tta, read_model_card
+from ml.runtime.inference import DEFAULT_MODEL, EmotionClassifier, read_model_card
 
 
 @pytest.fixture(scope="module")
 def classifier(tiny_run):
+    """The tiny run's net read through the classifier, as the training bench reads a run's `.keras` file."""
+    from ml.training.models import load_model
+
     _, model_path = tiny_run
-    return EmotionClassifier.load(model_path)
+    return EmotionClassifier(load_model(model_path), "tiny")
+
+
+@pytest.fixture
+def shipped_copy(tmp_path):
+    """The shipped LiteRT export in a folder of its own, with a card the test writes."""
+    import shutil
+
+    card = read_model_card()
+    shutil.copy(DEFAULT_MODEL.with_name(card["litert_file"]), tmp_path / "emotion_model.tflite")
+
+    def write_card(**fields):
+        card = {"version": "emotion-test-1", "file": "emotion_model.keras", "litert_file": "emotion_model.tflite"}
+        (tmp_path / "model_card.json").write_text(json.dumps(card | fields))
+        return tmp_path / "emotion_model.keras"
+
+    return write_card
 
 
 def test_predict_gives_probabilities_for_faces_of_any_size(classifier):
@@ -23,12 +42,11 @@ def test_predict_gives_probabilities_for_faces_of_any_size(classifier):
 
     assert probabilities.shape == (2, len(LABELS))
     np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-5)
-    assert classifier.version == "model"  # no model card beside it: the file's name
 
 
 def test_predict_on_an_array_batch_matches_the_model_on_preprocessed_input(classifier, fer_dir):
-    from ml.data import load_split
-    from ml.preprocessing import preprocess_faces
+    from ml.runtime.preprocessing import preprocess_faces
+    from ml.training.data import load_split
 
     split, _ = load_split(fer_dir, "test")
     classifier.tta = "plain"
@@ -42,62 +60,36 @@ def test_predict_on_an_array_batch_matches_the_model_on_preprocessed_input(class
     assert classifier.predict(np.zeros((70, 48, 48), np.uint8)).shape == (70, 7)
 
 
-def test_version_comes_from_the_model_card(tiny_run, tmp_path):
-    import shutil
+@pytest.mark.skipif(not DEFAULT_MODEL.exists(), reason="no shipped model yet")
+def test_load_reads_the_version_and_the_tta_from_the_card_and_runs_the_litert_export(shipped_copy):
+    from ml.runtime.inference import LiteRTModel
 
-    _, model_path = tiny_run
-    shutil.copy(model_path, tmp_path / "emotion_model.keras")
-    card = {"version": "emotion-test-1", "file": "emotion_model.keras", "inference": {"tta": "tencrop"}}
-    (tmp_path / "model_card.json").write_text(json.dumps(card))
-
-    loaded = EmotionClassifier.load(tmp_path / "emotion_model.keras")
+    loaded = EmotionClassifier.load(shipped_copy(tta="tencrop"))
 
     assert loaded.version == "emotion-test-1" and loaded.tta == "tencrop"
-    with pytest.raises(FileNotFoundError, match="No emotion model"):
-        EmotionClassifier.load(tmp_path / "missing.keras")
+    assert isinstance(loaded.model, LiteRTModel)
+    assert EmotionClassifier.load(shipped_copy(), tta="plain").tta == "plain"
 
 
-def test_the_cards_photo_offsets_are_applied_unless_asked_not_to(tiny_run, tmp_path):
+def test_load_refuses_a_model_without_a_card_naming_its_export(tiny_run, tmp_path):
     import shutil
-
-    from ml.photo_offsets import offsets_apply
 
     _, model_path = tiny_run
     shutil.copy(model_path, tmp_path / "emotion_model.keras")
-    offsets = {label: 0.0 for label in LABELS} | {"surprise": 1.0, "angry": -1.0}
-    card = {"version": "emotion-test-1", "file": "emotion_model.keras", "photo_offsets": offsets}
-    (tmp_path / "model_card.json").write_text(json.dumps(card))
-    faces = np.random.default_rng(4).integers(0, 256, (3, 48, 48), np.uint8)
-
-    with_offsets = EmotionClassifier.load(tmp_path / "emotion_model.keras")
-    net_alone = EmotionClassifier.load(tmp_path / "emotion_model.keras", photo_offsets=False)
-
-    expected = offsets_apply(net_alone.predict(faces), np.array([offsets[label] for label in LABELS]))
-    np.testing.assert_allclose(with_offsets.predict(faces), expected, rtol=1e-5)
-    assert net_alone.photo_offsets is None
-    card["photo_offsets"] = {"surprise": 1.0}
-    (tmp_path / "model_card.json").write_text(json.dumps(card))
-    with pytest.raises(ValueError, match="photo_offsets lack angry"):
+    with pytest.raises(FileNotFoundError, match="No shipped emotion model"):
         EmotionClassifier.load(tmp_path / "emotion_model.keras")
-
-
-@pytest.mark.parametrize(
-    ("inference", "expected"),
-    [
-        ({"tta": "tencrop", "flip_tta": True}, "tencrop"),
-        ({"flip_tta": False}, "plain"),  # cards written before ten-crop was offered
-        ({"flip_tta": True}, "flip"),
-        ({}, "flip"),
-    ],
-)
-def test_the_card_decides_the_tta_mode(inference, expected):
-    assert card_tta({"inference": inference}) == expected
+    with pytest.raises(FileNotFoundError, match="No shipped emotion model"):
+        EmotionClassifier.load(tmp_path / "missing.keras")
+    card = {"version": "v", "file": "emotion_model.keras", "litert_file": "gone.tflite"}
+    (tmp_path / "model_card.json").write_text(json.dumps(card))
+    with pytest.raises(FileNotFoundError, match=r"names gone\.tflite, which is not beside it"):
+        EmotionClassifier.load(tmp_path / "emotion_model.keras")
 
 
 @pytest.mark.parametrize("tta", ["plain", "flip", "tencrop", "vshift"])
 def test_each_tta_mode_averages_the_same_views_as_evaluation(classifier, tta):
-    from ml.evaluate import keras_predictor, predict_probabilities
-    from ml.preprocessing import preprocess_faces
+    from ml.runtime.preprocessing import preprocess_faces
+    from ml.training.evaluate import keras_predictor, predict_probabilities
 
     # Two passes (64 faces, then 6), whose views fill buckets of 64 across faces and end in a padded one.
     faces = np.random.default_rng(3).integers(0, 256, (70, 48, 48), np.uint8)
@@ -115,7 +107,7 @@ def test_each_tta_mode_averages_the_same_views_as_evaluation(classifier, tta):
 
 @pytest.mark.skipif(not DEFAULT_MODEL.exists(), reason="no shipped model yet")
 def test_the_shipped_model_is_one_small_net_with_a_flat_card():
-    from ml.models import ensemble_members, load_model
+    from ml.training.models import ensemble_members, load_model
 
     card = read_model_card()
     classifier = EmotionClassifier.load()
@@ -131,18 +123,16 @@ def test_the_shipped_model_is_one_small_net_with_a_flat_card():
     assert DEFAULT_MODEL.stat().st_size == card["size_bytes"] <= 5 * 1024 * 1024
     assert DEFAULT_MODEL.with_name(card["litert_file"]).stat().st_size == card["litert_size_bytes"] <= 5 * 1024 * 1024
     assert classifier.predict(np.zeros((1, 48, 48), np.uint8)).shape == (1, 7)
-    # Read for real photos: offsets for every emotion, worth it on people the fit never saw.
-    assert set(card["photo_offsets"]) == set(LABELS) and classifier.photo_offsets is not None
-    assert card["photo_accuracy_unseen_people"] > card["photo_accuracy_without_offsets"]
-
-
-@pytest.mark.parametrize("tta", ["plain", "tencrop"])
-def test_a_flat_card_names_its_tta_at_the_top(tta):
-    assert card_tta({"tta": tta, "inference": {"tta": "flip"}}) == tta
+    # Nothing fitted to one set of labelled photos ships: no offsets, priors or thresholds in the card.
+    fitted = [key for key in card if any(word in key for word in ("photo", "offset", "prior", "threshold"))]
+    assert fitted == []
 
 
 def test_importing_ml_for_the_web_process_loads_no_keras():
-    code = "import sys, ml, ml.labels, ml.faces, ml.inference; print({'keras', 'tensorflow'} & set(sys.modules))"
+    code = (
+        "import sys, ml, ml.runtime.labels, ml.runtime.faces, ml.runtime.inference; "
+        "print({'keras', 'tensorflow'} & set(sys.modules))"
+    )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "set()"
 
@@ -151,7 +141,7 @@ def test_importing_ml_for_the_web_process_loads_no_keras():
 def test_the_worker_reads_faces_with_the_shipped_model_without_tensorflow():
     """The shipped net runs on LiteRT: loading it and reading a face imports neither Keras nor TensorFlow."""
     code = (
-        "import sys, numpy as np; from ml.inference import EmotionClassifier; c = EmotionClassifier.load(); "
+        "import sys, numpy as np; from ml.runtime.inference import EmotionClassifier; c = EmotionClassifier.load(); "
         "p = c.predict(np.zeros((3, 48, 48), np.uint8)); "
         "print(p.shape, type(c.model).__name__, sorted({'keras', 'tensorflow'} & set(sys.modules)))"
     )

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from ml.models import ARCHITECTURES, build_model
+from ml.training.models import ARCHITECTURES, build_model
 
 keras = pytest.importorskip("keras")
 
@@ -50,7 +50,7 @@ def test_weights_are_refused_for_models_trained_from_scratch():
 
 
 def test_copy_weights_crosses_precisions():
-    from ml.models import copy_weights
+    from ml.training.models import copy_weights
 
     keras.mixed_precision.set_global_policy("mixed_bfloat16")
     try:
@@ -70,7 +70,7 @@ def test_copy_weights_crosses_precisions():
 
 
 def test_a_net_that_reads_faces_passes_the_inference_check():
-    from ml.models import inference_check
+    from ml.training.models import inference_check
 
     faces = np.random.default_rng(2).uniform(0, 255, (8, 48, 48, 1)).astype(np.float32)
 
@@ -78,7 +78,7 @@ def test_a_net_that_reads_faces_passes_the_inference_check():
 
 
 def test_a_net_whose_compiled_inference_reads_nan_is_refused_with_the_precision_to_use():
-    from ml.models import inference_check
+    from ml.training.models import inference_check
 
     reads_nan = keras.Sequential(
         [keras.Input((48, 48, 1)), keras.layers.Rescaling(float("nan")), keras.layers.Flatten(), keras.layers.Dense(7)],
@@ -92,7 +92,7 @@ def test_a_net_whose_compiled_inference_reads_nan_is_refused_with_the_precision_
 
 
 def test_copy_weights_refuses_another_architecture():
-    from ml.models import copy_weights
+    from ml.training.models import copy_weights
 
     with pytest.raises(ValueError, match="not the same architecture"):
         copy_weights(build_model("vggnet", width=4), build_model("vggnet", width=8))
@@ -101,8 +101,8 @@ def test_copy_weights_refuses_another_architecture():
 
 
 def test_loading_a_mixed_precision_model_gives_the_same_network_in_float32(tmp_path):
-    from ml.export import to_float32
-    from ml.models import load_model
+    from ml.training.export import to_float32
+    from ml.training.models import load_model
 
     keras.mixed_precision.set_global_policy("mixed_bfloat16")
     try:
@@ -121,8 +121,8 @@ def test_loading_a_mixed_precision_model_gives_the_same_network_in_float32(tmp_p
 
 
 def test_an_ensemble_averages_its_members_and_loads_in_float32(tmp_path):
-    from ml.export import to_float32
-    from ml.models import build_ensemble, build_tiny, load_model
+    from ml.training.export import to_float32
+    from ml.training.models import build_ensemble, build_tiny, load_model
 
     keras.mixed_precision.set_global_policy("mixed_bfloat16")
     try:
@@ -145,7 +145,7 @@ def test_an_ensemble_averages_its_members_and_loads_in_float32(tmp_path):
 
 
 def test_an_ensemble_member_that_is_an_ensemble_joins_as_its_nets(tmp_path):
-    from ml.models import build_ensemble, build_tiny, ensemble_members, load_model
+    from ml.training.models import build_ensemble, build_tiny, ensemble_members, load_model
 
     nets = [build_tiny() for _ in range(3)]
     faces = np.random.default_rng(2).uniform(0, 255, (4, 48, 48, 1)).astype("float32")
@@ -161,8 +161,8 @@ def test_an_ensemble_member_that_is_an_ensemble_joins_as_its_nets(tmp_path):
 
 
 def test_a_model_saved_for_inference_stores_float16_and_computes_in_float32(tmp_path):
-    from ml.export import save_for_inference
-    from ml.models import build_model, load_model
+    from ml.training.export import save_for_inference
+    from ml.training.models import build_model, load_model
 
     model = build_model("vggnet", width=8)
     faces = np.random.default_rng(4).uniform(0, 255, (4, 48, 48, 1)).astype("float32")
@@ -183,8 +183,8 @@ def test_a_model_saved_for_inference_stores_float16_and_computes_in_float32(tmp_
 def test_a_model_saved_for_inference_is_a_deflated_archive_that_predicts_the_same(tmp_path):
     import zipfile
 
-    from ml.export import save_for_inference
-    from ml.models import build_model, load_model
+    from ml.training.export import save_for_inference
+    from ml.training.models import build_model, load_model
 
     model = build_model("vggnet", width=8)
     faces = np.random.default_rng(5).uniform(0, 255, (4, 48, 48, 1)).astype("float32")
@@ -202,8 +202,8 @@ def test_a_model_saved_for_inference_is_a_deflated_archive_that_predicts_the_sam
 
 
 def test_a_weight_beyond_float16_is_refused_rather_than_saved_as_infinity(tmp_path):
-    from ml.export import save_for_inference
-    from ml.models import build_tiny
+    from ml.training.export import save_for_inference
+    from ml.training.models import build_tiny
 
     model = build_tiny()
     kernel = model.weights[0]
@@ -217,8 +217,8 @@ def test_a_weight_beyond_float16_is_refused_rather_than_saved_as_infinity(tmp_pa
 def test_a_model_saved_for_inference_keeps_bfloat16s_precision_in_its_float16_weights(tmp_path):
     import ml_dtypes
 
-    from ml.export import save_for_inference
-    from ml.models import build_model
+    from ml.training.export import save_for_inference
+    from ml.training.models import build_model
 
     model = build_model("vggnet", width=8)
     weights = [np.random.default_rng(6).normal(0, 0.1, w.shape).astype("float32") for w in model.weights]
@@ -252,7 +252,7 @@ def _with_random_batch_norm_statistics(model, seed=1):
 
 
 def test_a_widened_net_reads_every_face_as_the_narrow_net_it_grew_from():
-    from ml.models import widen_weights
+    from ml.training.models import widen_weights
 
     narrow = _with_random_batch_norm_statistics(build_model("vggnet", width=4))
     wide = build_model("vggnet", width=6)
@@ -265,7 +265,7 @@ def test_a_widened_net_reads_every_face_as_the_narrow_net_it_grew_from():
 
 
 def test_a_widened_nets_copied_filters_leave_with_unequal_weights_so_training_can_tell_them_apart():
-    from ml.models import widen_weights
+    from ml.training.models import widen_weights
 
     narrow = build_model("vggnet", width=4)
     wide = build_model("vggnet", width=6)
@@ -283,7 +283,7 @@ def test_a_widened_nets_copied_filters_leave_with_unequal_weights_so_training_ca
 
 
 def test_widening_refuses_a_narrower_net_another_architecture_or_another_number_of_classes():
-    from ml.models import widen_weights
+    from ml.training.models import widen_weights
 
     with pytest.raises(ValueError, match="narrower"):
         widen_weights(build_model("vggnet", width=6), build_model("vggnet", width=4))

@@ -1,23 +1,25 @@
 import numpy as np
 import pytest
 
-from ml.data import load_split
-from ml.preprocessing import preprocess_faces, resize_face
+from ml.runtime.preprocessing import preprocess_faces, resize_face
+from ml.training.data import load_split
 
 
 def test_training_and_inference_see_identical_arrays(fer_dir):
-    from ml.train import FerBatches
+    from ml.training.train import FaceBatches
 
     split, _ = load_split(fer_dir, "test")
-    batches = FerBatches(split.images, split.labels, 8, seed=0, augment=False, shuffle=False)
+    targets = np.eye(7, dtype=np.float32)[split.labels]
+    batches = FaceBatches(split.images, targets, 8, seed=0, augment=False)
     x_train, y_train = batches[0]
+    shown = batches._order[:8]
 
     # The worker hands in a list of separately cropped faces.
-    x_inference = preprocess_faces([face for face in split.images[:8]])
+    x_inference = preprocess_faces([face for face in split.images[shown]])
 
     assert x_train.dtype == np.float32 and x_train.shape == (8, 48, 48, 1)
     np.testing.assert_array_equal(x_train, x_inference)
-    assert y_train.argmax(axis=1).tolist() == split.labels[:8].tolist()
+    assert y_train.argmax(axis=1).tolist() == split.labels[shown].tolist()
 
 
 def test_faces_of_any_size_and_colour_become_48x48_gray():

@@ -9,7 +9,7 @@ CATALOG = Path(__file__).resolve().parents[2] / "catalog" / "seed" / "data_moods
 
 
 def test_compare_writes_the_table_and_chart(tiny_run, fer_dir, tmp_path):
-    from ml import compare, evaluate
+    from ml.training import compare, evaluate
 
     out, model_path = tiny_run
     evaluate.main(["--model", str(model_path), "--data", str(fer_dir), "--modes", "plain", "flip"])
@@ -24,12 +24,11 @@ def test_compare_writes_the_table_and_chart(tiny_run, fer_dir, tmp_path):
 
 
 def test_an_ensemble_of_one_model_twice_matches_the_model(tiny_run, fer_dir, tmp_path):
-    from ml import ensemble, evaluate
+    from ml.training import ensemble, evaluate
 
     _, model_path = tiny_run
-    evaluate.main(
-        ["--model", str(model_path), "--data", str(fer_dir), "--out", str(tmp_path / "alone"), "--modes", "plain"]
-    )
+    alone_command = ["--model", str(model_path), "--data", str(fer_dir), "--out", str(tmp_path / "alone")]
+    evaluate.main([*alone_command, "--modes", "plain", "--split", "public-test"])
     ensemble.main(
         [
             "--models",
@@ -48,12 +47,12 @@ def test_an_ensemble_of_one_model_twice_matches_the_model(tiny_run, fer_dir, tmp
     together = json.loads((tmp_path / "together" / "evaluation.json").read_text())
     assert together["results"]["plain"]["confusion_matrix"] == alone["confusion_matrix"]
     assert together["results"]["plain"]["loss"] == pytest.approx(alone["loss"], rel=1e-5)
-    assert together["nets"] == 2
+    assert together["nets"] == 2 and together["images"] == 14  # PublicTest alone
 
 
 def test_an_ensemble_with_an_ensemble_counts_its_nets_in_the_comparison(tiny_run, fer_dir, tmp_path):
-    from ml import compare, ensemble
-    from ml.models import build_ensemble, load_model
+    from ml.training import compare, ensemble
+    from ml.training.models import build_ensemble, load_model
 
     out, model_path = tiny_run
     build_ensemble([load_model(model_path), load_model(model_path)]).save(tmp_path / "pair.keras")
@@ -71,7 +70,7 @@ def test_an_ensemble_with_an_ensemble_counts_its_nets_in_the_comparison(tiny_run
 
 
 def test_eda_writes_charts_and_summary(fer_dir, tmp_path):
-    from ml import eda
+    from ml.training import eda
 
     eda.main(["--data", str(fer_dir), "--catalog", str(CATALOG), "--out", str(tmp_path)])
 
@@ -94,12 +93,12 @@ def test_eda_writes_charts_and_summary(fer_dir, tmp_path):
 def test_the_evaluation_commands_refuse_a_missing_model_in_one_line(command, fer_dir, tmp_path, capsys):
     import importlib
 
-    module = importlib.import_module(f"ml.{command}")
+    module = importlib.import_module(f"ml.training.{command}")
     flag = "--model" if command == "evaluate" else "--models"
 
     with pytest.raises(SystemExit) as exit_info:
         module.main([flag, str(tmp_path / "nowhere.keras"), "--data", str(fer_dir), "--out", str(tmp_path / "out")])
 
     assert exit_info.value.code == 2
-    assert capsys.readouterr().err.startswith(f"python -m ml.{command}: error: ")
+    assert capsys.readouterr().err.startswith(f"python -m ml.training.{command}: error: ")
     assert not (tmp_path / "out").exists()

@@ -1,58 +1,83 @@
+import csv
 import dataclasses
 import json
 
 import numpy as np
 import pytest
 
-from ml.train import TrainConfig, learning_rate_at, parse_args, train
+from ml.training.train import TrainConfig, learning_rate_schedule, parse_args, sample_weights, train
 
 
-def test_one_epoch_writes_checkpoint_history_curves_and_model(tiny_run):
+def history_rows(out) -> list[dict]:
+    with (out / "history.csv").open(newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_one_epoch_writes_the_history_curves_record_and_model(tiny_run):
     out, model_path = tiny_run
-    for name in ("checkpoint.keras", "best.keras", "model.keras", "history.json", "curves.png", "run.json"):
+    for name in ("best.keras", "model.keras", "history.csv", "curves.png", "run.json"):
         assert (out / name).is_file(), name
-    history = json.loads((out / "history.json").read_text())
+    assert not (out / "backup").exists()  # a finished run leaves no backup behind
+    rows = history_rows(out)
     run = json.loads((out / "run.json").read_text())
-    assert len(history) == 1 and {"accuracy", "loss", "val_accuracy", "val_loss"} <= history[0].keys()
-    assert run["command"] == "python -m ml.train --arch tiny" and run["seed"] == 1337
+    assert len(rows) == 1 and {"accuracy", "loss", "val_accuracy", "val_loss", "seconds"} <= rows[0].keys()
+    assert run["commands"] == ["python -m ml.training.train --arch tiny"] and run["config"]["seed"] == 1337
     assert model_path == out / "model.keras"
 
 
-def test_keras_round_trip_predicts_the_same(tiny_run, tmp_path):
+def test_an_interrupted_run_resumes_from_its_backup_with_the_same_command(fer_dir, tmp_path):
+    """A run stopped mid-way (its backup left behind, as a killed process leaves it) continues when rerun."""
     import keras
 
-    _, model_path = tiny_run
-    model = keras.models.load_model(model_path)
-    x = np.random.default_rng(0).uniform(0, 255, (4, 48, 48, 1)).astype(np.float32)
-    model.save(tmp_path / "again.keras")
-    again = keras.models.load_model(tmp_path / "again.keras")
-    np.testing.assert_allclose(model.predict_on_batch(x), again.predict_on_batch(x), rtol=1e-6)
+    config = TrainConfig(arch="tiny", data=str(fer_dir), out=str(tmp_path), epochs=3, batch_size=8, backup_steps=1)
+
+    class StopAfterFirstEpoch(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            raise KeyboardInterrupt
+
+    from ml.training import train as train_module
+
+    original = train_module.run_callbacks
+    train_module.run_callbacks = lambda *args, **kwargs: [*original(*args, **kwargs), StopAfterFirstEpoch()]
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            train(config, command="first", verbose=0)
+    finally:
+        train_module.run_callbacks = original
+    assert (tmp_path / "backup").is_dir() and not (tmp_path / "model.keras").exists()
+
+    train(config, command="again", verbose=0)
+
+    rows = history_rows(tmp_path)
+    assert [int(row["epoch"]) for row in rows] == [0, 1, 2]  # the stopped epoch was not logged twice
+    assert json.loads((tmp_path / "run.json").read_text())["commands"] == ["first", "again"]
+    assert (tmp_path / "model.keras").is_file() and not (tmp_path / "backup").exists()
+    finished = (tmp_path / "model.keras").read_bytes()
+    assert train(config, command="once more", verbose=0) == tmp_path / "model.keras"  # finished: nothing to do
+    assert (tmp_path / "model.keras").read_bytes() == finished
+    with pytest.raises(ValueError, match="another recipe"):
+        train(dataclasses.replace(config, epochs=4), verbose=0)
 
 
-def test_resume_continues_after_the_last_epoch(tiny_run, tmp_path):
-    import shutil
+def test_a_backup_is_resumed_only_by_its_own_recipe(fer_dir, tmp_path):
+    config = TrainConfig(arch="tiny", data=str(fer_dir), out=str(tmp_path), epochs=1, batch_size=8)
+    (tmp_path / "backup").mkdir()
+    (tmp_path / "run.json").write_text(json.dumps({"config": dataclasses.asdict(config)}))
 
-    out, _ = tiny_run
-    copy = tmp_path / "run"
-    shutil.copytree(out, copy)
-    config = TrainConfig(
-        arch="tiny", data=json.loads((copy / "state.json").read_text())["config"]["data"], out=str(copy), epochs=2
-    )
-    train(config, resume=True, command="resume", verbose=0)
-
-    state = json.loads((copy / "state.json").read_text())
-    assert state["epoch"] == 2 and [r["epoch"] for r in state["history"]] == [1, 2]
-    assert state["commands"][-1] == "resume"
-    with pytest.raises(FileExistsError, match="--resume"):
-        train(config, command="again", verbose=0)
+    with pytest.raises(ValueError, match="another recipe"):
+        train(dataclasses.replace(config, learning_rate=9.0), verbose=0)
 
 
-def test_learning_rate_warms_up_then_decays_to_zero():
-    config = TrainConfig(arch="tiny", data="", out="", epochs=10, learning_rate=1.0, warmup_epochs=1)
-    assert learning_rate_at(0, 100, config) == pytest.approx(0.01)
-    assert learning_rate_at(99, 100, config) == pytest.approx(1.0)
-    assert learning_rate_at(550, 100, config) == pytest.approx(0.5)
-    assert learning_rate_at(1000, 100, config) == pytest.approx(0.0)
+def test_the_learning_rate_warms_up_then_decays_to_zero():
+    config = TrainConfig(arch="tiny", out="", epochs=10, learning_rate=1.0, warmup_epochs=1)
+    schedule = learning_rate_schedule(config, steps_per_epoch=100)
+
+    def at(step):
+        return float(schedule(step))
+
+    assert at(0) == pytest.approx(0.0) and at(50) == pytest.approx(0.5) and at(100) == pytest.approx(1.0)
+    assert at(550) == pytest.approx(0.5, abs=1e-3)
+    assert at(1000) == pytest.approx(0.0, abs=1e-6)
 
 
 def test_a_warm_start_begins_from_the_given_models_weights(tiny_run, fer_dir, tmp_path):
@@ -76,7 +101,7 @@ def tiny_pair(tiny_run, tmp_path):
     """A saved ensemble of two tiny nets whose weights differ: the trained one and a scaled copy."""
     import keras
 
-    from ml.models import build_ensemble
+    from ml.training.models import build_ensemble
 
     _, model_path = tiny_run
     first = keras.models.load_model(model_path)
@@ -95,14 +120,11 @@ def test_a_warm_start_from_an_ensemble_begins_from_the_chosen_net(tiny_pair, fer
         arch="tiny", data=str(fer_dir), out=str(tmp_path / "warm"), epochs=1, batch_size=8, learning_rate=0.0
     )
     config.init_from, config.init_member = str(pair_path), 2
-    (pair_path.parent / "model_card.json").write_text(json.dumps({"file": "pair.keras", "version": "pair-1"}))
 
     warm = keras.models.load_model(train(config, command="warm", verbose=0))
 
     np.testing.assert_array_equal(np.asarray(warm.layers[2].kernel), np.asarray(second.layers[2].kernel))
-    run = json.loads((tmp_path / "warm" / "run.json").read_text())
-    assert run["config"]["init_member"] == 2
-    assert run["init_from_version"] == "pair-1"  # which shipped model it was, once that file is replaced
+    assert json.loads((tmp_path / "warm" / "run.json").read_text())["config"]["init_member"] == 2
 
 
 @pytest.mark.parametrize(
@@ -116,7 +138,7 @@ def test_a_warm_start_from_an_ensemble_needs_a_net_that_exists(tiny_pair, fer_di
 
     with pytest.raises(ValueError, match=message):
         train(config, verbose=0)
-    assert not (tmp_path / "warm" / "checkpoint.keras").exists()
+    assert not (tmp_path / "warm").exists()
 
 
 def test_init_member_without_init_from_is_refused(capsys):
@@ -130,7 +152,7 @@ def test_init_member_without_init_from_is_refused(capsys):
 def test_a_warm_start_from_another_architecture_is_refused(tiny_run, fer_dir, tmp_path):
     _, model_path = tiny_run
     config = TrainConfig(
-        arch="vggnet", width=4, data=str(fer_dir), out=str(tmp_path), epochs=1, init_from=str(model_path)
+        arch="vggnet", width=4, data=str(fer_dir), out=str(tmp_path / "run"), epochs=1, init_from=str(model_path)
     )
     with pytest.raises(ValueError, match="not the same architecture"):
         train(config, verbose=0)
@@ -142,13 +164,11 @@ def test_mixed_precision_training_records_its_policy_and_leaves_float32_behind(f
     config = TrainConfig(
         arch="tiny", data=str(fer_dir), out=str(tmp_path), epochs=1, batch_size=8, precision="mixed_bfloat16"
     )
-    try:
-        model = keras.models.load_model(train(config, verbose=0))
-    finally:
-        keras.mixed_precision.set_global_policy("float32")
+    model = keras.models.load_model(train(config, verbose=0))
 
     assert model.layers[2].compute_dtype == "bfloat16"
     assert model.layers[-1].compute_dtype == "float32"  # the softmax stays in full precision
+    assert keras.mixed_precision.global_policy().name == "float32"
     assert json.loads((tmp_path / "run.json").read_text())["config"]["precision"] == "mixed_bfloat16"
     with pytest.raises(ValueError, match="precision"):
         train(TrainConfig(arch="tiny", data=str(fer_dir), out=str(tmp_path / "x"), precision="float8"), verbose=0)
@@ -159,52 +179,53 @@ def test_without_a_validation_set_the_run_trains_on_all_of_train_and_keeps_its_l
         arch="tiny", data=str(fer_dir), out=str(tmp_path), epochs=2, batch_size=8, validation_fraction=0.0, patience=1
     )
 
-    model_path = train(config, verbose=0)
+    train(config, verbose=0)
 
-    state = json.loads((tmp_path / "state.json").read_text())
+    from ml.training.cli import history_read
+
+    rows = history_read(tmp_path / "history.csv")
     run = json.loads((tmp_path / "run.json").read_text())
-    assert state["epoch"] == 2 and state["best_epoch"] == 2  # no early stop, the last epoch kept
-    assert all("val_accuracy" not in record for record in state["history"])
-    assert sum(run["validation_counts"].values()) == 0
-    assert sum(run["train_counts"].values()) == len(list(fer_dir.glob("train/*/*")))
-    assert model_path.read_bytes() == (tmp_path / "best.keras").read_bytes()
+    assert len(rows) == 2 and all("val_accuracy" not in row for row in rows)  # no early stop, no validation
+    assert sum(run["counts"]["validation"].values()) == 0
+    assert sum(run["counts"]["train"].values()) == len(list(fer_dir.glob("train/*/*")))
+
+
+def test_a_run_on_ferplus_votes_learns_distributions_and_validates_on_the_publictest_faces(ferplus_dir, tmp_path):
+    from ml.training import ferplus
+
+    config = TrainConfig(
+        arch="tiny", labels="ferplus", ferplus=str(ferplus_dir), out=str(tmp_path), epochs=1, batch_size=8
+    )
+
+    train(config, command="fp", verbose=0)
+
+    run = json.loads((tmp_path / "run.json").read_text())
+    train_votes = ferplus.votes_load(ferplus_dir, "train")
+    valid_votes = ferplus.votes_load(ferplus_dir, "public-test")
+    assert sum(run["counts"]["train"].values()) == len(train_votes)
+    assert sum(run["counts"]["validation"].values()) == len(valid_votes)
+    assert run["counts"]["left_out"]["not a face"] >= 1
+    assert history_rows(tmp_path)[0]["val_accuracy"]
+
+
+def test_ferplus_labels_need_the_ferplus_folder(tmp_path):
+    with pytest.raises(ValueError, match="--ferplus"):
+        train(TrainConfig(arch="tiny", labels="ferplus", out=str(tmp_path / "run")), verbose=0)
+    with pytest.raises(ValueError, match="--labels"):
+        train(TrainConfig(arch="tiny", labels="imagenet", out=str(tmp_path / "run")), verbose=0)
+    assert not (tmp_path / "run").exists()
 
 
 def test_the_command_refuses_a_missing_data_folder_in_one_line(tmp_path, capsys):
-    from ml.train import main
+    from ml.training.train import main
 
     with pytest.raises(SystemExit) as exit_info:
         main(["--arch", "tiny", "--data", str(tmp_path / "nowhere"), "--out", str(tmp_path / "run"), "--epochs", "1"])
 
     assert exit_info.value.code == 2
     error = capsys.readouterr().err
-    assert error.startswith("python -m ml.train: error: ") and "nowhere/train does not exist" in error
+    assert error.startswith("python -m ml.training.train: error: ") and "nowhere/train does not exist" in error
     assert "Traceback" not in error and not (tmp_path / "run").exists()
-
-
-def test_the_command_refuses_a_folder_that_holds_a_run_and_leaves_it_alone(tiny_run, fer_dir, capsys):
-    from ml.train import main
-
-    out, _ = tiny_run
-    checkpoint = (out / "checkpoint.keras").read_bytes()
-
-    with pytest.raises(SystemExit) as exit_info:
-        main(["--arch", "tiny", "--data", str(fer_dir), "--out", str(out), "--epochs", "1"])
-
-    assert exit_info.value.code == 2
-    assert "already holds a run: pass --resume" in capsys.readouterr().err
-    assert (out / "checkpoint.keras").read_bytes() == checkpoint
-
-
-def test_a_refused_warm_start_leaves_no_run_folder(fer_dir, tmp_path):
-    config = TrainConfig(
-        arch="tiny", data=str(fer_dir), out=str(tmp_path / "run"), epochs=1, init_from=str(tmp_path / "gone.keras")
-    )
-
-    with pytest.raises(ValueError, match=r"gone\.keras"):
-        train(config, verbose=0)
-
-    assert not (tmp_path / "run").exists()
 
 
 def test_a_warm_start_that_reads_nan_is_refused_and_leaves_no_run_folder(tiny_run, fer_dir, tmp_path):
@@ -224,33 +245,15 @@ def test_a_warm_start_that_reads_nan_is_refused_and_leaves_no_run_folder(tiny_ru
     assert not (tmp_path / "run").exists()
 
 
-def test_a_resumed_run_keeps_its_recipe_and_only_a_longer_epochs_extends_it(tiny_run, tmp_path):
-    from ml.train import TrainConfig, run_state_resumed
+def test_sample_weights_balance_the_classes_by_each_faces_leading_emotion():
+    targets = np.eye(7, dtype=np.float32)[[0, 0, 0, 1]]
+    targets[3] = [0.1, 0.6, 0.3, 0, 0, 0, 0]  # votes: disgust leads
+    config = TrainConfig(arch="tiny", out="")
 
-    out, _ = tiny_run
-    asked = TrainConfig(arch="vggnet", data="elsewhere", out=str(out), epochs=5, learning_rate=9.0)
+    full = sample_weights(dataclasses.replace(config, balance="weights"), targets)
+    dampened = sample_weights(dataclasses.replace(config, balance="sqrt-weights"), targets)
 
-    config, state = run_state_resumed(asked, out, "python -m ml.train --resume")
-
-    assert config.arch == "tiny" and config.learning_rate != 9.0  # the run's own recipe
-    assert config.epochs == 5 and config.data == "elsewhere" and state["config"]["epochs"] == 5
-    assert state["commands"][-1] == "python -m ml.train --resume"
-    shorter, _ = run_state_resumed(dataclasses.replace(asked, epochs=0), out, None)
-    assert shorter.epochs == 1
-
-
-def test_balance_weights_follow_the_recipe():
-    import numpy as np
-
-    from ml.train import TrainConfig, balance_weights
-
-    labels = np.array([0, 0, 0, 1])
-    config = TrainConfig(arch="tiny", data="", out="")
-
-    full = balance_weights(dataclasses.replace(config, balance="weights"), labels)
-    dampened = balance_weights(dataclasses.replace(config, balance="sqrt-weights"), labels)
-
-    assert full[1] / full[0] == pytest.approx(3.0) and dampened[1] / dampened[0] == pytest.approx(3**0.5)
-    assert balance_weights(dataclasses.replace(config, balance="oversample"), labels) is None
+    assert full[3] / full[0] == pytest.approx(3.0) and dampened[3] / dampened[0] == pytest.approx(3**0.5)
+    assert sample_weights(dataclasses.replace(config, balance="none"), targets) is None
     with pytest.raises(ValueError, match="--balance"):
-        balance_weights(dataclasses.replace(config, balance="magic"), labels)
+        sample_weights(dataclasses.replace(config, balance="magic"), targets)
