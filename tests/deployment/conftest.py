@@ -10,7 +10,7 @@ import pytest
 from botocore.exceptions import ClientError
 from django.conf import settings as django_settings
 
-from emomusic_site import embedded_s3
+from devserver import embedded_s3
 
 SETTINGS_FILE = Path(django_settings.BASE_DIR) / "emomusic_site" / "settings.py"
 

@@ -25,6 +25,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import httpx
+
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -205,6 +207,13 @@ class Relays:
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=10)
         self._loop.close()
+
+
+def answers_healthz(base_url: str, *, timeout: float) -> bool:
+    try:
+        return httpx.get(f"{base_url}/healthz", timeout=timeout).status_code == 200
+    except httpx.HTTPError:
+        return False
 
 
 def wait_for_log(process: subprocess.Popen, log_path: Path, text: str, *, timeout_seconds: float) -> None:

@@ -1,10 +1,10 @@
-"""compose.yaml and the Dockerfile, checked without Docker (which the project's machines cannot run).
+"""compose.yaml and the Dockerfile, checked without Docker (`make test-compose` runs them: test_compose_up.py).
 
-What can be checked here: every process the compose file runs is one the
-Procfile or the README's production steps name, with the Procfile's defaults;
+What is checked here, on every machine: every process the compose file runs is one the
+Procfile or the production steps of docs/operations.md name, with the Procfile's defaults;
 the processes are all built from the one Dockerfile; the image installs the
-same pinned requirements the virtual environment does; and every variable the
-containers are given is one the README documents.
+pinned requirements.txt the virtual environment holds; and every variable the
+containers are given is one docs/operations.md documents.
 """
 
 import re
@@ -15,6 +15,7 @@ import pytest
 import yaml
 
 REPO = Path(__file__).resolve().parents[2]
+OPERATIONS = REPO / "docs" / "operations.md"
 SITE_SERVICES = {"web", "worker", "beat"}
 
 
@@ -34,8 +35,8 @@ def procfile() -> dict[str, list[str]]:
 
 
 def production_section() -> str:
-    readme = (REPO / "README.md").read_text()
-    return readme.split("## Running in production", 1)[1].split("\n## ", 1)[0]
+    operations = OPERATIONS.read_text()
+    return operations.split("## Running in production", 1)[1].split("\n## ", 1)[0]
 
 
 def arguments(command: str | list[str]) -> list[str]:
@@ -46,8 +47,14 @@ def test_compose_runs_the_site_postgresql_redis_and_an_s3_server(compose):
     services = compose["services"]
     assert SITE_SERVICES | {"postgres", "redis", "s3"} <= set(services)
     for name in ("postgres", "redis", "s3"):
-        image = services[name]["image"]
-        assert ":" in image and not image.endswith(":latest"), f"{name}: pin the image's version, not {image!r}"
+        # ${POSTGRES_IMAGE:-emomusic-postgres:15}: a deploy/ image by default, a registry's when the variable says so.
+        variable, default = re.fullmatch(r"\$\{(\w+_IMAGE):-([^}]+)\}", services[name]["image"]).groups()
+        assert ":" in default and not default.endswith(":latest"), f"{name}: pin the image's version, not {default!r}"
+        assert re.search(rf"`{variable}[`=]", OPERATIONS.read_text()), (
+            f"docs/operations.md does not document {variable}"
+        )
+        dockerfile = REPO / "deploy" / f"{default.split(':')[0].removeprefix('emomusic-')}.Dockerfile"
+        assert dockerfile.is_file(), f"{name}: {default} has no {dockerfile.relative_to(REPO)}"
     for name in ("postgres", "redis"):
         assert "healthcheck" in services[name], name
 
@@ -56,7 +63,11 @@ def test_every_site_process_is_built_from_the_one_dockerfile(compose):
     built = {name: service for name, service in compose["services"].items() if "build" in service}
     assert set(built) == SITE_SERVICES | {"release"}
     for name, service in built.items():
-        assert service["build"] == {"context": ".", "dockerfile": "Dockerfile"}, name
+        assert service["build"] == {
+            "context": ".",
+            "dockerfile": "Dockerfile",
+            "args": {"BASE_IMAGE": "${BASE_IMAGE:-python:3.11-slim-bookworm}"},
+        }, name
     assert (REPO / "Dockerfile").is_file()
 
 
@@ -66,13 +77,13 @@ def test_each_site_process_runs_its_procfile_command(compose):
         assert arguments(compose["services"][name]["command"]) == processes[name], name
 
 
-def test_the_release_step_runs_the_readmes_once_per_release_commands(compose):
+def test_the_release_step_runs_the_documented_once_per_release_commands(compose):
     command = compose["services"]["release"]["command"]
     steps = re.findall(r"python manage\.py ([\w-]+)", command)
     assert steps[:1] == ["migrate"], "migrate first: every other step needs the tables"
     section = production_section()
     for step in steps:
-        assert f"manage.py {step}" in section, f"the README's production steps do not mention manage.py {step}"
+        assert f"manage.py {step}" in section, f"the production steps do not mention manage.py {step}"
     for name in SITE_SERVICES:
         depends = compose["services"][name]["depends_on"]
         assert depends["release"] == {"condition": "service_completed_successfully"}, name
@@ -83,13 +94,12 @@ def test_the_dockerfile_installs_the_same_pinned_requirements_as_the_venv():
     installs = re.findall(r"pip install ([^\n\\]+)", dockerfile)
     assert installs == ["-r requirements.txt"], f"the image must install exactly requirements.txt, not {installs}"
     assert re.search(r"^COPY requirements\.txt ", dockerfile, re.MULTILINE)
-    # The venv (`make setup`) installs requirements-dev.txt, which is requirements.txt plus test and lint tools.
+    # The venv (`make setup`) installs requirements-dev.txt: requirements.txt, training's packages
+    # (requirements-ml.txt) and the test tools (tests/deployment/test_requirements.py checks the chain).
     assert "pip install -r requirements-dev.txt" in (REPO / "Makefile").read_text()
-    dev = [line for line in (REPO / "requirements-dev.txt").read_text().splitlines() if line and line[0] != "#"]
-    assert dev[0] == "-r requirements.txt"
-    runtime = [line for line in (REPO / "requirements.txt").read_text().splitlines() if line and line[0] != "#"]
-    assert all("==" in line for line in runtime), "every runtime requirement is pinned"
-    python = re.search(r"^FROM python:(\d+\.\d+)", dockerfile, re.MULTILINE).group(1)
+    base = re.search(r"^ARG BASE_IMAGE=(\S+)$", dockerfile, re.MULTILINE).group(1)
+    assert re.search(r"^FROM \$\{BASE_IMAGE\}$", dockerfile, re.MULTILINE)
+    python = re.fullmatch(r"python:(\d+\.\d+)-slim-bookworm", base).group(1)
     assert f'requires-python = ">={python}' in (REPO / "pyproject.toml").read_text()
 
 
@@ -99,8 +109,19 @@ def test_the_images_default_command_is_the_procfiles_web_process():
     assert yaml.safe_load(command) == procfile()["web"]
 
 
+def test_only_the_web_port_is_published_on_the_loopback_and_the_backend_has_no_way_out(compose):
+    services = compose["services"]
+    published = {name: service["ports"] for name, service in services.items() if "ports" in service}
+    assert published == {"web": ["127.0.0.1:${WEB_PORT:-8000}:8000"]}
+    assert compose["networks"]["backend"] == {"internal": True}
+    front = compose["networks"]["front"]["driver_opts"]
+    assert front == {"com.docker.network.bridge.enable_ip_masquerade": "false"}
+    for name, service in services.items():
+        assert service["networks"] == (["backend", "front"] if name == "web" else ["backend"]), name
+
+
 def test_every_variable_given_to_the_containers_is_documented(compose):
     environment = compose["x-emomusic"]["environment"]
-    readme = (REPO / "README.md").read_text()
-    undocumented = [name for name in environment if f"`{name}`" not in readme]
+    operations = OPERATIONS.read_text()
+    undocumented = [name for name in environment if f"`{name}`" not in operations]
     assert undocumented == []

@@ -13,74 +13,53 @@ from datetime import timedelta
 from unittest import mock
 
 import pytest
-from django.test import Client
 from django.utils import timezone
 
 from accounts.models import PhotoRetention, User
-from detection import services, tasks, worker_models
+from detection import processing, tasks, worker_models
 from detection.models import Detection, DetectionStatus
 from detection.tasks import process_detection
-from emomusic_site.embedded_s3 import free_ports
-from tests.conftest import FACES_DIR
+from devserver.embedded_s3 import free_ports
+from tests.conftest import FACES_DIR, upload_face, wait_for_end
 from tests.deployment.conftest import default_storage_from, object_bytes, object_exists
-from tests.integration.test_worker import TERMINAL, wait_for
+from tests.factories import TEST_PASSWORD
 
 pytestmark = pytest.mark.s3
-
-
-def upload(api_client, name: str = "happy_1.jpg") -> Detection:
-    with open(FACES_DIR / name, "rb") as photo:
-        response = api_client.post("/api/detections/", {"image": photo}, format="multipart")
-    assert response.status_code == 202, response.content
-    return Detection.objects.get(pk=response.json()["id"])
 
 
 def upload_queued(api_client, capture, name: str = "happy_1.jpg") -> Detection:
     """Upload with the publish to the queue replaced (no worker in these tests)."""
     with mock.patch.object(process_detection, "apply_async") as publish, capture(execute=True):
-        detection = upload(api_client, name)
+        detection = upload_face(api_client, name)
     publish.assert_called_once_with(args=[detection.pk])
     return detection
 
 
-def media_files(settings) -> list:
-    return [path for path in settings.MEDIA_ROOT.rglob("*") if path.is_file()] if settings.MEDIA_ROOT.exists() else []
-
-
-def signed_in(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
-
-
 @pytest.mark.integration
 def test_a_photo_goes_to_s3_the_worker_reads_it_and_only_its_owner_sees_it(
-    s3_storage, celery_worker_factory, api_client, user, other_user, settings
+    s3_storage, celery_worker_factory, api_client, user, other_user, media_files, client_for
 ):
     worker = celery_worker_factory(**s3_storage.env())
 
-    detection = upload(api_client)
+    detection = upload_face(api_client)
 
     key = detection.image.name
     assert key.startswith(f"photos/{user.pk}/") and key.endswith(".jpg")
     assert object_exists(s3_storage, key)
-    assert media_files(settings) == []
-    wait_for(
-        lambda: Detection.objects.get(pk=detection.pk).status in TERMINAL,
-        timeout_seconds=180,
-        what="the worker to analyse the photo it reads from S3",
-        worker=worker,
+    assert media_files() == []
+    wait_for_end(
+        detection.pk, timeout_seconds=180, what="the worker to analyse the photo it reads from S3", worker=worker
     )
     detection.refresh_from_db()
     assert detection.status == DetectionStatus.DONE, detection.error
     assert detection.faces and len(detection.probabilities) == 7
 
-    response = signed_in(user).get(f"/detections/{detection.pk}/photo")
+    response = client_for(user).get(f"/detections/{detection.pk}/photo")
     assert response.status_code == 200
     assert response["Content-Type"] == "image/jpeg"
     assert response["Cache-Control"] == "private, no-store"
     assert b"".join(response.streaming_content) == object_bytes(s3_storage, key)
-    assert signed_in(other_user).get(f"/detections/{detection.pk}/photo").status_code == 404
+    assert client_for(other_user).get(f"/detections/{detection.pk}/photo").status_code == 404
     # Retention "24 hours" (the default) keeps it after the analysis.
     assert object_exists(s3_storage, key)
 
@@ -99,19 +78,21 @@ def test_objects_are_private_an_anonymous_get_is_refused(s3_storage, api_client,
     assert all(grant["Grantee"].get("URI") is None for grant in acl["Grants"]), "no group (AllUsers) may read it"
 
 
-def test_retention_deletes_the_object_after_24_hours(s3_storage, api_client, user, django_capture_on_commit_callbacks):
+def test_retention_deletes_the_object_after_24_hours(
+    s3_storage, api_client, user, django_capture_on_commit_callbacks, client_for
+):
     assert user.photo_retention == PhotoRetention.KEEP_24_HOURS
     detection = upload_queued(api_client, django_capture_on_commit_callbacks)
     key = detection.image.name
 
-    assert services.photos_expire(now=timezone.now() + timedelta(hours=23)) == 0
+    assert processing.photos_expire(now=timezone.now() + timedelta(hours=23)).deleted == 0
     assert object_exists(s3_storage, key)
-    assert services.photos_expire(now=timezone.now() + timedelta(hours=25)) == 1
+    assert processing.photos_expire(now=timezone.now() + timedelta(hours=25)).deleted == 1
 
     assert not object_exists(s3_storage, key)
     detection.refresh_from_db()
     assert detection.image.name == "" and detection.photo_deleted is not None
-    assert signed_in(user).get(f"/detections/{detection.pk}/photo").status_code == 404
+    assert client_for(user).get(f"/detections/{detection.pk}/photo").status_code == 404
 
 
 def test_deleting_the_account_deletes_its_objects_and_no_one_elses(
@@ -123,7 +104,7 @@ def test_deleting_the_account_deletes_its_objects_and_no_one_elses(
     ]
     theirs = upload_queued(other_client, django_capture_on_commit_callbacks).image.name
 
-    response = api_client.delete("/api/me/")
+    response = api_client.delete("/api/me/", {"password": TEST_PASSWORD}, format="json")
 
     assert response.status_code == 204
     assert not any(object_exists(s3_storage, key) for key in mine)
@@ -147,12 +128,12 @@ def test_deleting_a_detection_deletes_its_object(
 
 
 def test_an_object_gone_from_the_bucket_is_a_404_for_its_owner(
-    s3_storage, api_client, user, django_capture_on_commit_callbacks
+    s3_storage, api_client, user, django_capture_on_commit_callbacks, client_for
 ):
     detection = upload_queued(api_client, django_capture_on_commit_callbacks)
     s3_storage.client().delete_object(Bucket=s3_storage.bucket, Key=detection.image.name)
 
-    response = signed_in(user).get(f"/detections/{detection.pk}/photo")
+    response = client_for(user).get(f"/detections/{detection.pk}/photo")
 
     assert response.status_code == 404
 
@@ -200,7 +181,7 @@ def refusing_s3(s3_storage, settings):
 
 @pytest.mark.parametrize("outage", ["unreachable_s3", "refusing_s3"])
 def test_the_photo_and_both_deletes_answer_503_while_s3_fails_and_lose_nothing(
-    s3_storage, api_client, user, django_capture_on_commit_callbacks, settings, request, outage
+    s3_storage, api_client, user, django_capture_on_commit_callbacks, settings, request, outage, client_for
 ):
     detection = upload_queued(api_client, django_capture_on_commit_callbacks)
     key = detection.image.name
@@ -208,9 +189,9 @@ def test_the_photo_and_both_deletes_answer_503_while_s3_fails_and_lose_nothing(
     request.getfixturevalue(outage)()
     started = time.monotonic()
 
-    photo = signed_in(user).get(f"/detections/{detection.pk}/photo")
+    photo = client_for(user).get(f"/detections/{detection.pk}/photo")
     detection_deleted = api_client.delete(f"/api/detections/{detection.pk}/")
-    account_deleted = api_client.delete("/api/me/")
+    account_deleted = api_client.delete("/api/me/", {"password": TEST_PASSWORD}, format="json")
 
     assert time.monotonic() - started < 60, "the client's timeouts and retries must not hold the requests for long"
     assert photo.status_code == 503
@@ -228,7 +209,7 @@ def test_the_photo_and_both_deletes_answer_503_while_s3_fails_and_lose_nothing(
     settings.STORAGES = working
     assert api_client.delete(f"/api/detections/{detection.pk}/").status_code == 204
     assert not object_exists(s3_storage, key)
-    assert api_client.delete("/api/me/").status_code == 204
+    assert api_client.delete("/api/me/", {"password": TEST_PASSWORD}, format="json").status_code == 204
     assert not User.objects.filter(pk=user.pk).exists()
 
 

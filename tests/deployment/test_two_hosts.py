@@ -5,8 +5,8 @@ Each host is a network namespace joined to the machine by a veth pair
 another, both started as production runs them (DJANGO_ENV=production). They
 share no loopback and no photo directory; they reach the machine's
 PostgreSQL, Redis and S3 server over their veth pair only. The broker is
-Redis, as in every deployment the README describes (see its "Running in
-production" for why not RabbitMQ).
+Redis, as in every deployment docs/operations.md describes (see its
+"Running in production" for why not RabbitMQ).
 """
 
 import os
@@ -24,7 +24,7 @@ from django.db import connection
 from detection.models import Detection, DetectionStatus
 from tests.conftest import FACES_DIR, _database_url_for_other_processes
 from tests.deployment.conftest import object_exists
-from tests.deployment.hosts import Host, HostsUnavailable, Relay, Relays, python_command, wait_for_log
+from tests.deployment.hosts import Host, HostsUnavailable, Relay, Relays, answers_healthz, python_command, wait_for_log
 
 pytestmark = [pytest.mark.two_hosts, pytest.mark.s3, pytest.mark.integration]
 
@@ -158,11 +158,8 @@ def wait_until_healthy(base_url: str, process, log_path: Path, timeout_seconds: 
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"gunicorn exited:\n{log_path.read_text()[-4000:]}")
-        try:
-            if httpx.get(f"{base_url}/healthz", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
+        if answers_healthz(base_url, timeout=2):
+            return
         time.sleep(0.3)
     raise RuntimeError(f"the web host never answered /healthz with 200:\n{log_path.read_text()[-4000:]}")
 
@@ -177,7 +174,7 @@ def sign_up(base_url: str) -> dict[str, str]:
     return {"Authorization": f"Token {response.json()['token']}"}
 
 
-def upload(base_url: str, headers: dict[str, str], name: str = "happy_1.jpg") -> int:
+def upload_face_over_http(base_url: str, headers: dict[str, str], name: str = "happy_1.jpg") -> int:
     photo = FACES_DIR / name
     response = httpx.post(
         f"{base_url}/api/detections/",
@@ -204,7 +201,7 @@ def wait_for_status(detection_id: int, statuses: set[str], *, timeout_seconds: f
 def test_a_photo_uploaded_to_the_web_host_is_analysed_on_the_worker_host(deployment, transactional_db):
     headers = sign_up(deployment.base_url)
 
-    detection_id = upload(deployment.base_url, headers)
+    detection_id = upload_face_over_http(deployment.base_url, headers)
 
     wait_for_status(
         detection_id, {"done", "no_face", "failed"}, timeout_seconds=120, logs=[deployment.tmp / "worker-a.log"]
@@ -253,7 +250,7 @@ def test_killing_the_worker_host_mid_task_loses_nothing(deployment, transactiona
     # Hold worker A inside the task: its reads from S3 stop getting answers.
     deployment.s3_relays["worker-a"].pause()
 
-    detection_id = upload(deployment.base_url, headers, "sad_1.jpg")
+    detection_id = upload_face_over_http(deployment.base_url, headers, "sad_1.jpg")
     logs = [deployment.tmp / "worker-a.log"]
     wait_for_status(detection_id, {"processing"}, timeout_seconds=60, logs=logs)
     for process in worker_a.processes:
