@@ -59,16 +59,14 @@ class Listener(HttpUser):
 
     def on_start(self) -> None:
         self.headers: dict[str, str] = {}
-        with self.client.post(
+        account = self._call(
+            "POST",
             "/api/auth/signup/",
+            expect=(201,),
             json={"username": f"load-{secrets.token_hex(6)}", "password": secrets.token_urlsafe(18)},
-            name="POST /api/auth/signup/",
-            catch_response=True,
-        ) as response:
-            if response.status_code == 201:
-                self.headers = {"Authorization": f"Token {response.json()['token']}"}
-            else:
-                _fail(response)
+        )
+        if account is not None:
+            self.headers = {"Authorization": f"Token {account['token']}"}
         _user_ready(self.environment)
 
     @task
@@ -76,50 +74,46 @@ class Listener(HttpUser):
         if not self.headers:
             return
         name, content = PHOTOS[next(_photo_numbers) % len(PHOTOS)]
-        with self.client.post(
-            "/api/detections/",
-            files={"image": (name, content, "image/jpeg")},
-            headers=self.headers,
-            name="POST /api/detections/",
-            catch_response=True,
-        ) as response:
-            if response.status_code != 202:
-                _fail(response)
-                return
-            detection_id = response.json()["id"]
-        status = self._poll(detection_id)
+        detection = self._call(
+            "POST", "/api/detections/", expect=(202,), files={"image": (name, content, "image/jpeg")}
+        )
+        if detection is None:
+            return
+        status = self._poll(detection["id"])
         if status is None:
             return
-        query = f"detection={detection_id}" if status == "done" else "emotion=neutral"
+        query = f"detection={detection['id']}" if status == "done" else "emotion=neutral"
         songs = self._recommendations(query)
         if not songs:
             return
-        rating = {"song": songs[0], "score": 5, **({"detection": detection_id} if status == "done" else {})}
-        with self.client.post(
-            "/api/ratings/", json=rating, headers=self.headers, name="POST /api/ratings/", catch_response=True
-        ) as response:
-            if response.status_code not in (200, 201):
-                _fail(response)
+        rating = {"song": songs[0], "score": 5, **({"detection": detection["id"]} if status == "done" else {})}
+        self._call("POST", "/api/ratings/", expect=(200, 201), json=rating)
         self._recommendations(query)
+
+    def _call(self, method: str, url: str, *, expect: tuple[int, ...], name: str = "", **kwargs) -> dict | None:
+        """The answer's JSON body when its status is one of `expect`; else None, the request counted as failed.
+
+        Locust's statistics name the request "METHOD name" (`name` defaults to the URL).
+        """
+        with self.client.request(
+            method, url, headers=self.headers, name=f"{method} {name or url}", catch_response=True, **kwargs
+        ) as response:
+            if response.status_code not in expect:
+                _fail(response)
+                return None
+            return response.json()
 
     def _poll(self, detection_id: int) -> str | None:
         """The detection's final status, timing upload → done; None if it failed or never finished."""
         uploaded = time.perf_counter()
         while time.perf_counter() - uploaded < POLL_TIMEOUT_SECONDS:
             time.sleep(POLL_SECONDS)
-            with self.client.get(
-                f"/api/detections/{detection_id}/",
-                headers=self.headers,
-                name="GET /api/detections/{id}/",
-                catch_response=True,
-            ) as response:
-                if response.status_code != 200:
-                    _fail(response)
-                    continue
-                status = response.json()["status"]
-            if status in TERMINAL:
+            detection = self._call(
+                "GET", f"/api/detections/{detection_id}/", name="/api/detections/{id}/", expect=(200,)
+            )
+            if detection is not None and detection["status"] in TERMINAL:
                 self._report_detection(uploaded, exception=None)
-                return status
+                return detection["status"]
         self._report_detection(uploaded, exception=RuntimeError(f"lost: detection {detection_id} still pending"))
         return None
 
@@ -134,13 +128,5 @@ class Listener(HttpUser):
         )
 
     def _recommendations(self, query: str) -> list[int]:
-        with self.client.get(
-            f"/api/recommendations/?{query}&limit=10",
-            headers=self.headers,
-            name="GET /api/recommendations/",
-            catch_response=True,
-        ) as response:
-            if response.status_code != 200:
-                _fail(response)
-                return []
-            return [item["song"]["id"] for item in response.json()["results"]]
+        page = self._call("GET", f"/api/recommendations/?{query}&limit=10", name="/api/recommendations/", expect=(200,))
+        return [item["song"]["id"] for item in page["results"]] if page is not None else []

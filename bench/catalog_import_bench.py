@@ -14,7 +14,6 @@ import argparse
 import csv
 import os
 import secrets
-import signal
 import statistics
 import subprocess
 import sys
@@ -26,6 +25,10 @@ from pathlib import Path
 import httpx
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(BASE_DIR))
+
+from bench.common import answers, gunicorn_command, manage, percentile, production_env, spawn, stop, wait_until  # noqa: E402
+
 SEED_SONGS = BASE_DIR / "catalog" / "seed" / "data_moods.csv"
 
 
@@ -50,69 +53,29 @@ class Web:
         self.workdir = workdir
         self.port = port
         self.process: subprocess.Popen | None = None
-        self.env = {
-            **os.environ,
-            "DJANGO_SETTINGS_MODULE": "emomusic_site.settings",
-            "DJANGO_ENV": "production",
-            "SECRET_KEY": secrets.token_urlsafe(50),
-            "ALLOWED_HOSTS": "127.0.0.1,localhost",
-            "SECURE_SSL_REDIRECT": "false",
-            "DATABASE_URL": f"sqlite:///{workdir / 'bench.sqlite3'}",
-            "MEDIA_ROOT": str(workdir / "media"),
-            "STATIC_ROOT": str(workdir / "static"),
+        self.env = production_env(
+            workdir,
+            DATABASE_URL=f"sqlite:///{workdir / 'bench.sqlite3'}",
             # Every rater comes from 127.0.0.1.
-            "RATE_LIMITS_ENABLED": "false",
-            "PYTHONUNBUFFERED": "1",
-        }
+            RATE_LIMITS_ENABLED="false",
+        )
         self.env.pop("REDIS_URL", None)
 
     def manage(self, *arguments: str) -> subprocess.CompletedProcess:
-        return subprocess.run(
-            [sys.executable, "manage.py", *arguments],
-            cwd=BASE_DIR,
-            env=self.env,
-            check=True,
-            capture_output=True,
-            text=True,
-        )
+        return manage(*arguments, env=self.env)
 
     def start(self) -> str:
         for command in (("migrate", "--noinput"), ("createcachetable",), ("seed_catalog",), ("collectstatic", "-v0")):
             self.manage(*command)
-        log = open(self.workdir / "web.log", "ab")  # noqa: SIM115 - closed with the process
-        gunicorn = Path(sys.executable).parent / "gunicorn"
-        self.process = subprocess.Popen(
-            [
-                str(gunicorn),
-                "emomusic_site.wsgi",
-                "--bind",
-                f"127.0.0.1:{self.port}",
-                "--workers",
-                "3",
-                "--threads",
-                "4",
-            ],
-            cwd=BASE_DIR,
-            env=self.env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+        self.process = spawn(gunicorn_command(self.port), env=self.env, log=self.workdir / "web.log")
         base_url = f"http://127.0.0.1:{self.port}"
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{base_url}/accounts/login/", timeout=2).status_code == 200:
-                    return base_url
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.5)
-        raise RuntimeError(f"gunicorn did not answer; see {self.workdir / 'web.log'}")
+        if not wait_until(lambda: answers(f"{base_url}/accounts/login/"), timeout_seconds=120):
+            raise RuntimeError(f"gunicorn did not answer; see {self.workdir / 'web.log'}")
+        return base_url
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            self.process.wait(timeout=30)
+        if self.process is not None:
+            stop(self.process)
 
 
 def rate_until(base_url: str, stop: threading.Event, latencies: list[tuple[float, float]], failures: list[str]) -> None:
@@ -137,11 +100,6 @@ def rate_until(base_url: str, stop: threading.Event, latencies: list[tuple[float
                 if response.status_code not in (200, 201):
                     failures.append(f"HTTP {response.status_code}: {response.text[:200]}")
             number += 1
-
-
-def percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
 def main() -> int:

@@ -8,7 +8,7 @@ threads, DJANGO_ENV=production, CONN_MAX_AGE=60), one `celery worker` with
 N pool processes (each loads TensorFlow and the model), PostgreSQL (a database
 of its own, created beside DATABASE_URL's and dropped afterwards), Redis
 (REDIS_URL's, else the embedded one) and an S3 server (SeaweedFS, from
-emomusic_site.embedded_s3) holding the photos. The rate limits stay on, except
+devserver.embedded_s3) holding the photos. The rate limits stay on, except
 sign-ups per address: every simulated user comes from 127.0.0.1.
 
 For each worker count and each user count, Locust runs headless until
@@ -39,13 +39,23 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-import httpx
 import psycopg
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
 
-from emomusic_site import embedded_redis, embedded_s3  # noqa: E402
+from bench.common import (  # noqa: E402
+    answers,
+    gunicorn_command,
+    manage,
+    markdown_table,
+    percentile,
+    production_env,
+    spawn,
+    stop,
+    wait_until,
+)
+from devserver import embedded_redis, embedded_s3  # noqa: E402
 
 REPORTS = BASE_DIR / "reports" / "load"
 PENDING = ("queued", "processing")
@@ -71,11 +81,6 @@ class Run:
     failures: list[str] = field(default_factory=list)
 
 
-def percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
-
-
 class Stack:
     def __init__(self, *, workdir: Path, database_url: str, port: int) -> None:
         self.workdir = workdir
@@ -87,20 +92,9 @@ class Stack:
         self.admin_url = database_url
         self.database = f"emomusic_load_{secrets.token_hex(4)}"
         self.database_url = urllib.parse.urlunsplit(server._replace(path=f"/{self.database}"))
-        self.env = {
-            **os.environ,
-            "DJANGO_SETTINGS_MODULE": "emomusic_site.settings",
-            "DJANGO_ENV": "production",
-            "SECRET_KEY": secrets.token_urlsafe(50),
-            "ALLOWED_HOSTS": "127.0.0.1,localhost",
-            "SECURE_SSL_REDIRECT": "false",
-            "DATABASE_URL": self.database_url,
-            "CONN_MAX_AGE": "60",
-            "MEDIA_ROOT": str(workdir / "media"),
-            "STATIC_ROOT": str(workdir / "static"),
-            "RATE_LIMIT_SIGNUP_PER_ADDRESS": "1000000",
-            "PYTHONUNBUFFERED": "1",
-        }
+        self.env = production_env(
+            workdir, DATABASE_URL=self.database_url, CONN_MAX_AGE="60", RATE_LIMIT_SIGNUP_PER_ADDRESS="1000000"
+        )
 
     @property
     def base_url(self) -> str:
@@ -121,23 +115,10 @@ class Stack:
             ["seed_catalog"],
             ["collectstatic", "--noinput"],
         ):
-            subprocess.run(
-                [sys.executable, "manage.py", *command], cwd=BASE_DIR, env=self.env, check=True, capture_output=True
-            )
-        self.spawn(
-            "web",
-            [sys.executable, "-m", "gunicorn", "emomusic_site.wsgi", "--bind", f"127.0.0.1:{self.port}",
-             "--workers", "3", "--threads", "4"],
-        )  # fmt: skip
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{self.base_url}/healthz", timeout=2).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.5)
-        raise RuntimeError(f"gunicorn never answered /healthz; see {self.workdir / 'web.log'}")
+            manage(*command, env=self.env)
+        self.spawn("web", gunicorn_command(self.port))
+        if not wait_until(lambda: answers(f"{self.base_url}/healthz"), timeout_seconds=120):
+            raise RuntimeError(f"gunicorn never answered /healthz; see {self.workdir / 'web.log'}")
 
     def start_worker(self, processes: int) -> None:
         self.stop_process("worker")
@@ -148,32 +129,24 @@ class Stack:
             [sys.executable, "-m", "celery", "-A", "emomusic_site", "worker", "--loglevel", "INFO",
              "--concurrency", str(processes), "--without-gossip", "--without-mingle"],
         )  # fmt: skip
+        worker = self.processes["worker"]
+
+        def loaded() -> bool:
+            if worker.poll() is not None:
+                raise RuntimeError(f"the worker exited:\n{log.read_text(errors='replace')[-3000:]}")
+            return log.exists() and log.read_text(errors="replace").count("Loaded emotion model") >= processes
+
         # Ready only once every pool process has loaded the model: the first photos must not pay for it.
-        deadline = time.monotonic() + 600
-        while time.monotonic() < deadline:
-            text = log.read_text(errors="replace") if log.exists() else ""
-            if self.processes["worker"].poll() is not None:
-                raise RuntimeError(f"the worker exited:\n{text[-3000:]}")
-            if text.count("Loaded emotion model") >= processes:
-                return
-            time.sleep(1)
-        raise RuntimeError(f"the worker's {processes} processes did not load the model in time; see {log}")
+        if not wait_until(loaded, timeout_seconds=600, interval_seconds=1):
+            raise RuntimeError(f"the worker's {processes} processes did not load the model in time; see {log}")
 
     def spawn(self, name: str, command: list[str]) -> None:
-        with open(self.workdir / f"{name}.log", "ab") as log:
-            self.processes[name] = subprocess.Popen(
-                command, cwd=BASE_DIR, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-            )
+        self.processes[name] = spawn(command, env=self.env, log=self.workdir / f"{name}.log")
 
     def stop_process(self, name: str) -> None:
         process = self.processes.pop(name, None)
-        if process and process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait(timeout=30)
+        if process:
+            stop(process, timeout_seconds=60)
 
     def stop(self) -> None:
         for name in list(self.processes):
@@ -268,6 +241,25 @@ def machine() -> dict[str, str]:
     }
 
 
+RUN_COLUMNS = ["worker processes", "users", "load avg", "run", "sign-ups took", "requests", "req/s", "errors",
+               "uploads", "lost", "upload → done p50 / p95", "done per s"]  # fmt: skip
+
+
+def _seconds(value: float | None) -> str:
+    return f"{value:.1f} s" if value is not None else "-"
+
+
+def _run_row(run: Run) -> list[str]:
+    p50, p95 = _seconds(run.upload_to_done_p50), _seconds(run.upload_to_done_p95)
+    return [str(run.workers), str(run.users), f"{run.load_average:.1f}", f"{run.run_seconds:.0f} s",
+            f"{run.signup_seconds:.0f} s", str(run.requests), f"{run.requests_per_second:.1f}", str(run.errors),
+            str(run.uploads), str(run.lost), f"{p50} / {p95}", f"{run.completions_per_second:.2f}"]  # fmt: skip
+
+
+def _p50_p95(figures: dict[str, float] | None) -> str:
+    return f"{figures['p50_ms']:.0f} / {figures['p95_ms']:.0f}" if figures else "-"
+
+
 def write_summary(runs: list[Run], info: dict[str, str], run_seconds: int, out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     (out / "summary.json").write_text(
@@ -282,29 +274,19 @@ def write_summary(runs: list[Run], info: dict[str, str], run_seconds: int, out: 
         "whole run; photos done per second over the part after the last sign-up. The 1-minute load average "
         "before each run shows what else was using the cores.",
         "",
-        "| worker processes | users | load avg | run | sign-ups took | requests | req/s | errors | uploads | lost | "
-        "upload → done p50 / p95 | done per s |",
-        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        *markdown_table(RUN_COLUMNS, "r" * len(RUN_COLUMNS), [_run_row(run) for run in runs]),
+        "",
+        "p50 / p95 per endpoint, ms:",
+        "",
+        *markdown_table(
+            ["endpoint", *(f"{run.users} users, {run.workers} w" for run in runs)],
+            "l" + "r" * len(runs),
+            [
+                [name, *(_p50_p95(run.endpoints.get(name)) for run in runs)]
+                for name in sorted({name for run in runs for name in run.endpoints})
+            ],
+        ),
     ]
-    for run in runs:
-        p50 = f"{run.upload_to_done_p50:.1f} s" if run.upload_to_done_p50 is not None else "-"
-        p95 = f"{run.upload_to_done_p95:.1f} s" if run.upload_to_done_p95 is not None else "-"
-        lines.append(
-            f"| {run.workers} | {run.users} | {run.load_average:.1f} | {run.run_seconds:.0f} s | "
-            f"{run.signup_seconds:.0f} s | {run.requests} | "
-            f"{run.requests_per_second:.1f} | {run.errors} | {run.uploads} | {run.lost} | {p50} / {p95} | "
-            f"{run.completions_per_second:.2f} |"
-        )
-    endpoints = sorted({name for run in runs for name in run.endpoints})
-    lines += ["", "p50 / p95 per endpoint, ms:", "", "| endpoint | " + " | ".join(
-        f"{run.users} users, {run.workers} w" for run in runs) + " |",
-        "| --- |" + " ---: |" * len(runs)]  # fmt: skip
-    for name in endpoints:
-        cells = []
-        for run in runs:
-            figures = run.endpoints.get(name)
-            cells.append(f"{figures['p50_ms']:.0f} / {figures['p95_ms']:.0f}" if figures else "-")
-        lines.append(f"| {name} | " + " | ".join(cells) + " |")
     lines += ["", "Outcomes of the uploads: " + "; ".join(
         f"{run.users} users, {run.workers} w: {run.outcomes}" for run in runs)]  # fmt: skip
     failures = [f"- {run.users} users, {run.workers} w: {failure}" for run in runs for failure in run.failures]

@@ -24,8 +24,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import keras
 import numpy as np
 
-from ml.labels import LABELS
-from ml.models import build_model
+from ml.runtime.labels import LABELS
+from ml.training.models import build_model
 
 TRAIN_IMAGES = 22_968
 WARM_UP_STEPS = 3

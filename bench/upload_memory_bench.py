@@ -17,9 +17,6 @@ under 300 MB, for every scenario. Exit status 1 when one is missed.
 
 import argparse
 import io
-import os
-import secrets
-import signal
 import subprocess
 import sys
 import tempfile
@@ -32,6 +29,10 @@ import numpy as np
 from PIL import Image
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(BASE_DIR))
+
+from bench.common import answers, gunicorn_command, manage, production_env, spawn, stop, wait_until  # noqa: E402
+
 PEAK_TARGET_MB = 1024
 RETAINED_TARGET_MB = 300
 
@@ -79,70 +80,34 @@ class Web:
         self.workdir = workdir
         self.port = port
         self.processes: list[subprocess.Popen] = []
-        self.env = {
-            **os.environ,
-            "DJANGO_SETTINGS_MODULE": "emomusic_site.settings",
-            "DJANGO_ENV": "production",
-            "SECRET_KEY": secrets.token_urlsafe(50),
-            "ALLOWED_HOSTS": "127.0.0.1",
-            "SECURE_SSL_REDIRECT": "false",
-            "MEDIA_ROOT": str(workdir / "media"),
-            "DATABASE_URL": f"sqlite:///{workdir / 'bench.sqlite3'}",
-            "REDIS_URL": f"redis+socket://{workdir / 'redis.sock'}",
-            "RATE_LIMITS_ENABLED": "false",
-            "PYTHONUNBUFFERED": "1",
-        }
+        self.env = production_env(
+            workdir,
+            DATABASE_URL=f"sqlite:///{workdir / 'bench.sqlite3'}",
+            REDIS_URL=f"redis+socket://{workdir / 'redis.sock'}",
+            RATE_LIMITS_ENABLED="false",
+        )
         self.env.pop("CACHE_URL", None)
 
     def start(self) -> str:
-        python = sys.executable
-        self.spawn(
-            "redis",
-            [
-                python,
-                "-m",
-                "emomusic_site.embedded_redis",
-                "--socket",
-                str(self.workdir / "redis.sock"),
-                "--dir",
-                str(self.workdir),
-            ],
-        )
+        redis = [sys.executable, "-m", "devserver.embedded_redis", "--socket", str(self.workdir / "redis.sock"),
+                 "--dir", str(self.workdir)]  # fmt: skip
+        self.spawn("redis", redis)
         for command in (["migrate", "--noinput"], ["createcachetable"]):
-            subprocess.run([python, "manage.py", *command], cwd=BASE_DIR, env=self.env, check=True, capture_output=True)
-        gunicorn = str(Path(python).parent / "gunicorn")
-        self.web = self.spawn(
-            "web",
-            [gunicorn, "emomusic_site.wsgi", "--bind", f"127.0.0.1:{self.port}", "--workers", "3", "--threads", "4"],
-        )
+            manage(*command, env=self.env)
+        self.web = self.spawn("web", gunicorn_command(self.port))
         base_url = f"http://127.0.0.1:{self.port}"
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{base_url}/healthz", timeout=2).status_code == 200:
-                    return base_url
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.3)
-        raise RuntimeError(f"gunicorn did not answer; logs in {self.workdir}")
+        if not wait_until(lambda: answers(f"{base_url}/healthz"), timeout_seconds=120, interval_seconds=0.3):
+            raise RuntimeError(f"gunicorn did not answer; logs in {self.workdir}")
+        return base_url
 
     def spawn(self, name: str, command: list[str]) -> subprocess.Popen:
-        log = open(self.workdir / f"{name}.log", "ab")  # noqa: SIM115 - closed when the process ends
-        process = subprocess.Popen(
-            command, cwd=BASE_DIR, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-        )
+        process = spawn(command, env=self.env, log=self.workdir / f"{name}.log")
         self.processes.append(process)
         return process
 
     def stop(self) -> None:
         for process in reversed(self.processes):
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGTERM)
-        for process in self.processes:
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
+            stop(process)
 
 
 def run_scenario(base_url: str, master: int, tokens: list[str], content: bytes) -> dict:

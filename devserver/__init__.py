@@ -2,6 +2,6 @@
 
 `run` starts everything under honcho (`python -m devserver.run`), `embedded_redis`
 and `embedded_s3` are real Redis and S3 servers on loopback for machines without
-them, and `keep_running` restarts a crashed worker or beat. Production runs
+them, and `keep_running` starts again any of `make run`'s processes that stops. Production runs
 none of this (see Procfile); nothing in the site imports it.
 """

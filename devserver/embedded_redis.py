@@ -74,7 +74,7 @@ def main() -> None:
     args.dir.mkdir(parents=True, exist_ok=True)
     args.socket.unlink(missing_ok=True)
     command = server_command(socket_path=args.socket, data_dir=args.dir)
-    # Replace this process so that honcho signals redis-server itself.
+    # Replace this process so that signals (honcho's, keep_running's) reach redis-server itself.
     os.execv(command[0], command)  # noqa: S606
 
 

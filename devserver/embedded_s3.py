@@ -8,7 +8,7 @@ everything and anonymous requests refused, creates the bucket, and returns
 once an object can be written and deleted. Telemetry is off: nothing leaves
 the machine.
 
-    .venv/bin/python -m emomusic_site.embedded_s3 --dir var/s3   # prints the AWS_* variables
+    .venv/bin/python -m devserver.embedded_s3 --dir var/s3   # prints the AWS_* variables
 """
 
 import argparse

@@ -2,7 +2,7 @@
 
 Migrates, seeds the song catalog when it is empty, then runs Redis (embedded,
 unless REDIS_URL names one), one Celery worker, Celery beat and the web server
-under honcho. Ctrl-C stops all of them.
+under honcho, each started again whenever it stops. Ctrl-C stops all of them.
 """
 
 import os
@@ -30,23 +30,21 @@ def main() -> int:
     env.setdefault("PYTHONUNBUFFERED", "1")
     (VAR_DIR / "run").mkdir(parents=True, exist_ok=True)
 
-    processes: dict[str, str] = {}
+    processes: dict[str, list[str]] = {}
     if env.get("REDIS_URL"):
         print(f"Using Redis at {env['REDIS_URL']}")
     else:
         socket_path = VAR_DIR / "run" / "redis.sock"
         env["REDIS_URL"] = f"redis+socket://{socket_path}"
-        processes["redis"] = shlex.join(
-            [
-                sys.executable,
-                "-m",
-                "emomusic_site.embedded_redis",
-                "--socket",
-                str(socket_path),
-                "--dir",
-                str(VAR_DIR / "redis"),
-            ]
-        )
+        processes["redis"] = [
+            sys.executable,
+            "-m",
+            "devserver.embedded_redis",
+            "--socket",
+            str(socket_path),
+            "--dir",
+            str(VAR_DIR / "redis"),
+        ]
         print(f"Starting the embedded Redis on {socket_path}")
     print(f"Using the database at {env.get('DATABASE_URL') or VAR_DIR / 'db.sqlite3'}")
 
@@ -57,61 +55,62 @@ def main() -> int:
         manage("ensure_superuser", env=env)
 
     celery = str(BIN_DIR / "celery")
-    # A crashed worker or beat is started again instead of honcho stopping everything (Redis included).
-    keep_running = [sys.executable, "-m", "emomusic_site.keep_running"]
-    processes["worker"] = shlex.join(
-        [
-            *keep_running,
-            celery,
-            "-A",
-            "emomusic_site",
-            "worker",
-            "--loglevel",
-            "INFO",
-            "--concurrency",
-            "1",
-            "--hostname",
-            "worker@%h",
-        ]
-    )
-    processes["beat"] = shlex.join(
-        [
-            *keep_running,
-            celery,
-            "-A",
-            "emomusic_site",
-            "beat",
-            "--loglevel",
-            "INFO",
-            "--schedule",
-            str(VAR_DIR / "run" / "celerybeat-schedule"),
-        ]
-    )
-    processes["web"] = shlex.join(
-        [
-            str(BIN_DIR / "gunicorn"),
-            "emomusic_site.wsgi",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            "2",
-            "--threads",
-            "4",
-            "--access-logfile",
-            "-",
-        ]
-    )
+    processes["worker"] = [
+        celery,
+        "-A",
+        "emomusic_site",
+        "worker",
+        "--loglevel",
+        "INFO",
+        "--concurrency",
+        "1",
+        "--hostname",
+        "worker@%h",
+    ]
+    processes["beat"] = [
+        celery,
+        "-A",
+        "emomusic_site",
+        "beat",
+        "--loglevel",
+        "INFO",
+        "--schedule",
+        str(VAR_DIR / "run" / "celerybeat-schedule"),
+    ]
+    processes["web"] = [
+        str(BIN_DIR / "gunicorn"),
+        "emomusic_site.wsgi",
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--workers",
+        "2",
+        "--threads",
+        "4",
+        "--access-logfile",
+        "-",
+    ]
 
     print(
         f"\n  EmoMusic: http://127.0.0.1:{port}/\n"
         "  An admin account: set DJANGO_SUPERUSER_USERNAME, DJANGO_SUPERUSER_PASSWORD (and DJANGO_SUPERUSER_EMAIL)\n"
         "  before `make run`, or run `.venv/bin/python manage.py createsuperuser` in another terminal.\n"
+        "  Django's debug pages: `DEBUG=1 make run`.\n"
         "  Ctrl-C stops everything.\n",
         flush=True,
     )
+    return supervise(processes, env=env, cwd=BASE_DIR)
+
+
+def supervise(processes: dict[str, list[str]], *, env: dict[str, str], cwd: Path) -> int:
+    """Run each command under honcho until Ctrl-C (SIGINT or SIGTERM), each one started again whenever it stops.
+
+    honcho alone stops everything as soon as one process exits; `keep_running` between honcho and each
+    command means a process ends only when honcho asks, so a killed Redis or worker comes back alone.
+    """
+    keep_running = [sys.executable, "-m", "devserver.keep_running"]
     manager = Manager(Printer(sys.stdout))
     for name, command in processes.items():
-        manager.add_process(name, command, env=env, cwd=str(BASE_DIR))
+        manager.add_process(name, shlex.join([*keep_running, *command]), env=env, cwd=str(cwd))
     manager.loop()
     return manager.returncode or 0
 

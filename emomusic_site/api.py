@@ -9,53 +9,28 @@ from rest_framework import exceptions, parsers, serializers
 from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
 from rest_framework.views import exception_handler as drf_exception_handler
+from rest_framework.views import set_rollback
 
-from emomusic_site.ratelimit import RateLimited
-
-
-class TooManyAttempts(exceptions.Throttled):
-    """429 with the limiter's own sentence as the detail, and Retry-After.
-
-    DRF's Throttled(wait=...) would append a second sentence ("Expected
-    available in N seconds.") saying the same thing.
-    """
-
-    def __init__(self, refused: RateLimited) -> None:
-        exceptions.APIException.__init__(self, str(refused), self.default_code)
-        # DRF's exception handler turns `wait` into the Retry-After header.
-        self.wait = refused.retry_after_seconds
+from emomusic_site.errors import DomainError
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
-    """DRF's handler, plus Django's ValidationError raised by services → 400
-    and RateLimited → 429.
+    """The API's answer to every error a view raises: DRF's own, plus the domain errors (emomusic_site.errors).
 
-    Services validate with Django's ValidationError so that they work the same
-    from the API, the web forms and management commands.
+    A domain error answers its status with {"detail": its sentence} and its headers (Retry-After for
+    a rate limit). Services validate with Django's ValidationError, so that they work the same from
+    the API, the web forms and management commands: it answers 400 with {"field": ["sentence"]}.
     """
-    if isinstance(exc, RateLimited):
-        exc = TooManyAttempts(exc)
-    elif isinstance(exc, DjangoValidationError):
+    if isinstance(exc, DomainError):
+        set_rollback()
+        return Response({"detail": str(exc)}, status=exc.status, headers=exc.headers)
+    if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(as_serializer_error(exc))
     elif isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):
         exc = exceptions.PermissionDenied()
     return drf_exception_handler(exc, context)
-
-
-class Conflict(exceptions.APIException):
-    """409: the resource is not in a state that allows the request (a detection not analysed yet)."""
-
-    status_code = 409
-    default_detail = "The request conflicts with the current state of the resource."
-    default_code = "conflict"
-
-
-class ServiceUnavailable(exceptions.APIException):
-    status_code = 503
-    default_detail = "The service is temporarily unavailable. Please try again in a minute."
-    default_code = "service_unavailable"
 
 
 class JSONParser(parsers.JSONParser):

@@ -24,17 +24,13 @@ from django.conf import settings
 from django.core.cache import caches
 from django.http import HttpRequest
 
+from emomusic_site.errors import RateLimited
+
 
 @dataclass(frozen=True)
 class Limit:
     count: int
     window_seconds: int
-
-
-class RateLimited(Exception):
-    def __init__(self, retry_after_seconds: int) -> None:
-        super().__init__(f"Too many attempts. Try again in {retry_after_seconds} seconds.")
-        self.retry_after_seconds = retry_after_seconds
 
 
 @lru_cache(maxsize=8)
@@ -50,8 +46,27 @@ def _is_trusted(address: str, networks) -> bool:
     return any(parsed in network for network in networks)
 
 
+# An ISP hands each IPv6 customer at least a /64, and its owner may use any of
+# its 2**64 addresses: a client is the /64, or every guess could come from a
+# fresh address.
+IPV6_CLIENT_PREFIX = 64
+
+
+def _as_client(address: str) -> str:
+    """The client an address belongs to as the limits count it: an IPv4 address, or an IPv6 address's /64."""
+    try:
+        parsed = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if isinstance(parsed, ipaddress.IPv6Address):
+        if parsed.ipv4_mapped is not None:
+            return str(parsed.ipv4_mapped)
+        return str(ipaddress.IPv6Network((parsed, IPV6_CLIENT_PREFIX), strict=False))
+    return str(parsed)
+
+
 def client_address(request: HttpRequest) -> str:
-    """The address of the client that made the request, as far as it can be trusted.
+    """The client that made the request, as far as it can be trusted: its IPv4 address or its IPv6 /64.
 
     gunicorn does not rewrite REMOTE_ADDR from X-Forwarded-For, so behind the TLS
     proxy every request would seem to come from the proxy. The header is read only
@@ -60,6 +75,10 @@ def client_address(request: HttpRequest) -> str:
     address that is not a trusted proxy is the client. Anything the proxy did not
     write (entries left of the client) may be forged and is never used.
     """
+    return _as_client(_client_ip(request))
+
+
+def _client_ip(request: HttpRequest) -> str:
     remote = request.META.get("REMOTE_ADDR", "") or "unknown"
     networks = _networks(tuple(settings.TRUSTED_PROXIES))
     if not networks or not _is_trusted(remote, networks):
@@ -101,33 +120,58 @@ def rate_limit_hit(*, scope: str, key: str) -> None:
 
 
 # --- The growing log-in delay ------------------------------------------------
-# Failed password checks are counted per (account, address). The first few are
-# free; after that each one doubles the wait before the next check from that
-# address for that account. Keying on both means nobody can lock another person
-# out from their own address, and a guesser gets ever slower instead of a fixed
-# number of tries per window.
+# Failed password checks are counted twice: per (account, client) and per
+# account from every client together. The first few are free; after that each
+# one doubles the wait before the next check, up to LOGIN_MAX_DELAY_SECONDS.
+# - Per (account, client), few are free (LOGIN_FREE_FAILURES): one guesser gets
+#   ever slower, and nobody slows another person down from their own client.
+# - Per account, more are free (LOGIN_ACCOUNT_FREE_FAILURES): guesses spread
+#   over many clients meet a ceiling too. That delay is capped, never a lock-out,
+#   and it spares the clients where the account's password was given right
+#   lately (KNOWN_CLIENT_REMEMBERED_FOR_SECONDS), so strangers cannot slow the
+#   owner down where they usually log in.
 FAILURES_FORGOTTEN_AFTER_SECONDS = 24 * 60 * 60
+KNOWN_CLIENT_REMEMBERED_FOR_SECONDS = 90 * 24 * 60 * 60
 
 
-def _login_key(*, username: str, address: str) -> str:
-    digest = hashlib.sha256(f"{username.strip().lower()}\0{address}".encode()).hexdigest()[:32]
-    return f"loginfail:{digest}"
+def _digest(*parts: str) -> str:
+    return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:32]
 
 
-def login_delay_seconds(failures: int) -> int:
-    """How long to wait after this many failures before the next password check."""
-    free = settings.LOGIN_FREE_FAILURES
+def _pair_key(*, username: str, address: str) -> str:
+    return f"loginfail:{_digest(username.strip().lower(), address)}"
+
+
+def _account_key(*, username: str) -> str:
+    return f"loginfail-account:{_digest(username.strip().lower())}"
+
+
+def _known_client_key(*, username: str, address: str) -> str:
+    return f"loginknown:{_digest(username.strip().lower(), address)}"
+
+
+def login_delay_seconds(failures: int, *, free: int | None = None) -> int:
+    """How long to wait after this many failures before the next password check (`free`: LOGIN_FREE_FAILURES)."""
+    if free is None:
+        free = settings.LOGIN_FREE_FAILURES
     if failures <= free:
         return 0
     return min(2 ** min(failures - free - 1, 30), settings.LOGIN_MAX_DELAY_SECONDS)
 
 
+def _wait_seconds(key: str, *, free: int) -> float:
+    failures, last = caches["ratelimit"].get(key, (0, 0.0))
+    return last + login_delay_seconds(failures, free=free) - time.time()
+
+
 def login_delay_check(*, username: str, address: str) -> None:
-    """Raise RateLimited while the (account, address) pair must still wait."""
+    """Raise RateLimited while the account must still wait at this client, or anywhere but its known clients."""
     if not settings.RATE_LIMITS_ENABLED:
         return
-    failures, last = caches["ratelimit"].get(_login_key(username=username, address=address), (0, 0.0))
-    wait = last + login_delay_seconds(failures) - time.time()
+    wait = _wait_seconds(_pair_key(username=username, address=address), free=settings.LOGIN_FREE_FAILURES)
+    if not caches["ratelimit"].get(_known_client_key(username=username, address=address)):
+        account_wait = _wait_seconds(_account_key(username=username), free=settings.LOGIN_ACCOUNT_FREE_FAILURES)
+        wait = max(wait, account_wait)
     if wait > 0:
         raise RateLimited(max(1, int(wait + 0.999)))
 
@@ -135,11 +179,18 @@ def login_delay_check(*, username: str, address: str) -> None:
 def login_failure_record(*, username: str, address: str) -> None:
     if not settings.RATE_LIMITS_ENABLED:
         return
-    key = _login_key(username=username, address=address)
     cache = caches["ratelimit"]
-    failures, _last = cache.get(key, (0, 0.0))
-    cache.set(key, (failures + 1, time.time()), timeout=FAILURES_FORGOTTEN_AFTER_SECONDS)
+    now = time.time()
+    for key in (_pair_key(username=username, address=address), _account_key(username=username)):
+        failures, _last = cache.get(key, (0, 0.0))
+        cache.set(key, (failures + 1, now), timeout=FAILURES_FORGOTTEN_AFTER_SECONDS)
 
 
 def login_failures_clear(*, username: str, address: str) -> None:
-    caches["ratelimit"].delete(_login_key(username=username, address=address))
+    """The right password from this client: its failures go, and it is spared the account's delay from now on.
+
+    The account's own count stays: a guesser elsewhere must not start afresh each time the owner logs in.
+    """
+    cache = caches["ratelimit"]
+    cache.delete(_pair_key(username=username, address=address))
+    cache.set(_known_client_key(username=username, address=address), True, timeout=KNOWN_CLIENT_REMEMBERED_FOR_SECONDS)

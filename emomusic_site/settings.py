@@ -2,8 +2,8 @@
 
 DJANGO_ENV picks the profile: "development" (the default: safe local values),
 "test" (fast hashing, in-memory email) or "production" (every secret and host
-must come from the environment, HTTPS everywhere). See README.md for the full
-list of variables.
+must come from the environment, HTTPS everywhere). docs/operations.md lists
+the variables.
 """
 
 import os
@@ -36,7 +36,8 @@ if IS_PRODUCTION:
 else:
     SECRET_KEY = env.str("SECRET_KEY", default="django-insecure-development-only-key-0123456789abcdef")
     ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]", "testserver"])
-    DEBUG = env.bool("DEBUG", default=not IS_TEST)
+    # Off unless asked (`DEBUG=1 make run`): `make run` serves the site's own 404 and 500 pages, as production does.
+    DEBUG = env.bool("DEBUG", default=False)
 
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
@@ -66,11 +67,14 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "django_permissions_policy.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Before anything that reads a request's body (the CSRF check parses a form's).
+    "emomusic_site.middleware.RequestSizeLimitMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "emomusic_site.middleware.RejectNulInAdminQueryMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "emomusic_site.middleware.PersonalAnswersNotCachedMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -161,21 +165,19 @@ if env.str("AWS_STORAGE_BUCKET_NAME", default=""):
         },
     }
 else:
-    _default_storage = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+    _default_storage = {"BACKEND": "emomusic_site.storage.PhotoFileSystemStorage"}
 STORAGES = {
     "default": _default_storage,
     "staticfiles": {
         "BACKEND": (
-            "django.contrib.staticfiles.storage.StaticFilesStorage"
-            if IS_TEST
-            else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+            "whitenoise.storage.CompressedManifestStaticFilesStorage"
+            if IS_PRODUCTION
+            else "django.contrib.staticfiles.storage.StaticFilesStorage"
         )
     },
 }
-if not IS_PRODUCTION:
-    # runserver and the tests serve static files without collectstatic.
-    WHITENOISE_USE_FINDERS = True
-    STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"
+# Development and the tests serve static files straight from their sources, without collectstatic.
+WHITENOISE_USE_FINDERS = not IS_PRODUCTION
 
 # An upload larger than this is refused before it is decoded (see detection.services).
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
@@ -183,6 +185,22 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 # No uploaded file is stored past this many bytes (emomusic_site.uploads): the largest limit
 # of any form, the catalog import's 50 MB. The forms refuse smaller files with their own limits.
 UPLOAD_MAX_FILE_BYTES = 50_000_000
+# The most a request's body may hold, refused from its Content-Length before anything reads it
+# (emomusic_site.middleware): the cap above bounds one file, not a request of many, and the CSRF
+# check spools a form's files to disk before it answers 403. Other requests carry at most form
+# fields and JSON, already limited to DATA_UPLOAD_MAX_MEMORY_SIZE.
+REQUEST_MAX_BYTES = 3 * 1024 * 1024
+# The addresses that take files, each with room for its form's largest: a burst of 8 photos of
+# 10 MB (detection.services.MAX_FRAMES, detection.images.MAX_UPLOAD_BYTES), and the catalog
+# import's two files of 50 MB (catalog.admin.MAX_IMPORT_BYTES).
+REQUEST_MAX_BYTES_BY_PATH = {
+    "/api/detections/": 81 * 1024 * 1024,
+    "/detections/new": 81 * 1024 * 1024,
+    "/admin/catalog/song/import/": 101 * 1024 * 1024,
+}
+# Files in one request: the photo upload's burst of 8, and one more so that a client sending a
+# ninth is told how many a burst takes; Django refuses more before storing any (answered 400).
+DATA_UPLOAD_MAX_NUMBER_FILES = 9
 # Photo decodes a web process runs at once (detection.images): bounds the memory many large uploads can take.
 UPLOAD_DECODES_PER_PROCESS = env.int("UPLOAD_DECODES_PER_PROCESS", default=1)
 FILE_UPLOAD_HANDLERS = [
@@ -220,6 +238,9 @@ RATE_LIMITS = {
 }
 # Failed password checks per (account, address) before each further one doubles the wait (1 s, 2 s, 4 s, ...).
 LOGIN_FREE_FAILURES = env.int("LOGIN_FREE_FAILURES", default=5)
+# Failed password checks per account from every client together before the same doubling wait applies there
+# (except at the clients where the account logged in lately); the wait never passes LOGIN_MAX_DELAY_SECONDS.
+LOGIN_ACCOUNT_FREE_FAILURES = env.int("LOGIN_ACCOUNT_FREE_FAILURES", default=20)
 LOGIN_MAX_DELAY_SECONDS = env.int("LOGIN_MAX_DELAY_SECONDS", default=15 * 60)
 # Addresses or networks of the reverse proxies whose X-Forwarded-For is believed
 # (emomusic_site.ratelimit.client_address). None by default: a client's own header is ignored.
@@ -248,7 +269,7 @@ CELERY_RESULT_EXPIRES = 3600
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-# Pool processes load TensorFlow and the model at start-up (worker_process_init);
+# Pool processes load the LiteRT model and the face detector at start-up (worker_process_init);
 # Celery's 4-second default would kill them mid-load on a busy machine, forever.
 CELERY_WORKER_PROC_ALIVE_TIMEOUT = env.float("CELERY_WORKER_PROC_ALIVE_TIMEOUT", default=120.0)
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=60)
@@ -277,7 +298,6 @@ CELERY_BEAT_SCHEDULE: dict = {
     # Fails detections stuck past the time limit and deletes photos past their retention.
     "detection-sweep": {"task": "detection.sweep", "schedule": 60.0},
 }
-CELERY_TASK_ALWAYS_EAGER = False
 
 # --- REST API ---------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -302,10 +322,15 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Emotion-based music recommendations: selfies in, songs out.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Swagger UI's files come from the drf-spectacular-sidecar package: no CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # --- The emotion model ------------------------------------------------------
-# The worker loads it; the web process only reads its model card.
+# The shipped model's `.keras` file: the worker loads the LiteRT export its model card names,
+# the web process only reads the card.
 EMOTION_MODEL_PATH = Path(
     env.str("EMOTION_MODEL_PATH", default=str(BASE_DIR / "ml" / "artifacts" / "emotion_model.keras"))
 )
@@ -377,11 +402,3 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
-SPECTACULAR_SETTINGS.update(
-    {
-        # Swagger UI's files come from the drf-spectacular-sidecar package: no CDN.
-        "SWAGGER_UI_DIST": "SIDECAR",
-        "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
-        "REDOC_DIST": "SIDECAR",
-    }
-)

@@ -1,4 +1,10 @@
-"""Photo storage in S3 whose failures read like a filesystem's.
+"""Photo storage: on a filesystem, never a partial file; in S3, failures that read like a filesystem's.
+
+Django's FileSystemStorage writes a file under its final name, so a write that
+fails half-way (a full disk) leaves a truncated photo that no row points to.
+`PhotoFileSystemStorage` writes under a temporary name beside it and links the
+finished file to its name; a failed write removes the temporary file.
+
 
 django-storages lets botocore's and boto3's own exceptions out when the S3
 service cannot be reached or refuses a request. The code that stores and
@@ -13,14 +19,54 @@ storage is configured:
 - anything else it refuses (wrong keys, no such bucket, access denied): OSError.
 """
 
+import logging
+import os
+import posixpath
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 from boto3.exceptions import Boto3Error
 from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError
 from botocore.exceptions import ConnectionError as BotoConnectionError
+from django.core.files.storage import FileSystemStorage
 from s3transfer.exceptions import RetriesExceededError
 from storages.backends.s3 import S3File, S3Storage
+
+logger = logging.getLogger(__name__)
+
+
+class PhotoFileSystemStorage(FileSystemStorage):
+    """FileSystemStorage whose files appear under their names only once written whole."""
+
+    def _save(self, name: str, content) -> str:
+        directory = posixpath.dirname(name)
+        # A name no other file has, and that no upload name can take (they are hex).
+        partial = posixpath.join(directory, f".{uuid.uuid4().hex}.partial")
+        try:
+            partial = super()._save(partial, content)
+        except BaseException:
+            self._remove_partial(partial)
+            raise
+        try:
+            while True:
+                try:
+                    # A link fails rather than replace a file already under the name.
+                    os.link(self.path(partial), self.path(name))
+                    break
+                except FileExistsError:
+                    name = self.get_available_name(name)
+        finally:
+            self._remove_partial(partial)
+        return name.replace("\\", "/")
+
+    def _remove_partial(self, name: str) -> None:
+        try:
+            os.remove(self.path(name))
+        except FileNotFoundError:
+            pass
+        except OSError as exc:
+            logger.error("Could not remove the partly written file %s: %s", name, exc)
 
 
 def _status_of(error: ClientError) -> int:
@@ -62,6 +108,10 @@ class S3PhotoStorage(S3Storage):
     def delete(self, name: str) -> None:
         with s3_errors_as_os_errors(name):
             super().delete(name)
+
+    def listdir(self, name: str) -> tuple[list[str], list[str]]:
+        with s3_errors_as_os_errors(name):
+            return super().listdir(name)
 
     def exists(self, name: str) -> bool:
         with s3_errors_as_os_errors(name):

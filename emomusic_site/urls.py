@@ -16,8 +16,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("accounts.urls")),
     path("api/", include("accounts.api_urls")),
-    path("api/", include("detection.api_urls")),
     path("api/", include("catalog.api_urls")),
+    # Detections, recommendations, ratings and /api/me/: every answer about a selfie carries its songs' mood.
     path("api/", include("recommendations.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     # GET only: the page's HTML renderer has no template for an OPTIONS answer (a 500 before).
@@ -31,8 +31,9 @@ urlpatterns = [
         ),
         name="api-docs",
     ),
-    path("", include("detection.urls")),
+    # The upload page, a selfie's result, the pick-a-mood list, the account's export and deletion.
     path("", include("recommendations.urls")),
+    # History and its actions.
     path("", include(insights_urls.user_urlpatterns)),
     path("", include("catalog.urls")),
 ]

@@ -2,7 +2,7 @@ import time
 
 import redis
 
-from emomusic_site import embedded_redis
+from devserver import embedded_redis
 
 
 def test_the_queue_outlives_a_killed_server(tmp_path):

@@ -8,16 +8,19 @@ from pathlib import Path
 BASE_DIR = Path(__file__).resolve().parents[2]
 
 
+def run_fresh(argv: list[str], *, unset: tuple[str, ...] = (), **env_overrides: str) -> subprocess.CompletedProcess:
+    """Run Python with `argv` in a fresh interpreter, without the `unset` variables and with the overrides."""
+    env = {k: v for k, v in os.environ.items() if k not in unset} | env_overrides
+    return subprocess.run([sys.executable, *argv], cwd=BASE_DIR, env=env, capture_output=True, text=True, timeout=120)
+
+
 def run_manage(*args: str, **env_overrides: str) -> subprocess.CompletedProcess:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in {"SECRET_KEY", "ALLOWED_HOSTS", "DJANGO_ENV", "DJANGO_ALLOW_ASYNC_UNSAFE"}
-    }
-    env.update(env_overrides)
-    return subprocess.run(
-        [sys.executable, "manage.py", *args], cwd=BASE_DIR, env=env, capture_output=True, text=True, timeout=120
-    )
+    unset = ("SECRET_KEY", "ALLOWED_HOSTS", "DJANGO_ENV", "DJANGO_ALLOW_ASYNC_UNSAFE")
+    return run_fresh(["manage.py", *args], unset=unset, **env_overrides)
+
+
+def run_python(code: str, *, unset: tuple[str, ...] = ()) -> subprocess.CompletedProcess:
+    return run_fresh(["-c", code], unset=unset, DJANGO_SETTINGS_MODULE="emomusic_site.settings")
 
 
 def test_production_refuses_to_start_without_a_secret_key():
@@ -66,10 +69,7 @@ def test_the_web_process_never_imports_tensorflow():
         "bad = sorted(m for m in sys.modules if m.split('.')[0] in {'tensorflow', 'keras', 'jax', 'cv2'});"
         "print(bad); sys.exit(1 if bad else 0)"
     )
-    env = dict(os.environ, DJANGO_SETTINGS_MODULE="emomusic_site.settings")
-    result = subprocess.run(
-        [sys.executable, "-c", code], cwd=BASE_DIR, env=env, capture_output=True, text=True, timeout=120
-    )
+    result = run_python(code)
 
     assert result.returncode == 0, result.stdout + result.stderr
 
@@ -82,10 +82,7 @@ def test_manage_check_and_migrate_plan_do_not_import_tensorflow():
         "bad = sorted(m for m in sys.modules if m.split('.')[0] in {'tensorflow', 'keras'});"
         "sys.exit(1 if bad else 0)"
     )
-    env = dict(os.environ, DJANGO_SETTINGS_MODULE="emomusic_site.settings")
-    result = subprocess.run(
-        [sys.executable, "-c", code], cwd=BASE_DIR, env=env, capture_output=True, text=True, timeout=120
-    )
+    result = run_python(code)
 
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
 
@@ -97,14 +94,33 @@ def test_a_test_run_names_its_environment_and_the_settings_guess_nothing():
     assert os.environ["DJANGO_ENV"] == "test"
     assert settings.DJANGO_ENV == "test"
     # Without DJANGO_ENV, a process that has imported pytest is development like any other.
-    env = {k: v for k, v in os.environ.items() if k != "DJANGO_ENV"}
     code = "import pytest, django; django.setup(); from django.conf import settings; print(settings.DJANGO_ENV)"
-    result = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=BASE_DIR,
-        env={**env, "DJANGO_SETTINGS_MODULE": "emomusic_site.settings"},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    result = run_python(code, unset=("DJANGO_ENV",))
     assert result.stdout.strip() == "development", result.stderr
+
+
+def test_development_serves_the_sites_own_error_pages_unless_debug_is_asked_for():
+    code = ["-c", "import django; django.setup(); from django.conf import settings; print(settings.DEBUG)"]
+    module = {"DJANGO_SETTINGS_MODULE": "emomusic_site.settings"}
+    quiet = run_fresh(code, unset=("DJANGO_ENV", "DEBUG"), **module)
+    asked = run_fresh(code, unset=("DJANGO_ENV",), DEBUG="1", **module)
+
+    assert quiet.stdout.strip() == "False", quiet.stderr
+    assert asked.stdout.strip() == "True", asked.stderr
+
+
+def test_a_malformed_admin_email_is_named_in_one_sentence_and_the_command_succeeds(tmp_path):
+    database = {"DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}"}
+    assert run_manage("migrate", "--noinput", **database).returncode == 0
+    admin = {"DJANGO_SUPERUSER_USERNAME": "boss", "DJANGO_SUPERUSER_PASSWORD": "a long enough password 42"}
+
+    result = run_manage("ensure_superuser", DJANGO_SUPERUSER_EMAIL="a@b.c", **admin, **database)
+
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.strip() == (
+        "DJANGO_SUPERUSER_EMAIL='a@b.c' is not an e-mail address (name@example.com): "
+        "the site starts without that admin."
+    )
+    assert "Traceback" not in result.stdout + result.stderr
+    shell = "from accounts.models import User; print(User.objects.filter(username='boss').count())"
+    assert run_manage("shell", "-c", shell, **database).stdout.strip().splitlines()[-1] == "0"

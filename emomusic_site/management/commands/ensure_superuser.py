@@ -1,8 +1,10 @@
 import os
 
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 from django.core.management import call_command
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
+from django.core.validators import validate_email
 
 
 class Command(BaseCommand):
@@ -13,5 +15,19 @@ class Command(BaseCommand):
         if get_user_model().objects.filter(username=username).exists():
             self.stdout.write(f"Superuser {username!r} already exists.")
             return
-        call_command("createsuperuser", interactive=False, verbosity=0)
+        # `make run` goes on without the admin rather than stopping the whole site for a typo.
+        email = os.environ.get("DJANGO_SUPERUSER_EMAIL", "")
+        try:
+            if email:
+                validate_email(email)
+            call_command("createsuperuser", interactive=False, verbosity=0)
+        except ValidationError:
+            self.stderr.write(
+                f"DJANGO_SUPERUSER_EMAIL={email!r} is not an e-mail address (name@example.com): "
+                "the site starts without that admin."
+            )
+            return
+        except CommandError as error:
+            self.stderr.write(f"The admin {username!r} was not created ({error}): the site starts without it.")
+            return
         self.stdout.write(self.style.SUCCESS(f"Created superuser {username!r}."))
