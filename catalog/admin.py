@@ -13,7 +13,7 @@ from django.utils.html import format_html
 
 from catalog import selectors, services
 from catalog.models import Mood, Song
-from catalog.schema import AUDIO_FEATURES, KAGGLE_COLUMNS
+from catalog.schema import KAGGLE_COLUMNS, SONG_FIELDS, UNIT_INTERVAL_FEATURES
 
 # The importer reads a file whole; a catalog of 100,000 songs is about 20 MB.
 MAX_IMPORT_BYTES = 50_000_000
@@ -83,19 +83,50 @@ class MoodAdmin(admin.ModelAdmin):
         return mood.song_count
 
 
+# The features that say how a song feels, each from 0 to 1.
+FEEL_FIELDS = UNIT_INTERVAL_FEATURES
+# What each of Spotify's audio features means, with its range, for the song form.
+SONG_FIELD_HELP = {
+    "popularity": "0 to 100: Spotify's popularity, 100 the most played right now.",
+    "length_ms": "The song's length in milliseconds (3 minutes = 180000).",
+    "danceability": "0 to 1: how suitable for dancing (tempo, rhythm stability, beat strength).",
+    "energy": "0 to 1: intensity and activity; death metal is near 1, a Bach prelude near 0.",
+    "valence": "0 to 1: how positive it sounds; near 1 happy or euphoric, near 0 sad or angry.",
+    "acousticness": "0 to 1: confidence that the song is acoustic.",
+    "instrumentalness": "0 to 1: the likelihood of no vocals; above 0.5 most likely instrumental.",
+    "liveness": "0 to 1: the likelihood of an audience in the recording; above 0.8 most likely live.",
+    "speechiness": "0 to 1: spoken words; above 0.66 mostly speech, below 0.33 mostly music.",
+    "loudness": "Decibels, usually -60 to 0 (most songs -15 to -5).",
+    "tempo": "Beats per minute, above 0 (most songs 60 to 200).",
+    "key": "-1 to 11: the pitch class (0 = C, 1 = C♯/D♭, … 11 = B), -1 if none was detected.",
+    "time_signature": "1 to 7: beats per bar (3 = 3/4, 4 = 4/4).",
+}
+# The number inputs' ranges and steps, so that a browser helps with the same ranges the model checks.
+SONG_FIELD_INPUTS = {
+    **{name: {"min": 0, "max": 1, "step": "any"} for name in FEEL_FIELDS},
+    "loudness": {"step": "any"},
+    "tempo": {"min": 0.001, "step": "any"},
+    "key": {"min": -1, "max": 11},
+    "time_signature": {"min": 1, "max": 7},
+    "popularity": {"min": 0, "max": 100},
+    "length_ms": {"min": 1},
+}
+
+
+class SongAdminForm(forms.ModelForm):
+    class Meta:
+        model = Song
+        fields = (*SONG_FIELDS, "mood", "mood_predicted", "genre")
+        help_texts = SONG_FIELD_HELP
+        widgets = {name: forms.NumberInput(attrs=attrs) for name, attrs in SONG_FIELD_INPUTS.items()}
+
+
 @admin.register(Song)
 class SongAdmin(admin.ModelAdmin):
     change_list_template = "admin/catalog/song/change_list.html"
-    list_display = (
-        "name",
-        "artist",
-        "album",
-        "release_year",
-        "mood",
-        "genre",
-        "popularity",
-        *AUDIO_FEATURES,
-    )
+    form = SongAdminForm
+    # The columns staff sort and scan by: the mood's two main features, not all thirteen (the form has them).
+    list_display = ("name", "artist", "mood", "genre", "release_year", "popularity", "energy", "valence")
     list_select_related = ("mood",)
     list_filter = ("mood", "mood_predicted", "genre", DecadeListFilter)
     search_fields = ("name", "artist", "album", "spotify_id")
@@ -106,9 +137,11 @@ class SongAdmin(admin.ModelAdmin):
         (None, {"fields": ("name", "artist", "album", "spotify_id", "spotify_link", "release_date", "release_year")}),
         ("Labels", {"fields": ("mood", "mood_predicted", "genre")}),
         (
-            "Audio features",
-            {"fields": ("popularity", "length_ms", *AUDIO_FEATURES, "key", "time_signature")},
+            "How it feels (Spotify's audio features, 0 to 1)",
+            {"fields": FEEL_FIELDS},
         ),
+        ("Tempo, loudness and key", {"fields": ("tempo", "loudness", "key", "time_signature")}),
+        ("Popularity and length", {"fields": ("popularity", "length_ms")}),
         (None, {"fields": ("updated",)}),
     )
 

@@ -21,6 +21,7 @@ from typing import IO, Any
 
 from django.core.exceptions import ValidationError
 
+from catalog.models import hidden_characters_removed
 from catalog.schema import AUDIO_FEATURES, FIELD_OF_COLUMN, KAGGLE_COLUMNS
 from catalog.spreadsheet import unescape_cell
 
@@ -32,6 +33,9 @@ CELL_LIMIT = csv.field_size_limit()
 # How each of the song's fields is read from its cell; together they are SONG_FIELDS.
 TEXT_FIELDS = ("spotify_id", "name", "album", "artist", "release_date")
 NONEMPTY_TEXT_FIELDS = ("spotify_id", "name")
+# Catalog files carry the bidi controls and zero-width characters that the admin refuses in these
+# (catalog.models.HIDDEN_CHARACTERS); an import takes them out rather than skip the song.
+DISPLAYED_TEXT_FIELDS = ("name", "album", "artist")
 FLOAT_FIELDS = AUDIO_FEATURES
 INTEGER_FIELDS = ("popularity", "length_ms", "key", "time_signature")
 
@@ -279,6 +283,8 @@ def _parse_fields(cells: Mapping[str, str], layout: CsvLayout) -> tuple[dict[str
     problems: list[str] = []
     for name in TEXT_FIELDS:
         values[name] = unescape_cell(_cell(cells, layout.column_for(name)))
+    for name in DISPLAYED_TEXT_FIELDS:
+        values[name] = hidden_characters_removed(values[name]).strip()
     for name in NONEMPTY_TEXT_FIELDS:
         if not values[name]:
             problems.append(f"{layout.column_for(name)} is empty.")

@@ -3,7 +3,7 @@ import re
 from datetime import date
 
 from django.core.exceptions import ValidationError
-from django.core.validators import MaxValueValidator, MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models.functions import Lower
 
@@ -59,15 +59,42 @@ def validate_release_date(value: str) -> None:
         )
 
 
+# Spotify's track ids: 22 base-62 characters. The id goes into links and playlist files, so nothing else
+# ("../../user", "x?autoplay=1#frag") may pass for one.
+validate_spotify_id = RegexValidator(
+    r"^[0-9A-Za-z]{22}\Z",
+    message="Enter Spotify's track id: 22 letters and digits, as in open.spotify.com/track/2H7PHVdQ3mXqEHXcvclTB0.",
+    code="invalid_spotify_id",
+)
+
+# Bidi controls (U+202A-U+202E, U+2066-U+2069) reorder the text around them ("Evil\u202egnp.exe" shows as
+# "Evilexe.png"), and zero-width characters (U+200B-U+200D, U+2060, U+FEFF) hide inside a name: a song's
+# name, artist and album must read as they are shown.
+HIDDEN_CHARACTERS = re.compile("[\u202a-\u202e\u2066-\u2069\u200b-\u200d\u2060\ufeff]")
+
+
+def hidden_characters_removed(text: str) -> str:
+    return HIDDEN_CHARACTERS.sub("", text)
+
+
+def validate_no_hidden_characters(value: str) -> None:
+    if found := HIDDEN_CHARACTERS.search(value):
+        raise ValidationError(
+            f"Remove the invisible character U+{ord(found.group()):04X}: direction controls and zero-width "
+            "characters change how the text reads without showing.",
+            code="hidden_characters",
+        )
+
+
 def _unit_interval() -> list:
     return [validate_finite, MinValueValidator(0.0), MaxValueValidator(1.0)]
 
 
 class Song(models.Model):
-    spotify_id = models.CharField(max_length=64, unique=True)
-    name = models.CharField(max_length=300)
-    album = models.CharField(max_length=300, blank=True)
-    artist = models.CharField(max_length=300, blank=True)
+    spotify_id = models.CharField(max_length=64, unique=True, validators=[validate_spotify_id])
+    name = models.CharField(max_length=300, validators=[validate_no_hidden_characters])
+    album = models.CharField(max_length=300, blank=True, validators=[validate_no_hidden_characters])
+    artist = models.CharField(max_length=300, blank=True, validators=[validate_no_hidden_characters])
     # Spotify gives dates at day, month or year precision ("1982-10-27",
     # "1966-03", "1993"); the text is kept as given and the year is derived
     # for filters and display.

@@ -1,9 +1,9 @@
 """A scikit-learn mood classifier over the audio features (no Django).
 
-Trained on the songs whose mood was given, it labels the songs an import
-brought in without one (`catalog.services.moods_fill_missing`, over
-`catalog.schema.MOOD_CLASSIFIER_FEATURES`). Two candidate models are compared
-by stratified cross-validation and the better one is kept.
+Trained on the songs whose mood was given (`catalog.selectors.mood_training_set`,
+over `catalog.schema.MOOD_CLASSIFIER_FEATURES`), it labels the songs an import
+brought in without one (`catalog.services.moods_fill_missing`). Two candidate
+models are compared by stratified cross-validation and the better one is kept.
 
 It is the catalog's one way of guessing a missing mood. The recommender
 guesses none of its own: a predicted mood is stored, shown and filterable

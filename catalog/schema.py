@@ -1,6 +1,6 @@
 """The song's schema, written out once: its audio features, its fields and the CSV columns that carry them.
 
-Plain Python on purpose (no Django): `ml.eda` and the recommender's numpy
+Plain Python on purpose (no Django): `ml.training.eda` and the recommender's numpy
 engine read the same names as the model, the API, the admin and the importer.
 """
 

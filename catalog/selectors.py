@@ -4,10 +4,11 @@ import csv
 from collections.abc import Iterable
 from typing import TextIO
 
+import numpy as np
 from django.db.models import Count, Q, QuerySet
 
 from catalog.models import Mood, Song
-from catalog.schema import FIELD_OF_COLUMN, KAGGLE_COLUMNS
+from catalog.schema import FIELD_OF_COLUMN, KAGGLE_COLUMNS, MOOD_CLASSIFIER_FEATURES
 from catalog.spreadsheet import escape_cell
 
 # The Kaggle file's columns, then genre: what the admin exports and the importer reads back.
@@ -30,6 +31,17 @@ def songs_list(*, search: str = "", mood: str = "", genre: str = "") -> QuerySet
 
 def moods_with_counts() -> QuerySet[Mood]:
     return Mood.objects.annotate(song_count=Count("songs")).order_by("name")
+
+
+def mood_training_set() -> tuple[np.ndarray, np.ndarray]:
+    """What the mood classifier learns from: the features and mood names of the songs whose mood was given.
+
+    A mood the classifier predicted is left out: it would learn its own guesses.
+    """
+    labelled = Song.objects.filter(mood__isnull=False, mood_predicted=False)
+    rows = list(labelled.values_list("mood__name", *MOOD_CLASSIFIER_FEATURES))
+    features = np.array([row[1:] for row in rows], dtype=np.float64).reshape(len(rows), len(MOOD_CLASSIFIER_FEATURES))
+    return features, np.array([row[0] for row in rows], dtype=str)
 
 
 def songs_to_csv(*, songs: Iterable[Song], stream: TextIO) -> int:

@@ -1,53 +1,38 @@
-"""Writes to the song catalog: the CSV importer, the moods the classifier fills in, and the staff edits.
+"""Writes to the song catalog: the CSV import, the moods the classifier fills in, and the staff edits.
 
 Every path that writes a song (the importer, the admin, the API) ends in
 ``_song_validate``, so a value the importer refuses is refused everywhere.
+Reading a CSV file and its layouts is `catalog.csv_import`'s; the mood
+classifier itself is `catalog.mood_classifier`.
 """
 
 import copy
-import csv
-import io
 import logging
-import math
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from itertools import islice
-from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import numpy as np
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from catalog import mood_classifier
+from catalog import csv_import, mood_classifier, selectors
+from catalog.csv_import import CsvLayout, CsvSource, SongRow
 from catalog.models import Mood, Song, release_year_of
-from catalog.schema import AUDIO_FEATURES, FIELD_OF_COLUMN, KAGGLE_COLUMNS, MOOD_CLASSIFIER_FEATURES, SONG_FIELDS
+from catalog.schema import MOOD_CLASSIFIER_FEATURES, SONG_FIELDS
 from catalog.signals import songs_changed_send
-from catalog.spreadsheet import unescape_cell
 
 logger = logging.getLogger(__name__)
 
-OPTIONAL_COLUMNS = frozenset({"mood", "genre"})
-REQUIRED_COLUMNS = tuple(column for column in KAGGLE_COLUMNS if column not in OPTIONAL_COLUMNS)
-GENRE_COLUMNS = ("id", "genre")
-
-FLOAT_COLUMNS = AUDIO_FEATURES
-INTEGER_COLUMNS = ("popularity", "length", "key", "time_signature")
-TEXT_COLUMNS = ("id", "name", "album", "artist", "release_date")
-
 # The fields an import compares to decide whether a known song changed.
 COMPARED_FIELDS = (*(name for name in SONG_FIELDS if name != "spotify_id"), "release_year", "mood_id", "genre")
-LABEL_FIELDS = ("mood", "mood_predicted", "genre")
 
 # Rows validated together, then written in one transaction. SQLite lets one
 # writer in at a time: a rating posted during a 100,000-row import waits for
 # one batch's inserts (milliseconds), not for the whole file.
 IMPORT_BATCH_ROWS = 500
-# The csv module refuses a longer cell (its default limit, in characters).
-CELL_LIMIT = csv.field_size_limit()
-
-CsvSource = str | Path | bytes | IO[bytes] | IO[str]
 
 
 @dataclass(frozen=True)
@@ -96,158 +81,7 @@ def _songs(count: int) -> str:
     return f"{count} song{'s' if count != 1 else ''}"
 
 
-# --- Reading a CSV file: one record per row, with the line it starts on ---------
-
-
-@dataclass(frozen=True)
-class CsvRecord:
-    line: int  # where the row starts, as a person counts lines
-    cells: dict[str, str]  # by lower-case column name; empty when the row could not be read
-    problem: str = ""  # why the row cannot be imported as it stands
-
-
-def _read_text(source: CsvSource, *, what: str) -> str:
-    if isinstance(source, str | Path):
-        try:
-            raw: bytes | str = Path(source).read_bytes()
-        except OSError as error:
-            raise ValidationError(f"Cannot read the {what} {source}: {error.strerror or error}.") from error
-    elif isinstance(source, bytes):
-        raw = source
-    else:
-        if hasattr(source, "seek"):
-            source.seek(0)
-        raw = source.read()
-    if isinstance(raw, str):
-        return raw
-    try:
-        # utf-8-sig: spreadsheets often save CSV with a byte-order mark.
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        raise ValidationError(f"The {what} is not a UTF-8 text file; save it as CSV (UTF-8) and try again.") from error
-
-
-def _read_table(source: CsvSource, *, what: str, required: Iterable[str]) -> tuple[list[str], Iterator[CsvRecord]]:
-    """The file's columns (checked now) and its rows (read as they are asked for)."""
-    # strict: a stray quote is a problem to report, not something to guess around.
-    reader = csv.reader(io.StringIO(_read_text(source, what=what), newline=""), strict=True)
-    columns = _header(reader, what=what, required=required)
-    return columns, _records(reader, columns)
-
-
-def _header(reader: Any, *, what: str, required: Iterable[str]) -> list[str]:
-    try:
-        header = next((cells for cells in reader if any(cell.strip() for cell in cells)), None)
-    except csv.Error as error:
-        raise ValidationError(f"The {what} is not a readable CSV file ({error}).") from error
-    if header is None:
-        raise ValidationError(f"The {what} is empty.")
-    columns = [column.strip().lower() for column in header]
-    missing = [column for column in required if column not in columns]
-    if missing:
-        raise ValidationError(
-            f"The {what} lacks the column{'s' if len(missing) > 1 else ''} {', '.join(missing)}. "
-            f"Its first line must name the columns: {', '.join(required)}."
-        )
-    return columns
-
-
-def _records(reader: Any, columns: list[str]) -> Iterator[CsvRecord]:
-    """Every row after the header; blank lines are not rows. `line_num` counts the lines read so far."""
-    while True:
-        start = reader.line_num + 1
-        try:
-            cells = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as error:
-            yield CsvRecord(start, {}, _unreadable(error, start=start, end=reader.line_num))
-            continue
-        if any(cell.strip() for cell in cells):
-            yield CsvRecord(start, dict(zip(columns, cells, strict=False)), _shape_problem(cells, columns))
-
-
-def _unreadable(error: csv.Error, *, start: int, end: int) -> str:
-    message = str(error)
-    if "field larger than field limit" in message:
-        return f"A cell is longer than {CELL_LIMIT // 1024} KiB, the most a cell may hold."
-    if "unexpected end of data" in message:
-        return (
-            f"A quote opened on line {start} is never closed, so everything from there to the end of the file "
-            f"(line {end}) was read as one cell."
-        )
-    if "expected after" in message:
-        return 'A quote inside a cell must be doubled ("") in a cell that is itself quoted.'
-    return f"It is not valid CSV ({message})."
-
-
-def _shape_problem(cells: list[str], columns: list[str]) -> str:
-    # Fewer cells than columns is fine: the missing ones read as empty, and empty required ones are named.
-    if len(cells) > len(columns):
-        return f"It has {len(cells)} fields but the header names {len(columns)} columns."
-    if any("\x00" in cell for cell in cells):
-        return "It holds a NUL character (a zero byte), which no song's text may contain."
-    return ""
-
-
-def _batches(records: Iterable[CsvRecord], size: int) -> Iterator[list[CsvRecord]]:
-    iterator = iter(records)
-    while batch := list(islice(iterator, size)):
-        yield batch
-
-
-# --- Parsing and validating one row -------------------------------------------
-
-
-def _cell(cells: Mapping[str, str], column: str) -> str:
-    return cells.get(column, "").strip()
-
-
-def _parse_float(raw: str) -> float:
-    value = float(raw)
-    if not math.isfinite(value):
-        raise ValueError
-    return value
-
-
-def _parse_integer(raw: str) -> int:
-    value = float(raw)
-    if not value.is_integer():
-        raise ValueError
-    return int(value)
-
-
-def _parse_row(cells: Mapping[str, str]) -> tuple[dict[str, Any], list[str]]:
-    """The song's fields from a row's cells, and what is wrong with them."""
-    values: dict[str, Any] = {}
-    problems: list[str] = []
-    for column in TEXT_COLUMNS:
-        values[FIELD_OF_COLUMN.get(column, column)] = unescape_cell(_cell(cells, column))
-    for column in ("id", "name"):
-        if not values[FIELD_OF_COLUMN.get(column, column)]:
-            problems.append(f"{column} is empty.")
-    for column, parse, kind in (
-        *((column, _parse_float, "a number") for column in FLOAT_COLUMNS),
-        *((column, _parse_integer, "a whole number") for column in INTEGER_COLUMNS),
-    ):
-        raw = _cell(cells, column)
-        try:
-            values[FIELD_OF_COLUMN.get(column, column)] = parse(raw)
-        except (ValueError, OverflowError):
-            problems.append(f"{column} must be {kind}, not {raw!r}." if raw else f"{column} is empty.")
-    return values, problems
-
-
-def _describe(error: ValidationError) -> str:
-    column_of = {field_name: column for column, field_name in FIELD_OF_COLUMN.items()}
-    if not hasattr(error, "error_dict"):
-        return " ".join(error.messages)
-    parts = []
-    for field_name, messages in error.message_dict.items():
-        label = column_of.get(field_name, field_name)
-        for message in messages:
-            parts.append(message if field_name == "__all__" else f"{label}: {message}")
-    return " ".join(parts)
+# --- The one validation of a song -------------------------------------------------
 
 
 def _song_validate(song: Song, *, exclude: Iterable[str] = (), validate_unique: bool = True) -> None:
@@ -261,7 +95,7 @@ def _song_validate(song: Song, *, exclude: Iterable[str] = (), validate_unique: 
     song.full_clean(exclude=list(exclude) or None, validate_unique=validate_unique, validate_constraints=False)
 
 
-def _other_problems(values: Mapping[str, Any]) -> list[str]:
+def _other_problems(values: Mapping[str, Any], layout: CsvLayout) -> list[str]:
     """What the model says about the values that did parse, so one report names every problem of a row."""
     candidate = Song(**values)
     parsed = {name for name, value in values.items() if value not in (None, "")}
@@ -270,69 +104,8 @@ def _other_problems(values: Mapping[str, Any]) -> list[str]:
         # Not uniqueness: the row is already refused, and a known id is an update, not a clash.
         _song_validate(candidate, exclude=unparsed, validate_unique=False)
     except ValidationError as error:
-        return [_describe(error)]
+        return [csv_import.describe(error, layout)]
     return []
-
-
-# --- Moods ---------------------------------------------------------------------
-
-
-def mood_by_name(*, name: str) -> Mood:
-    """The existing mood of that name in any case; a ValidationError naming the known moods otherwise."""
-    mood = Mood.objects.filter(name__iexact=name.strip()).first()
-    if mood is None:
-        known = ", ".join(Mood.objects.values_list("name", flat=True)) or "none yet"
-        raise ValidationError({"mood": f"There is no mood named {name!r}. Known moods: {known}."})
-    return mood
-
-
-def mood_classifier_train() -> mood_classifier.TrainedClassifier | None:
-    """Train on the songs whose mood was given (not predicted)."""
-    labelled = Song.objects.filter(mood__isnull=False, mood_predicted=False)
-    rows = list(labelled.values_list("mood__name", *MOOD_CLASSIFIER_FEATURES))
-    if not rows:
-        return None
-    labels = np.array([row[0] for row in rows])
-    features = np.array([row[1:] for row in rows], dtype=np.float64)
-    return mood_classifier.train(features, labels)
-
-
-def moods_fill_missing(
-    *, refresh: bool = False, always_train: bool = False
-) -> tuple[int, mood_classifier.TrainedClassifier | None]:
-    """Give every song without a mood the one the classifier predicts; returns (songs labelled, classifier).
-
-    With refresh, songs labelled by an earlier run are predicted again (the
-    classifier may have learned from new labelled songs since). With
-    always_train the classifier is trained (and returned) even when no song
-    needs it, for its accuracy report.
-    """
-    unlabelled = Song.objects.filter(mood__isnull=True)
-    if refresh:
-        unlabelled = Song.objects.filter(mood__isnull=True) | Song.objects.filter(mood_predicted=True)
-    if not unlabelled.exists() and not always_train:
-        return 0, None
-    classifier = mood_classifier_train()
-    if classifier is None:
-        logger.warning("No mood classifier: the catalog needs labelled songs of at least two moods.")
-        return 0, None
-    moods = {mood.name: mood for mood in Mood.objects.filter(name__in=classifier.classes)}
-    songs = list(unlabelled.only("id", "mood", "mood_predicted", *MOOD_CLASSIFIER_FEATURES))
-    now = timezone.now()
-    for start in range(0, len(songs), IMPORT_BATCH_ROWS):
-        batch = songs[start : start + IMPORT_BATCH_ROWS]
-        features = np.array([[getattr(song, name) for name in MOOD_CLASSIFIER_FEATURES] for song in batch], dtype=float)
-        for song, label in zip(batch, classifier.predict(features), strict=True):
-            song.mood = moods[str(label)]
-            song.mood_predicted = True
-            # bulk_update skips auto_now; the recommender's cache watches `updated`.
-            song.updated = now
-        with transaction.atomic():
-            Song.objects.bulk_update(batch, ["mood", "mood_predicted", "updated"])
-            songs_changed_send()
-    if songs:
-        logger.info("The mood classifier (%s) labelled %d songs.", classifier.name, len(songs))
-    return len(songs), classifier
 
 
 # --- The importer ----------------------------------------------------------------
@@ -340,9 +113,9 @@ def moods_fill_missing(
 
 @dataclass
 class _ImportRun:
-    """What the batches of one import share: the file's shape, the moods known so far, the ids seen."""
+    """What the batches of one import share: the file's layout, the moods known so far, the ids seen."""
 
-    columns: list[str]
+    layout: CsvLayout
     genres: dict[str, str]
     moods: dict[str, Mood]  # by lower-case name, the moods this import creates included
     report: ImportReport
@@ -351,10 +124,11 @@ class _ImportRun:
 
 
 def songs_import(*, csv_file: CsvSource, genres_file: CsvSource | None = None) -> ImportReport:
-    """Upsert songs from a Kaggle-style CSV, keyed by Spotify id, then fill the moods still missing.
+    """Upsert songs from a song CSV, keyed by Spotify id, then fill the moods still missing.
 
-    Every row read is either imported or listed as skipped with its line and
-    reason. A row equal to the stored song counts as unchanged, so importing
+    The file may come in any layout that `catalog.csv_import` recognises from
+    its header. Every row read is either imported or listed as skipped with
+    its line and reason. A row equal to the stored song counts as unchanged, so importing
     the same file twice changes nothing. A mood not yet known is created; an
     empty mood leaves the song without one (a mood the classifier predicted
     is kept) until the mood classifier fills it, at the end. Extra columns are
@@ -367,38 +141,36 @@ def songs_import(*, csv_file: CsvSource, genres_file: CsvSource | None = None) -
     for one batch's inserts, not for the whole file. An import cut short
     keeps the batches before; running it again completes it.
     """
-    columns, records = _read_table(csv_file, what="CSV file", required=REQUIRED_COLUMNS)
+    songs_file = csv_import.songs_read(csv_file)
     report = ImportReport()
-    genres = _genres_from(genres_file, report) if genres_file is not None else {}
+    genres: dict[str, str] = {}
+    if genres_file is not None:
+        genres, unreadable = csv_import.genres_read(genres_file)
+        report.skipped.extend(SkippedRow(record.line, f"In the genres file: {record.problem}") for record in unreadable)
     run = _ImportRun(
-        columns=columns,
+        layout=songs_file.layout,
         genres=genres,
         moods={mood.name.lower(): mood for mood in Mood.objects.all()},
         report=report,
     )
-    for batch in _batches(records, IMPORT_BATCH_ROWS):
+    for batch in _batches(songs_file.rows, IMPORT_BATCH_ROWS):
         _import_batch(batch, run)
     _fill_missing_moods(report)
     return report
 
 
-def _genres_from(genres_file: CsvSource, report: ImportReport) -> dict[str, str]:
-    _, records = _read_table(genres_file, what="genres file", required=GENRE_COLUMNS)
-    genres: dict[str, str] = {}
-    for record in records:
-        if record.problem:
-            report.skipped.append(SkippedRow(record.line, f"In the genres file: {record.problem}"))
-        elif spotify_id := unescape_cell(_cell(record.cells, "id")):
-            genres[spotify_id] = unescape_cell(_cell(record.cells, "genre"))
-    return genres
+def _batches(rows: Iterable[SongRow], size: int) -> Iterator[list[SongRow]]:
+    iterator = iter(rows)
+    while batch := list(islice(iterator, size)):
+        yield batch
 
 
-def _import_batch(records: list[CsvRecord], run: _ImportRun) -> None:
-    stored = _songs_by_spotify_id([unescape_cell(_cell(record.cells, "id")) for record in records])
+def _import_batch(rows: list[SongRow], run: _ImportRun) -> None:
+    stored = _songs_by_spotify_id([row.spotify_id for row in rows])
     created: list[Song] = []
     changed: list[Song] = []
-    for record in records:
-        song = _song_from_record(record, run, stored)
+    for row in rows:
+        song = _song_from_row(row, run, stored)
         if song is None:
             continue
         if song.spotify_id not in stored:
@@ -427,64 +199,63 @@ def _song_differs(song: Song, stored: Song) -> bool:
     return any(getattr(song, name) != getattr(stored, name) for name in (*COMPARED_FIELDS, "mood_predicted"))
 
 
-def _song_from_record(record: CsvRecord, run: _ImportRun, stored: Mapping[str, Song]) -> Song | None:
+def _song_from_row(row: SongRow, run: _ImportRun, stored: Mapping[str, Song]) -> Song | None:
     """The song a row describes, validated; None when the row is skipped (and listed in the report)."""
     report = run.report
-    if record.problem:
-        report.skipped.append(SkippedRow(record.line, record.problem))
+    if not row.readable:
+        report.skipped.append(SkippedRow(row.line, " ".join(row.problems)))
         return None
-    values, problems = _parse_row(record.cells)
-    spotify_id = values["spotify_id"]
+    problems = list(row.problems)
+    spotify_id = row.spotify_id
     if spotify_id in run.first_line_of:
         problems.append(f"The Spotify id {spotify_id} already appeared on line {run.first_line_of[spotify_id]}.")
     if problems:
-        report.skipped.append(SkippedRow(record.line, " ".join([*problems, *_other_problems(values)])))
+        report.skipped.append(SkippedRow(row.line, " ".join([*problems, *_other_problems(row.values, run.layout)])))
         return None
 
     # A copy: a refused row must leave the stored song as the next row with its id will find it.
     song = copy.copy(stored[spotify_id]) if spotify_id in stored else Song()
-    for name, value in values.items():
+    for name, value in row.values.items():
         setattr(song, name, value)
-    _song_genre(song, record.cells, run)
+    _song_genre(song, row, run)
     try:
-        _song_mood(song, record.cells, run)
+        _song_mood(song, row, run)
         # Not the mood (it was found above, or is created with the batch) nor uniqueness (`stored` has
         # the ids already in the catalog): each would cost a query a row.
         _song_validate(song, exclude=["mood"], validate_unique=False)
     except ValidationError as error:
-        report.skipped.append(SkippedRow(record.line, _describe(error)))
+        report.skipped.append(SkippedRow(row.line, csv_import.describe(error, run.layout)))
         return None
     if (new_mood := _new_mood_of(song)) is not None and new_mood not in run.moods_to_create:
         run.moods_to_create.append(new_mood)
-    run.first_line_of[spotify_id] = record.line
+    run.first_line_of[spotify_id] = row.line
     return song
 
 
-def _song_genre(song: Song, cells: Mapping[str, str], run: _ImportRun) -> None:
+def _song_genre(song: Song, row: SongRow, run: _ImportRun) -> None:
     if spotify_genre := run.genres.get(song.spotify_id):
         song.genre = spotify_genre
-    elif "genre" in run.columns:
-        song.genre = unescape_cell(_cell(cells, "genre"))
+    elif row.genre is not None:
+        song.genre = row.genre
 
 
-def _song_mood(song: Song, cells: Mapping[str, str], run: _ImportRun) -> None:
+def _song_mood(song: Song, row: SongRow, run: _ImportRun) -> None:
     """The row's mood, found in any case or made new (saved with the batch); ValidationError for a bad name."""
-    if "mood" not in run.columns:
+    if row.mood is None:
         return
-    mood_name = unescape_cell(" ".join(cells.get("mood", "").split()))
-    if not mood_name:
+    if not row.mood:
         if not song.mood_predicted:
             song.mood = None
         return
     song.mood_predicted = False
-    mood = run.moods.get(mood_name.lower())
+    mood = run.moods.get(row.mood.lower())
     if mood is None:
-        mood = Mood(name=mood_name)
+        mood = Mood(name=row.mood)
         try:
             mood.full_clean()
         except ValidationError as error:
             raise ValidationError({"mood": error.messages}) from error
-        run.moods[mood_name.lower()] = mood
+        run.moods[row.mood.lower()] = mood
     song.mood = mood
 
 
@@ -523,6 +294,57 @@ def _fill_missing_moods(report: ImportReport) -> None:
     if classifier is not None:
         report.moods_filled = filled
         report.moods_filled_by = f"{classifier.name} classifier ({classifier.accuracy:.0%} cross-validated accuracy)"
+
+
+# --- Moods ---------------------------------------------------------------------
+
+
+def mood_by_name(*, name: str) -> Mood:
+    """The existing mood of that name in any case; a ValidationError naming the known moods otherwise."""
+    mood = Mood.objects.filter(name__iexact=name.strip()).first()
+    if mood is None:
+        known = ", ".join(Mood.objects.values_list("name", flat=True)) or "none yet"
+        raise ValidationError({"mood": f"There is no mood named {name!r}. Known moods: {known}."})
+    return mood
+
+
+def moods_fill_missing(
+    *, refresh: bool = False, always_train: bool = False
+) -> tuple[int, mood_classifier.TrainedClassifier | None]:
+    """Give every song without a mood the one the classifier predicts; returns (songs labelled, classifier).
+
+    With refresh, songs labelled by an earlier run are predicted again (the
+    classifier may have learned from new labelled songs since). With
+    always_train the classifier is trained (and returned) even when no song
+    needs it, for its accuracy report.
+    """
+    unlabelled = Song.objects.filter(mood__isnull=True)
+    if refresh:
+        unlabelled = Song.objects.filter(mood__isnull=True) | Song.objects.filter(mood_predicted=True)
+    if not unlabelled.exists() and not always_train:
+        return 0, None
+    features, labels = selectors.mood_training_set()
+    classifier = mood_classifier.train(features, labels) if len(labels) else None
+    if classifier is None:
+        logger.warning("No mood classifier: the catalog needs labelled songs of at least two moods.")
+        return 0, None
+    moods = {mood.name: mood for mood in Mood.objects.filter(name__in=classifier.classes)}
+    songs = list(unlabelled.only("id", "mood", "mood_predicted", *MOOD_CLASSIFIER_FEATURES))
+    now = timezone.now()
+    for start in range(0, len(songs), IMPORT_BATCH_ROWS):
+        batch = songs[start : start + IMPORT_BATCH_ROWS]
+        features = np.array([[getattr(song, name) for name in MOOD_CLASSIFIER_FEATURES] for song in batch], dtype=float)
+        for song, label in zip(batch, classifier.predict(features), strict=True):
+            song.mood = moods[str(label)]
+            song.mood_predicted = True
+            # bulk_update skips auto_now; the recommender's cache watches `updated`.
+            song.updated = now
+        with transaction.atomic():
+            Song.objects.bulk_update(batch, ["mood", "mood_predicted", "updated"])
+            songs_changed_send()
+    if songs:
+        logger.info("The mood classifier (%s) labelled %d songs.", classifier.name, len(songs))
+    return len(songs), classifier
 
 
 # --- Staff edits (admin and API) ---------------------------------------------------

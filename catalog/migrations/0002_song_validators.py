@@ -5,103 +5,74 @@ import django.core.validators
 import django.db.models.functions.text
 from django.db import migrations, models
 
+# The audio features Spotify reports as a share from 0 to 1, in the order the fields were altered.
+UNIT_FEATURES = ("acousticness", "danceability", "energy", "instrumentalness", "liveness", "speechiness", "valence")
+# The order the range constraints were added in.
+UNIT_CONSTRAINT_ORDER = ("danceability", "acousticness", "energy", "instrumentalness", "liveness", "valence", "speechiness")
+
+
+def unit_feature():
+    return models.FloatField(
+        validators=[
+            catalog.models.validate_finite,
+            django.core.validators.MinValueValidator(0.0),
+            django.core.validators.MaxValueValidator(1.0),
+        ]
+    )
+
+
+def alter_song(name, field):
+    return migrations.AlterField(model_name="song", name=name, field=field)
+
+
+def unit_range(feature):
+    return migrations.AddConstraint(
+        model_name="song",
+        constraint=models.CheckConstraint(
+            condition=models.Q((f"{feature}__gte", 0), (f"{feature}__lte", 1)), name=f"song_{feature}_range"
+        ),
+    )
+
+
+# Alphabetical, as makemigrations wrote them.
+ALTERED_FIELDS = sorted(
+    [
+        *((feature, unit_feature()) for feature in UNIT_FEATURES),
+        ("length_ms", models.PositiveIntegerField(validators=[django.core.validators.MinValueValidator(1)])),
+        ("loudness", models.FloatField(validators=[catalog.models.validate_finite])),
+        (
+            "release_date",
+            models.CharField(blank=True, max_length=10, validators=[catalog.models.validate_release_date]),
+        ),
+        (
+            "tempo",
+            models.FloatField(
+                validators=[catalog.models.validate_finite, django.core.validators.MinValueValidator(0.001)]
+            ),
+        ),
+    ],
+    key=lambda item: item[0],
+)
+
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('catalog', '0001_initial'),
+        ("catalog", "0001_initial"),
     ]
 
     operations = [
-        migrations.AlterField(
-            model_name='song',
-            name='acousticness',
-            field=models.FloatField(validators=[catalog.models.validate_finite, django.core.validators.MinValueValidator(0.0), django.core.validators.MaxValueValidator(1.0)]),
-        ),
-        migrations.AlterField(
-            model_name='song',
-            name='danceability',
-            field=models.FloatField(validators=[catalog.models.validate_finite, django.core.validators.MinValueValidator(0.0), django.core.validators.MaxValueValidator(1.0)]),
-        ),
-        migrations.AlterField(
-            model_name='song',
-            name='energy',
-            field=models.FloatField(validators=[catalog.models.validate_finite, django.core.validators.MinValueValidator(0.0), django.core.validators.MaxValueValidator(1.0)]),
-        ),
-        migrations.AlterField(
-            model_name='song',
-            name='instrumentalness',
-            field=models.FloatField(validators=[catalog.models.validate_finite, django.core.validators.MinValueValidator(0.0), django.core.validators.MaxValueValidator(1.0)]),
-        ),
-        migrations.AlterField(
-            model_name='song',
-            name='length_ms',
-            field=models.PositiveIntegerField(validators=[django.core.validators.MinValueValidator(1)]),
-        ),
-        migrations.AlterField(
-            model_name='song',
-            name='liveness',
-            field=models.FloatField(validators=[catalog.models.validate_finite, django.core.validators.MinValueValidator(0.0), django.core.validators.MaxValueValidator(1.0)]),
-        ),
-        migrations.AlterField(
-            model_name='song',
-            name='loudness',
-            field=models.FloatField(validators=[catalog.models.validate_finite]),
-        ),
-        migrations.AlterField(
-            model_name='song',
-            name='release_date',
-            field=models.CharField(blank=True, max_length=10, validators=[catalog.models.validate_release_date]),
-        ),
-        migrations.AlterField(
-            model_name='song',
-            name='speechiness',
-            field=models.FloatField(validators=[catalog.models.validate_finite, django.core.validators.MinValueValidator(0.0), django.core.validators.MaxValueValidator(1.0)]),
-        ),
-        migrations.AlterField(
-            model_name='song',
-            name='tempo',
-            field=models.FloatField(validators=[catalog.models.validate_finite, django.core.validators.MinValueValidator(0.001)]),
-        ),
-        migrations.AlterField(
-            model_name='song',
-            name='valence',
-            field=models.FloatField(validators=[catalog.models.validate_finite, django.core.validators.MinValueValidator(0.0), django.core.validators.MaxValueValidator(1.0)]),
+        *(alter_song(name, field) for name, field in ALTERED_FIELDS),
+        migrations.AddConstraint(
+            model_name="mood",
+            constraint=models.UniqueConstraint(
+                django.db.models.functions.text.Lower("name"),
+                name="mood_name_case_insensitive_unique",
+                violation_error_message="That mood already exists.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='mood',
-            constraint=models.UniqueConstraint(django.db.models.functions.text.Lower('name'), name='mood_name_case_insensitive_unique', violation_error_message='That mood already exists.'),
+            model_name="song",
+            constraint=models.CheckConstraint(condition=models.Q(("length_ms__gte", 1)), name="song_length_positive"),
         ),
-        migrations.AddConstraint(
-            model_name='song',
-            constraint=models.CheckConstraint(condition=models.Q(('length_ms__gte', 1)), name='song_length_positive'),
-        ),
-        migrations.AddConstraint(
-            model_name='song',
-            constraint=models.CheckConstraint(condition=models.Q(('danceability__gte', 0), ('danceability__lte', 1)), name='song_danceability_range'),
-        ),
-        migrations.AddConstraint(
-            model_name='song',
-            constraint=models.CheckConstraint(condition=models.Q(('acousticness__gte', 0), ('acousticness__lte', 1)), name='song_acousticness_range'),
-        ),
-        migrations.AddConstraint(
-            model_name='song',
-            constraint=models.CheckConstraint(condition=models.Q(('energy__gte', 0), ('energy__lte', 1)), name='song_energy_range'),
-        ),
-        migrations.AddConstraint(
-            model_name='song',
-            constraint=models.CheckConstraint(condition=models.Q(('instrumentalness__gte', 0), ('instrumentalness__lte', 1)), name='song_instrumentalness_range'),
-        ),
-        migrations.AddConstraint(
-            model_name='song',
-            constraint=models.CheckConstraint(condition=models.Q(('liveness__gte', 0), ('liveness__lte', 1)), name='song_liveness_range'),
-        ),
-        migrations.AddConstraint(
-            model_name='song',
-            constraint=models.CheckConstraint(condition=models.Q(('valence__gte', 0), ('valence__lte', 1)), name='song_valence_range'),
-        ),
-        migrations.AddConstraint(
-            model_name='song',
-            constraint=models.CheckConstraint(condition=models.Q(('speechiness__gte', 0), ('speechiness__lte', 1)), name='song_speechiness_range'),
-        ),
+        *(unit_range(feature) for feature in UNIT_CONSTRAINT_ORDER),
     ]

@@ -1,7 +1,7 @@
 import csv
 import io
+import re
 
-import pytest
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
@@ -15,13 +15,7 @@ IMPORT_URL = "admin:catalog_song_import"
 CHANGELIST_URL = "admin:catalog_song_changelist"
 
 
-@pytest.fixture
-def staff(client, staff_user):
-    client.force_login(staff_user)
-    return client
-
-
-def upload(name: str) -> SimpleUploadedFile:
+def csv_fixture(name: str) -> SimpleUploadedFile:
     return SimpleUploadedFile(name, (CATALOG_FIXTURES / name).read_bytes(), content_type="text/csv")
 
 
@@ -36,7 +30,7 @@ class TestImportPage:
         MoodFactory(name="Happy")
 
         response = staff.post(
-            reverse(IMPORT_URL), {"csv_file": upload("bad_rows.csv"), "genres_file": upload("genres.csv")}
+            reverse(IMPORT_URL), {"csv_file": csv_fixture("bad_rows.csv"), "genres_file": csv_fixture("genres.csv")}
         )
 
         assert response.status_code == 200
@@ -96,7 +90,7 @@ class TestImportPage:
         assert list(Song.objects.values_list("spotify_id", flat=True)) == ["2H7PHVdQ3mXqEHXcvclTB0"]
 
     def test_a_file_missing_a_column_shows_the_error_and_imports_nothing(self, staff):
-        response = staff.post(reverse(IMPORT_URL), {"csv_file": upload("missing_column.csv")})
+        response = staff.post(reverse(IMPORT_URL), {"csv_file": csv_fixture("missing_column.csv")})
 
         assert response.status_code == 200
         assert response.context["report"] is None
@@ -112,7 +106,7 @@ class TestImportPage:
     def test_a_non_staff_user_is_sent_to_the_admin_login(self, client, user):
         client.force_login(user)
 
-        response = client.post(reverse(IMPORT_URL), {"csv_file": upload("bad_rows.csv")})
+        response = client.post(reverse(IMPORT_URL), {"csv_file": csv_fixture("bad_rows.csv")})
 
         assert response.status_code == 302
         assert reverse("admin:login") in response["Location"]
@@ -130,7 +124,7 @@ class TestImportPage:
         client = Client(enforce_csrf_checks=True)
         client.force_login(staff_user)
 
-        response = client.post(reverse(IMPORT_URL), {"csv_file": upload("bad_rows.csv")})
+        response = client.post(reverse(IMPORT_URL), {"csv_file": csv_fixture("bad_rows.csv")})
 
         assert response.status_code == 403
         assert not Song.objects.exists()
@@ -282,8 +276,40 @@ class TestMoodAdmin:
 def test_an_oversized_upload_is_refused(staff, monkeypatch):
     monkeypatch.setattr("catalog.admin.MAX_IMPORT_BYTES", 100)
 
-    response = staff.post(reverse(IMPORT_URL), {"csv_file": upload("bad_rows.csv")})
+    response = staff.post(reverse(IMPORT_URL), {"csv_file": csv_fixture("bad_rows.csv")})
 
     assert response.status_code == 200
     assert "larger than" in str(response.context["form"].errors["csv_file"])
     assert not Song.objects.exists()
+
+
+class TestSongForm:
+    def test_the_audio_features_come_in_fieldsets_with_their_ranges(self, staff):
+        song = SongFactory()
+
+        response = staff.get(reverse("admin:catalog_song_change", args=[song.pk]))
+
+        assert response.status_code == 200
+        page = response.content.decode()
+        assert "How it feels (Spotify&#x27;s audio features, 0 to 1)" in page
+        assert "Tempo, loudness and key" in page
+        assert "0 to 1: how positive it sounds" in page
+        assert re.search(r'<input type="number" name="valence"[^>]*min="0"', page)
+        assert re.search(r'<input type="number" name="key"[^>]*max="11"', page)
+
+    def test_the_list_shows_the_useful_columns(self, staff):
+        SongFactory()
+
+        columns = staff.get(reverse(CHANGELIST_URL)).context["cl"].list_display
+
+        assert list(columns) == [
+            "action_checkbox",
+            "name",
+            "artist",
+            "mood",
+            "genre",
+            "release_year",
+            "popularity",
+            "energy",
+            "valence",
+        ]

@@ -2,7 +2,8 @@ import csv
 import io
 
 from catalog.models import Song
-from catalog.selectors import EXPORT_COLUMNS, moods_with_counts, songs_list, songs_to_csv
+from catalog.schema import MOOD_CLASSIFIER_FEATURES
+from catalog.selectors import EXPORT_COLUMNS, mood_training_set, moods_with_counts, songs_list, songs_to_csv
 from catalog.services import songs_import
 from tests.factories import MoodFactory, SongFactory
 
@@ -50,6 +51,26 @@ def test_moods_with_counts(db):
 
     assert counts["Happy"] == 2
     assert counts["Empty"] == 0
+
+
+def test_the_mood_classifier_learns_only_from_moods_people_gave(db):
+    given = SongFactory(mood=MoodFactory(name="Calm"), popularity=12)
+    SongFactory(mood=MoodFactory(name="Happy"), mood_predicted=True)
+    SongFactory(mood=None)
+
+    features, labels = mood_training_set()
+
+    assert list(labels) == ["Calm"]
+    assert features.shape == (1, len(MOOD_CLASSIFIER_FEATURES))
+    assert features[0, MOOD_CLASSIFIER_FEATURES.index("popularity")] == 12
+    assert features[0, MOOD_CLASSIFIER_FEATURES.index("valence")] == given.valence
+
+
+def test_the_mood_classifier_has_nothing_to_learn_from_an_empty_catalog(db):
+    features, labels = mood_training_set()
+
+    assert features.shape == (0, len(MOOD_CLASSIFIER_FEATURES))
+    assert len(labels) == 0
 
 
 def test_exported_songs_reimport_without_changes(db):

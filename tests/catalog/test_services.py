@@ -117,7 +117,7 @@ class TestSongsImportBadRows:
 
     def test_line_numbers_count_blank_lines_and_quoted_line_breaks(self, db):
         quoted = PRINCE.replace("1999,1999,Prince", '"Nineteen\nNinety-Nine",1999,Prince')
-        bad = PRINCE.replace("2H7PHVdQ3mXqEHXcvclTB0", "otherId").replace(",5,4,", ",99,4,")
+        bad = PRINCE.replace("2H7PHVdQ3mXqEHXcvclTB0", "otherId000000000000000").replace(",5,4,", ",99,4,")
         too_long = PRINCE.replace("2H7PHVdQ3mXqEHXcvclTB0", "longId") + ",extra,fields"
 
         report = songs_import(csv_file=csv_bytes("", "  ", HEADER, "", quoted, too_long, "", bad))
@@ -143,12 +143,14 @@ class TestSongsImportIsAnUpsert:
         assert {song.spotify_id: song.updated for song in Song.objects.all()} == before
 
     def test_only_rows_whose_values_differ_count_as_updated(self, happy):
-        songs_import(csv_file=csv_bytes(HEADER, PRINCE, PRINCE.replace("2H7PHVdQ3mXqEHXcvclTB0", "secondSong")))
+        songs_import(
+            csv_file=csv_bytes(HEADER, PRINCE, PRINCE.replace("2H7PHVdQ3mXqEHXcvclTB0", "secondSong000000000000"))
+        )
 
         more_popular = PRINCE.replace(",68,", ",70,")
 
         report = songs_import(
-            csv_file=csv_bytes(HEADER, more_popular, PRINCE.replace("2H7PHVdQ3mXqEHXcvclTB0", "secondSong"))
+            csv_file=csv_bytes(HEADER, more_popular, PRINCE.replace("2H7PHVdQ3mXqEHXcvclTB0", "secondSong000000000000"))
         )
 
         assert (report.created, report.updated, report.unchanged) == (0, 1, 1)

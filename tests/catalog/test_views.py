@@ -1,13 +1,6 @@
-import pytest
 from django.urls import reverse
 
 from tests.factories import MoodFactory, SongFactory
-
-
-@pytest.fixture
-def logged_in(client, user):
-    client.force_login(user)
-    return client
 
 
 def test_anonymous_is_sent_to_login(client, db):

@@ -3,14 +3,22 @@ from pathlib import Path
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from catalog.services import ImportReport, songs_import
+from catalog.services import songs_import
 
 
-def write_report(command: BaseCommand, report: ImportReport) -> None:
+def import_and_report(command: BaseCommand, *, csv_file: Path, genres_file: Path | None) -> None:
+    """Import the songs CSV, listing the skipped rows on stderr and the summary on stdout; a file that
+    cannot be read, or of which no song could be imported, is a CommandError."""
+    try:
+        report = songs_import(csv_file=csv_file, genres_file=genres_file)
+    except ValidationError as error:
+        raise CommandError(" ".join(error.messages)) from error
     for skipped in report.skipped:
         command.stderr.write(f"Skipped {skipped}")
     style = command.style.SUCCESS if report.imported else command.style.ERROR
     command.stdout.write(style(report.summary()))
+    if not report.imported:
+        raise CommandError(f"No song in {csv_file} could be imported.")
 
 
 class Command(BaseCommand):
@@ -25,10 +33,4 @@ class Command(BaseCommand):
         parser.add_argument("--genres", type=Path, help="an optional CSV with the columns id, genre")
 
     def handle(self, *args, path: Path, genres: Path | None, **options) -> None:
-        try:
-            report = songs_import(csv_file=path, genres_file=genres)
-        except ValidationError as error:
-            raise CommandError(" ".join(error.messages)) from error
-        write_report(self, report)
-        if not report.imported:
-            raise CommandError(f"No song in {path} could be imported.")
+        import_and_report(self, csv_file=path, genres_file=genres)

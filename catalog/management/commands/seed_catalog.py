@@ -1,11 +1,9 @@
 from pathlib import Path
 
-from django.core.exceptions import ValidationError
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 
-from catalog.management.commands.import_songs import write_report
+from catalog.management.commands.import_songs import import_and_report
 from catalog.models import Song
-from catalog.services import songs_import
 
 SEED_DIR = Path(__file__).resolve().parents[2] / "seed"
 SEED_SONGS = SEED_DIR / "data_moods.csv"
@@ -20,10 +18,4 @@ class Command(BaseCommand):
         if count:
             self.stdout.write(f"The catalog already has {count} song{'s' if count != 1 else ''}; not seeding it.")
             return
-        try:
-            report = songs_import(csv_file=SEED_SONGS, genres_file=SEED_GENRES)
-        except ValidationError as error:
-            raise CommandError(" ".join(error.messages)) from error
-        write_report(self, report)
-        if not report.imported:
-            raise CommandError(f"No song in {SEED_SONGS} could be imported.")
+        import_and_report(self, csv_file=SEED_SONGS, genres_file=SEED_GENRES)
