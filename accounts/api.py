@@ -1,9 +1,10 @@
-"""The accounts API: sign-up and token for API clients, and the signed-in user's own account (/api/me/)."""
+"""The accounts API: sign-up, the token and the password, for API clients.
+
+The signed-in user's own account (/api/me/) is served by recommendations.api: deleting it deletes
+the photos, and its export holds detections and ratings.
+"""
 
 from django.contrib.auth import authenticate
-from django.core.exceptions import ValidationError as DjangoValidationError
-from django.utils.decorators import method_decorator
-from django.views.decorators.cache import never_cache
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny, IsAuthenticated
@@ -12,10 +13,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts import selectors, services
-from accounts.models import PhotoRetention, Strategy
-from accounts.serializers import ExportOutputSerializer
-from emomusic_site.api import ServiceUnavailable, StrictBooleanField, TooManyAttempts
-from emomusic_site.ratelimit import RateLimited, client_address
+from emomusic_site.ratelimit import client_address
 
 TOO_MANY_ATTEMPTS = OpenApiResponse(
     description='Too many attempts: {"detail": "Too many attempts. Try again in N seconds."}, with Retry-After.'
@@ -58,24 +56,6 @@ class TokenInputSerializer(serializers.Serializer):
     password = serializers.CharField(max_length=4096, min_length=1, trim_whitespace=False, write_only=True)
 
 
-class MeOutputSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
-    username = serializers.CharField()
-    email = serializers.EmailField()
-    strategy = serializers.ChoiceField(choices=Strategy.choices)
-    photo_retention = serializers.ChoiceField(choices=PhotoRetention.choices)
-    share_photos_for_training = serializers.BooleanField()
-    detections = serializers.IntegerField(help_text="How many detections the account holds.")
-    ratings = serializers.IntegerField(help_text="How many ratings the account holds.")
-    date_joined = serializers.DateTimeField()
-
-
-class MeUpdateInputSerializer(serializers.Serializer):
-    strategy = serializers.ChoiceField(choices=Strategy.choices, required=False)
-    photo_retention = serializers.ChoiceField(choices=PhotoRetention.choices, required=False)
-    share_photos_for_training = StrictBooleanField(required=False)
-
-
 class SignupApi(APIView):
     # No session authentication here: an API client has no CSRF token, and a
     # sign-up needs no identity anyway.
@@ -94,10 +74,7 @@ class SignupApi(APIView):
         },
     )
     def post(self, request: Request) -> Response:
-        try:
-            services.signup_attempt_record(address=client_address(request))
-        except RateLimited as refused:
-            raise TooManyAttempts(refused) from refused
+        services.signup_attempt_record(address=client_address(request))
         data = SignupInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         user = services.user_create(**data.validated_data)
@@ -140,11 +117,8 @@ class TokenApi(APIView):
         data = TokenInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         address = client_address(request)
-        try:
-            services.login_attempt_record(username=data.validated_data["username"], address=address)
-        except RateLimited as refused:
-            raise TooManyAttempts(refused) from refused
         username = selectors.username_as_stored(username=data.validated_data["username"])
+        services.login_attempt_record(username=username, address=address)
         # A failure is counted by the user_login_failed signal (accounts.signals).
         user = authenticate(request, username=username, password=data.validated_data["password"])
         if user is None:
@@ -176,59 +150,6 @@ class PasswordApi(APIView):
     def post(self, request: Request) -> Response:
         data = PasswordChangeInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        address = client_address(request)
-        # A stolen token must not become a way to guess the password: the same limits as a log-in.
-        try:
-            services.login_attempt_record(username=request.user.get_username(), address=address)
-        except RateLimited as refused:
-            raise TooManyAttempts(refused) from refused
-        try:
-            token = services.user_password_change(user=request.user, **data.validated_data)
-        except DjangoValidationError as error:
-            if "old_password" in error.message_dict:
-                services.login_failure_record(username=request.user.get_username(), address=address)
-            raise
-        services.login_success_record(username=request.user.get_username(), address=address)
+        # A stolen token must not become a way to guess the password: the old one is checked as a log-in.
+        token = services.user_password_change(user=request.user, address=client_address(request), **data.validated_data)
         return Response({"token": token})
-
-
-# Personal data: never kept by a browser's or a proxy's cache.
-@method_decorator(never_cache, name="dispatch")
-class MeApi(APIView):
-    permission_classes = [IsAuthenticated]
-
-    @extend_schema(responses=MeOutputSerializer)
-    def get(self, request: Request) -> Response:
-        return Response(MeOutputSerializer(selectors.user_summary(user=request.user)).data)
-
-    @extend_schema(request=MeUpdateInputSerializer, responses=MeOutputSerializer)
-    def patch(self, request: Request) -> Response:
-        data = MeUpdateInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        user = services.user_update_preferences(user=request.user, **data.validated_data)
-        return Response(MeOutputSerializer(selectors.user_summary(user=user)).data)
-
-    @extend_schema(
-        responses={
-            204: None,
-            503: OpenApiResponse(
-                description="The photo storage could not delete the photos; the account was not deleted. "
-                "Try again later."
-            ),
-        }
-    )
-    def delete(self, request: Request) -> Response:
-        try:
-            services.user_delete(user=request.user)
-        except services.UserDeleteUnavailable as exc:
-            raise ServiceUnavailable(str(exc)) from exc
-        return Response(status=status.HTTP_204_NO_CONTENT)
-
-
-@method_decorator(never_cache, name="dispatch")
-class MeExportApi(APIView):
-    permission_classes = [IsAuthenticated]
-
-    @extend_schema(responses=ExportOutputSerializer, description="Everything stored about you, as one JSON document.")
-    def get(self, request: Request) -> Response:
-        return Response(ExportOutputSerializer(selectors.user_export(user=request.user)).data)

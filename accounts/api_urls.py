@@ -6,6 +6,6 @@ urlpatterns = [
     path("auth/signup/", api.SignupApi.as_view(), name="api-signup"),
     path("auth/token/", api.TokenApi.as_view(), name="api-token"),
     path("auth/password/", api.PasswordApi.as_view(), name="api-password"),
-    path("me/", api.MeApi.as_view(), name="api-me"),
-    path("me/export/", api.MeExportApi.as_view(), name="api-me-export"),
+    # The account itself (/api/me/, /api/me/export/): recommendations/api_urls.py, as its deletion
+    # and its export reach the detections and ratings.
 ]

@@ -1,9 +1,21 @@
 from django import forms
+from django.contrib.auth import forms as auth_forms
 from django.contrib.auth import password_validation
 from django.contrib.auth.forms import AuthenticationForm
+from django.utils.html import format_html, format_html_join
 
-from accounts.models import PhotoRetention, Strategy, User
+from accounts.models import PhotoRetention, Strategy
 from accounts.selectors import username_as_stored
+
+
+def password_rules_help_html() -> str:
+    """The password validators' rules as a list, leaving out a rule another one already says.
+
+    "At least 8 characters that are not spaces" already says "at least 8 characters".
+    """
+    texts = password_validation.password_validators_help_texts()
+    kept = [text for text in texts if not any(other != text and other.startswith(text.rstrip(".")) for other in texts)]
+    return format_html("<ul>{}</ul>", format_html_join("", "<li>{}</li>", ((text,) for text in kept)))
 
 
 class SignupForm(forms.Form):
@@ -21,7 +33,7 @@ class SignupForm(forms.Form):
         label="Password",
         strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
-        help_text=password_validation.password_validators_help_text_html(),
+        help_text=password_rules_help_html(),
     )
     password2 = forms.CharField(
         label="Password again",
@@ -74,22 +86,26 @@ class PreferencesForm(forms.Form):
 
 
 class DeleteAccountForm(forms.Form):
+    """The password that confirms an account's deletion; the view checks it (counted as a log-in)."""
+
     password = forms.CharField(
         label="Your password",
         strip=False,
+        max_length=4096,
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
         help_text="To make sure it is really you.",
     )
 
-    def __init__(self, *args, user: User, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self.user = user
 
-    def clean_password(self) -> str:
-        password = self.cleaned_data["password"]
-        if not self.user.check_password(password):
-            raise forms.ValidationError("That is not your password. Your account was not deleted.")
-        return password
+class PasswordChangeForm(auth_forms.PasswordChangeForm):
+    """Django's change-password form, leaving the old password's check to the view, which counts it as a log-in."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["new_password1"].help_text = password_rules_help_html()
+
+    def clean_old_password(self) -> str:
+        return self.cleaned_data["old_password"]
 
 
 class LoginForm(AuthenticationForm):

@@ -2,6 +2,8 @@ from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.db.models.functions import Lower
 
+from accounts.validators import username_validate_unlike
+
 
 class Strategy(models.TextChoices):
     MATCH = "match", "Match my mood"
@@ -39,3 +41,17 @@ class User(AbstractUser):
                 name="user_photo_retention_valid",
             ),
         ]
+
+    def clean(self) -> None:
+        """A new or changed username must not read as another user's (sign-up and the admin both come here)."""
+        super().clean()
+        if not self.username:
+            return
+        users = type(self).objects
+        if self.pk is not None and users.filter(pk=self.pk, username=self.username).exists():
+            # Unchanged: two names that read alike from before the rule still let either account be edited.
+            return
+        # Every other user's name, because a skeleton cannot be looked up in the database: about a
+        # quarter of a second for 100,000 users, paid once per account created or renamed.
+        others = users.exclude(pk=self.pk).values_list("username", flat=True).iterator(chunk_size=5000)
+        username_validate_unlike(self.username, others=others)

@@ -3,55 +3,58 @@
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.dispatch import Signal
 from rest_framework.authtoken.models import Token
 
 from accounts.models import PhotoRetention, Strategy, User
+from accounts.selectors import username_as_stored
 from accounts.validators import username_validate_single_script
 from emomusic_site import ratelimit
 from emomusic_site.ratelimit import login_delay_check, rate_limit_hit
-
-# Sent before an account is deleted, outside its transaction, with `user`: the apps above accounts
-# remove what the database's cascade cannot (detection deletes the photo files in storage). A receiver
-# that cannot do so right now raises UserDeleteUnavailable, and the account is not deleted.
-user_deleting = Signal()
-
-
-class UserDeleteUnavailable(Exception):
-    """Something the account owns outside the database could not be deleted now; the account stays (503).
-
-    The message is the sentence to show the user.
-    """
-
 
 USERNAME_TAKEN = "That username is taken. Please choose another one."
 
 
 def login_attempt_record(*, username: str, address: str) -> None:
-    """Count one password check from the address, and refuse it while this account must wait at this address.
+    """Count one password check from the client, and refuse it while this account must wait there.
 
-    Raises RateLimited past the address's limit (any usernames) or while the
-    growing delay after failures for (account, address) runs; the caller must
+    Raises RateLimited past the client's limit (any usernames) or while the
+    growing delay after failures runs (emomusic_site.ratelimit); the caller must
     then not check the password at all, so that even the right one is refused
     until the wait is over (otherwise guessing would go on, merely slower).
 
-    Only failures from the same address slow an account down: nobody can lock
-    another person out from somewhere else.
+    The username may be typed in any case or width ("ALICE", or in full-width
+    letters): every spelling that logs in to one account counts as that account.
     """
     rate_limit_hit(scope="login_address", key=address)
-    if username.strip():
+    username = username_as_stored(username=username)
+    if username:
         login_delay_check(username=username, address=address)
 
 
 def login_failure_record(*, username: str, address: str) -> None:
-    """A password check failed: the next one for this account from this address waits longer."""
-    if username.strip():
+    """A password check failed: the next one for this account waits longer at this client (and, past more, anywhere)."""
+    username = username_as_stored(username=username)
+    if username:
         ratelimit.login_failure_record(username=username, address=address)
 
 
 def login_success_record(*, username: str, address: str) -> None:
-    """The right password: the account starts afresh at this address."""
-    ratelimit.login_failures_clear(username=username, address=address)
+    """The right password: the account starts afresh at this client."""
+    ratelimit.login_failures_clear(username=username_as_stored(username=username), address=address)
+
+
+def password_check(*, user: User, password: str, address: str) -> bool:
+    """Whether the password is the signed-in user's, counted as a log-in: raises RateLimited while refused.
+
+    Changing the password and deleting the account ask for it; a stolen
+    session or token must not become a way to guess it faster than a log-in.
+    """
+    login_attempt_record(username=user.get_username(), address=address)
+    if not user.check_password(password):
+        login_failure_record(username=user.get_username(), address=address)
+        return False
+    login_success_record(username=user.get_username(), address=address)
+    return True
 
 
 def password_reset_attempt_record(*, email: str, address: str) -> None:
@@ -152,9 +155,12 @@ def auth_tokens_revoke(*, user: User) -> None:
     Token.objects.filter(user=user).delete()
 
 
-def user_password_change(*, user: User, old_password: str, new_password: str) -> str:
-    """Change the password after checking the old one; every earlier token ends and a new one is returned."""
-    if not user.check_password(old_password):
+def user_password_change(*, user: User, old_password: str, new_password: str, address: str) -> str:
+    """Change the password after checking the old one; every earlier token ends and a new one is returned.
+
+    The old password is checked as a log-in from `address` (`password_check`): raises RateLimited while refused.
+    """
+    if not password_check(user=user, password=old_password, address=address):
         raise ValidationError({"old_password": ["That is not your current password."]})
     try:
         validate_password(new_password, user=user)
@@ -168,14 +174,10 @@ def user_password_change(*, user: User, old_password: str, new_password: str) ->
 
 
 def user_delete(*, user: User) -> None:
-    """Delete the account and everything stored about it.
+    """Delete the account row; its detections, ratings, outcomes and token go with it (foreign keys cascade).
 
-    Photo files live in storage, outside the database, so they are deleted
-    first (by the receivers of `user_deleting`); the detections, ratings,
-    outcomes and token then go with the user row (foreign keys cascade).
-    Raises UserDeleteUnavailable, before the user row is touched, when a
-    receiver cannot delete what it owns (the photo storage down).
+    The photo files live in storage, outside the database: deleting a whole account starts with them
+    (recommendations.services.account_delete).
     """
-    user_deleting.send(sender=User, user=user)
     with transaction.atomic():
         user.delete()

@@ -9,8 +9,8 @@ urlpatterns = [
     # Django's LogoutView answers only POST (a GET is 405), so a link or an image cannot log anyone out.
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("profile/", views.profile, name="profile"),
-    path("profile/export/", views.profile_export, name="profile_export"),
-    path("delete/", views.account_delete, name="account_delete"),
+    # Exporting the account's data and deleting the account reach its detections and ratings, so
+    # recommendations/urls.py serves them: /accounts/profile/export/ and /accounts/delete/.
     path("password/change/", views.PasswordChangeView.as_view(), name="password_change"),
     path("password/change/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
     path(

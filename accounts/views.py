@@ -1,19 +1,19 @@
 from django.contrib import admin, messages
-from django.contrib.auth import login, logout
+from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils.http import content_disposition_header, url_has_allowed_host_and_scheme
-from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_http_methods
-from rest_framework.renderers import JSONRenderer
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_http_methods
 
 from accounts import selectors, services
-from accounts.forms import DeleteAccountForm, LoginForm, PreferencesForm, SignupForm
-from accounts.serializers import ExportOutputSerializer
-from emomusic_site.ratelimit import RateLimited, client_address
+from accounts.forms import LoginForm, PasswordChangeForm, PreferencesForm, SignupForm
+from accounts.models import PhotoRetention
+from emomusic_site import errors
+from emomusic_site.errors import RateLimited
+from emomusic_site.ratelimit import client_address
 
 # Field names of the service's errors → the form's fields that show them.
 _SIGNUP_FIELD_OF = {"username": "username", "email": "email", "password": "password1"}
@@ -47,9 +47,8 @@ class LoginView(auth_views.LoginView):
         # A fresh form, not the submitted one: validating that would check the
         # password, and whether it was right must not show while refused.
         form = self.get_form_class()(self.request, initial={"username": username})
-        response = self.render_to_response(self.get_context_data(form=form, refused=str(refused)), status=429)
-        response["Retry-After"] = str(refused.retry_after_seconds)
-        return response
+        context = self.get_context_data(form=form, refused=str(refused))
+        return errors.error_page(self.request, refused, template=self.template_name, context=context)
 
 
 class PasswordResetView(auth_views.PasswordResetView):
@@ -65,16 +64,28 @@ class PasswordResetView(auth_views.PasswordResetView):
             )
         except RateLimited as refused:
             form.add_error(None, str(refused))
-            response = self.render_to_response(self.get_context_data(form=form), status=429)
-            response["Retry-After"] = str(refused.retry_after_seconds)
-            return response
+            context = self.get_context_data(form=form)
+            return errors.error_page(self.request, refused, template=self.template_name, context=context)
         return super().form_valid(form)
 
 
 class PasswordChangeView(auth_views.PasswordChangeView):
-    """Django's change-password page; the new password also ends every API token of the user."""
+    """Django's change-password page, its old password checked as a log-in; the new one ends every API token."""
 
-    def form_valid(self, form) -> HttpResponse:
+    form_class = PasswordChangeForm
+
+    def form_valid(self, form: PasswordChangeForm) -> HttpResponse:
+        try:
+            confirmed = services.password_check(
+                user=form.user, password=form.cleaned_data["old_password"], address=client_address(self.request)
+            )
+        except RateLimited as refused:
+            form.add_error(None, str(refused))
+            context = self.get_context_data(form=form)
+            return errors.error_page(self.request, refused, template=self.template_name, context=context)
+        if not confirmed:
+            form.add_error("old_password", form.error_messages["password_incorrect"])
+            return self.form_invalid(form)
         response = super().form_valid(form)
         services.auth_tokens_revoke(user=form.user)
         return response
@@ -91,19 +102,14 @@ class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
         return response
 
 
+@errors.answers_domain_errors
 def admin_login(request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
-    """The admin's own log-in page behind the same limits as the site's.
+    """The admin's own log-in page behind the same limits as the site's (refused: the site's 429 page).
 
     Failures are counted by the user_login_failed signal (accounts.signals), as for every log-in.
     """
     if request.method == "POST" and request.POST.get("username", "").strip() and request.POST.get("password"):
-        try:
-            services.login_attempt_record(username=request.POST["username"], address=client_address(request))
-        except RateLimited as refused:
-            context = {"status": 429, "title": "Too many attempts", "message": str(refused)}
-            response = render(request, "errors/error.html", context, status=429)
-            response["Retry-After"] = str(refused.retry_after_seconds)
-            return response
+        services.login_attempt_record(username=request.POST["username"], address=client_address(request))
     return admin.site.login(request, extra_context)
 
 
@@ -117,11 +123,8 @@ def signup(request: HttpRequest) -> HttpResponse:
             services.signup_attempt_record(address=client_address(request))
         except RateLimited as refused:
             form.add_error(None, str(refused))
-            response = render(
-                request, "registration/signup.html", {"form": form, "next": _safe_next(request) or ""}, status=429
-            )
-            response["Retry-After"] = str(refused.retry_after_seconds)
-            return response
+            context = {"form": form, "next": _safe_next(request) or ""}
+            return errors.error_page(request, refused, template="registration/signup.html", context=context)
     if request.method == "POST" and form.is_valid():
         try:
             user = services.user_create(
@@ -146,6 +149,15 @@ def profile(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         form = PreferencesForm(request.POST)
         if form.is_valid():
+            # A choice that deletes photos now says how many, and waits for a second yes.
+            photos = selectors.photos_deleted_by_retention(user=user, retention=form.cleaned_data["photo_retention"])
+            if photos and request.POST.get("confirm") != "delete-photos":
+                retention = PhotoRetention(form.cleaned_data["photo_retention"])
+                return render(
+                    request,
+                    "accounts/retention_confirm.html",
+                    {"preferences": form.cleaned_data, "photos": photos, "retention": retention.label},
+                )
             services.user_update_preferences(user=user, **form.cleaned_data)
             messages.success(request, "Your preferences are saved.")
             return redirect("profile")
@@ -158,43 +170,3 @@ def profile(request: HttpRequest) -> HttpResponse:
             }
         )
     return render(request, "accounts/profile.html", {"form": form, "summary": selectors.user_summary(user=user)})
-
-
-@login_required
-@never_cache
-@require_GET
-def profile_export(request: HttpRequest) -> HttpResponse:
-    """The same document as GET /api/me/export/, as a file to keep."""
-    document = ExportOutputSerializer(selectors.user_export(user=request.user)).data
-    response = HttpResponse(
-        JSONRenderer().render(document, renderer_context={"indent": 2}), content_type="application/json"
-    )
-    response["Content-Disposition"] = content_disposition_header(
-        as_attachment=True, filename=f"emomusic-data-{request.user.username}.json"
-    )
-    return response
-
-
-@login_required
-@require_http_methods(["GET", "POST"])
-def account_delete(request: HttpRequest) -> HttpResponse:
-    form = DeleteAccountForm(request.POST or None, user=request.user)
-    status = 200
-    if request.method == "POST" and form.is_valid():
-        user = request.user
-        try:
-            services.user_delete(user=user)
-        except services.UserDeleteUnavailable as exc:
-            # The same form with the reason: sending it again once the storage is back is the retry.
-            form.add_error(None, str(exc))
-            status = 503
-        else:
-            logout(request)
-            messages.success(request, "Your account, your photos, detections and ratings are deleted. Goodbye!")
-            return redirect("home")
-    return render(
-        request,
-        "accounts/account_delete.html",
-        {"form": form, "summary": selectors.user_summary(user=request.user)},
-        status=status,
-    )

@@ -1,27 +1,19 @@
 from pathlib import Path
 
 import pytest
-from django.conf import settings
-from django.core.files.base import ContentFile
 
-from detection.models import Detection, DetectionStatus
-from ml.labels import LABELS
+from detection.models import DetectionStatus
+from ml.runtime.labels import LABELS
 from tests.factories import DetectionFactory, MoodFactory, OutcomeFactory, RatingFactory, SongFactory
 
 
-def add_photo(detection: Detection) -> Path:
-    """Store a photo for the detection; returns where it lies on disk."""
-    detection.image.save("selfie.jpg", ContentFile(b"\xff\xd8\xff\xe0 not decoded by these tests"))
-    return Path(settings.MEDIA_ROOT) / detection.image.name
-
-
 @pytest.fixture
-def footprint():
+def footprint(settings):
     """Everything a user leaves behind: two detections with photos and ratings."""
 
     def make(user) -> dict:
-        detections = [DetectionFactory(user=user, status=DetectionStatus.DONE) for _ in range(2)]
-        photos = [add_photo(detection) for detection in detections]
+        detections = DetectionFactory.create_batch(2, finished=True, user=user)
+        photos = [Path(settings.MEDIA_ROOT) / detection.image.name for detection in detections]
         ratings = [RatingFactory(user=user, detection=detections[0]), RatingFactory(user=user)]
         return {"detections": detections, "photos": photos, "ratings": ratings}
 
@@ -33,24 +25,13 @@ def history():
     """A user's full history for the export: results, a correction, a failure, an outcome and ratings."""
 
     def make(user) -> dict:
-        probabilities = {label: 0.04 for label in LABELS} | {"happy": 0.76}
         MoodFactory(name="Happy")  # the mood is computed: happy under "match" is Happy
-        done = DetectionFactory(
-            user=user,
-            status=DetectionStatus.DONE,
-            emotion="happy",
-            confidence=0.76,
-            probabilities=probabilities,
-            faces=[{"box": [10, 20, 30, 40], "emotion": "happy", "probabilities": probabilities}],
-            model_version="emotion-cnn-test",
-            image_width=640,
-            image_height=480,
-        )
-        add_photo(done)
+        shares = {label: 0.04 for label in LABELS} | {"happy": 0.76}
+        done = DetectionFactory(finished=True, user=user, shares=shares, box=[10, 20, 30, 40], size=(640, 480))
         corrected = DetectionFactory(
             user=user, status=DetectionStatus.DONE, emotion="sad", confidence=0.4, corrected_emotion="angry"
         )
-        failed = DetectionFactory(user=user, status=DetectionStatus.FAILED, error="That file is not a photo.")
+        failed = DetectionFactory(failed=True, user=user, error="That file is not a photo.")
         outcome = OutcomeFactory(detection=done, strategy="uplift", mood_before=2, mood_after=4)
         songs = [SongFactory(), SongFactory()]
         ratings = [

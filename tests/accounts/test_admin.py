@@ -1,14 +1,7 @@
-import pytest
 from django.urls import reverse
 
 from accounts.models import User
 from detection.models import Detection
-
-
-@pytest.fixture
-def staff(client, staff_user):
-    client.force_login(staff_user)
-    return client
 
 
 def test_the_user_list_shows_the_preferences(staff, user):

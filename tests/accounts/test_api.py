@@ -208,7 +208,7 @@ class TestMe:
         mine = footprint(user)
         theirs = footprint(other_user)
 
-        response = api_client.delete("/api/me/")
+        response = api_client.delete("/api/me/", {"password": TEST_PASSWORD}, format="json")
 
         assert response.status_code == 204
         assert not User.objects.filter(pk=user.pk).exists()

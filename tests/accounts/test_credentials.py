@@ -70,7 +70,7 @@ class TestAdminLogin:
 
     def test_guessing_is_slowed_then_refused_even_with_the_right_password(self, client, limits, settings):
         settings.LOGIN_FREE_FAILURES = 3
-        UserFactory(username="root", is_staff=True, is_superuser=True)
+        UserFactory(username="root", staff=True)
         for _ in range(4):
             assert self.admin_login(client, "wrong-guess").status_code == 200
 
@@ -83,14 +83,14 @@ class TestAdminLogin:
 
     def test_the_address_limit_holds_for_the_admin_too(self, client, limits):
         limits(login_address=2)
-        UserFactory(username="root", is_staff=True, is_superuser=True)
+        UserFactory(username="root", staff=True)
         for _ in range(2):
             self.admin_login(client, "wrong-guess")
 
         assert self.admin_login(client, TEST_PASSWORD).status_code == 429
 
     def test_below_the_limits_the_admin_logs_in(self, client, limits):
-        root = UserFactory(username="root", is_staff=True, is_superuser=True)
+        root = UserFactory(username="root", staff=True)
         self.admin_login(client, "wrong-guess")
 
         response = self.admin_login(client, TEST_PASSWORD)

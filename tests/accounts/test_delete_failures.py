@@ -10,7 +10,6 @@ import html
 
 import pytest
 from django.contrib.auth import SESSION_KEY
-from django.test import Client
 from django.urls import reverse
 from rest_framework.authtoken.models import Token
 
@@ -23,12 +22,7 @@ pytestmark = pytest.mark.django_db
 
 NOT_DELETED = "We can't delete photos right now, so your account was not deleted. Please try again later."
 FAILURES = ["unreachable", "refused"]
-
-
-@pytest.fixture
-def logged_in(client, user) -> Client:
-    client.force_login(user)
-    return client
+CONFIRMED = {"password": TEST_PASSWORD}
 
 
 def assert_account_whole(user, mine: dict) -> None:
@@ -44,7 +38,7 @@ def test_the_api_answers_503_and_deletes_nothing(api_client, user, footprint, st
     mine = footprint(user)
     storage_down(failure)
 
-    response = api_client.delete("/api/me/")
+    response = api_client.delete("/api/me/", CONFIRMED, format="json")
 
     assert response.status_code == 503
     assert response.json() == {"detail": NOT_DELETED}
@@ -76,7 +70,7 @@ def test_photos_deleted_before_the_outage_are_said_and_recorded(api_client, user
     mine = footprint(user)
     storage_down(deletes_before_outage=1)
 
-    response = api_client.delete("/api/me/")
+    response = api_client.delete("/api/me/", CONFIRMED, format="json")
 
     assert response.status_code == 503
     assert response.json() == {
@@ -97,10 +91,10 @@ def test_the_delete_goes_through_once_the_storage_is_back(api_client, user, foot
     mine = footprint(user)
     working = settings.STORAGES
     storage_down(deletes_before_outage=1)
-    assert api_client.delete("/api/me/").status_code == 503
+    assert api_client.delete("/api/me/", CONFIRMED, format="json").status_code == 503
 
     settings.STORAGES = working
-    response = api_client.delete("/api/me/")
+    response = api_client.delete("/api/me/", CONFIRMED, format="json")
 
     assert response.status_code == 204
     assert not User.objects.filter(pk=user.pk).exists()

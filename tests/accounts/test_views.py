@@ -10,7 +10,7 @@ from django.urls import reverse
 from accounts.models import User
 from detection.models import Detection
 from recommendations.models import Rating
-from tests.factories import TEST_PASSWORD, UserFactory
+from tests.factories import TEST_PASSWORD, DetectionFactory, UserFactory
 
 STRONG = "correct-horse-battery-staple-9"
 
@@ -19,10 +19,10 @@ def signup_data(**changes) -> dict:
     return {"username": "alice", "email": "", "password1": STRONG, "password2": STRONG, **changes}
 
 
-@pytest.fixture
-def logged_in(client, user):
-    client.force_login(user)
-    return client
+def page_of(response) -> str:
+    """The text of a page that answered 200."""
+    assert response.status_code == 200
+    return response.content.decode()
 
 
 def logged_in_user_id(client: Client) -> int | None:
@@ -34,8 +34,7 @@ class TestSignup:
     def test_the_page_has_the_form(self, client, db):
         response = client.get(reverse("signup"))
 
-        assert response.status_code == 200
-        page = response.content.decode()
+        page = page_of(response)
         assert 'name="username"' in page
         assert 'name="password1"' in page
         assert "csrfmiddlewaretoken" in page
@@ -151,8 +150,7 @@ class TestProfile:
 
         response = logged_in.get(reverse("profile"))
 
-        assert response.status_code == 200
-        page = response.content.decode()
+        page = page_of(response)
         assert re.search(r'<input type="radio" name="strategy" value="calm"[^>]*checked', page)
         assert re.search(r'<input type="radio" name="photo_retention" value="24h"[^>]*checked', page)
         assert "deleted as soon as its emotion is read" in page
@@ -269,8 +267,7 @@ class TestAccountDelete:
 
         response = logged_in.get(reverse("account_delete"))
 
-        assert response.status_code == 200
-        page = response.content.decode()
+        page = page_of(response)
         assert "2 detections" in page
         assert "2 song ratings" in page
         assert 'name="password"' in page
@@ -460,3 +457,63 @@ class TestExportDownload:
 
     def test_only_get(self, logged_in):
         assert logged_in.post(reverse("profile_export")).status_code == 405
+
+
+class TestRetentionConfirmation:
+    """Switching to a retention that deletes kept photos says how many, and asks first."""
+
+    def kept_photos(self, user, count: int) -> list[Detection]:
+        return [DetectionFactory(finished=True, user=user) for _ in range(count)]
+
+    def test_deleting_kept_photos_asks_first_and_says_how_many(self, logged_in, user):
+        user.photo_retention = "keep"
+        user.save()
+        self.kept_photos(user, 3)
+
+        response = logged_in.post(reverse("profile"), {"strategy": "uplift", "photo_retention": "delete"})
+
+        page = page_of(response)
+        assert "Delete 3 photos and save" in page
+        assert 'name="confirm" value="delete-photos"' in page
+        assert '<input type="hidden" name="strategy" value="uplift">' in page
+        user.refresh_from_db()
+        assert (user.photo_retention, user.strategy) == ("keep", "match")
+
+    def test_the_second_yes_saves(self, logged_in, user):
+        user.photo_retention = "keep"
+        user.save()
+        self.kept_photos(user, 2)
+
+        response = logged_in.post(
+            reverse("profile"), {"strategy": "match", "photo_retention": "delete", "confirm": "delete-photos"}
+        )
+
+        assert response.status_code == 302 and response["Location"] == reverse("profile")
+        user.refresh_from_db()
+        assert user.photo_retention == "delete"
+
+    def test_no_photo_to_delete_saves_at_once(self, logged_in, user):
+        user.photo_retention = "24h"
+        user.save()
+        self.kept_photos(user, 1)  # uploaded now: "24h" keeps it, and "keep" deletes nothing
+
+        response = logged_in.post(reverse("profile"), {"strategy": "match", "photo_retention": "keep"})
+
+        assert response.status_code == 302
+        user.refresh_from_db()
+        assert user.photo_retention == "keep"
+
+
+class TestPasswordRules:
+    def test_sign_up_states_each_password_rule_once(self, client, db):
+        page = client.get(reverse("signup")).content.decode()
+
+        assert "at least 8 characters that are not spaces" in page
+        assert "must contain at least 8 characters.</li>" not in page
+        assert "be entirely numeric" in page
+
+    def test_the_password_change_form_states_them_once_too(self, logged_in):
+        page = logged_in.get(reverse("password_change")).content.decode()
+
+        assert "at least 8 characters that are not spaces" in page
+        assert "must contain at least 8 characters.</li>" not in page
