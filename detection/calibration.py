@@ -23,7 +23,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ml.labels import LABELS
+from accounts.models import User
+from ml.runtime.labels import LABELS
 
 MIN_CORRECTIONS = 3
 PRIOR_STRENGTH = 4.0
@@ -88,7 +89,7 @@ class UserCalibration:
         return self.confusion is not None
 
 
-def calibration_for(*, user, min_corrections: int = MIN_CORRECTIONS) -> UserCalibration:
+def calibration_for(*, user: User, min_corrections: int = MIN_CORRECTIONS) -> UserCalibration:
     """This user's calibration, learnt from their own finished detections only."""
     from detection.models import Detection, DetectionStatus
 
@@ -116,7 +117,7 @@ def calibration_for(*, user, min_corrections: int = MIN_CORRECTIONS) -> UserCali
     return UserCalibration(confusion=confusion_estimate(readings), corrections=corrections, readings=len(readings))
 
 
-def calibrated_probabilities_for(*, user, probabilities: dict[str, float]) -> dict[str, float]:
+def calibrated_probabilities_for(*, user: User, probabilities: dict[str, float]) -> dict[str, float]:
     """The main face's probabilities as this user's corrections suggest reading them.
 
     Returns the very same mapping when the user has too few corrections, so a

@@ -8,6 +8,9 @@ file name or the browser's content type.
 
 import io
 import logging
+import math
+import re
+import struct
 import threading
 import warnings
 from dataclasses import dataclass
@@ -32,6 +35,13 @@ MAX_PIXELS = 40_000_000
 MAX_DECODED_BYTES = 128 * 1024 * 1024
 # Pillow keeps RGB, RGBA, LA, I, F and CMYK in 4 bytes a pixel; these in fewer.
 _BYTES_PER_PIXEL = {"1": 1, "L": 1, "P": 1, "I;16": 2, "I;16L": 2, "I;16B": 2, "I;16N": 2}
+# A HEIC decode holds libheif's YCbCr planes, its RGB output and Pillow's copy at once: a 30 MP
+# HEIC took 208 MB, about 7 bytes a pixel, whatever the mode Pillow reports.
+_HEIC_BYTES_PER_PIXEL = 8
+# Each scan of a JPEG is a pass of the decoder over every coefficient of the picture (35 ms at 36 MP),
+# and nothing in the format bounds their number: a 305 KB file repeating one refinement scan 2,000
+# times decoded for 71 s. Progressive JPEGs from cameras and browsers have about 10 scans.
+MAX_JPEG_SCANS = 32
 # The classifier reads 48x48 crops; FER-2013's own faces are 48 px, and tight
 # crops down to two thirds of that still read.
 MIN_SIDE = 32
@@ -107,11 +117,81 @@ def photo_normalise(upload: IO[bytes] | None, *, size: int | None) -> Normalised
         except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
             raise _refuse(NOT_AN_IMAGE, "not_an_image") from None
 
-        with image, _decode_slot():
-            return _normalise_opened(image)
+        with image:
+            # Read from the markers, before waiting for a decode slot: a refusal costs no decoding.
+            coefficient_bytes = _jpeg_coefficient_bytes(upload) if image.format in {"JPEG", "MPO"} else 0
+            with _decode_slot():
+                return _normalise_opened(image, coefficient_bytes=coefficient_bytes)
 
 
-def _normalise_opened(image: Image.Image) -> NormalisedPhoto:
+# In entropy-coded data a 0xFF byte is followed by 0x00 (a stuffed byte), a restart marker
+# (0xD0-0xD7) or more 0xFF fill; anything else starts the next marker.
+_MARKER_AFTER_SCAN_DATA = re.compile(rb"\xff[^\x00\xd0-\xd7\xff]")
+# Start-of-frame markers: 0xC0-0xCF but for DHT (0xC4), JPG (0xC8) and DAC (0xCC).
+_START_OF_FRAME = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
+
+
+def _jpeg_coefficient_bytes(upload: IO[bytes]) -> int:
+    """The memory libjpeg's whole-image coefficient buffers take for this JPEG; refuses one with too many scans.
+
+    A JPEG in one scan (a baseline JPEG as cameras save it) is decoded a few rows at a time and needs no such
+    buffer: 0. One in several scans (progressive) keeps every coefficient, 2 bytes each, of every
+    component at its own sampling, until the last scan. Walks the first picture's markers (an MPO's
+    further pictures are never decoded); a file whose markers cannot be followed is left to Pillow.
+    """
+    position = upload.tell()
+    upload.seek(0)
+    data = upload.read()
+    upload.seek(position)
+    scans = 0
+    frame: bytes | None = None
+    at = 2  # after SOI
+    while at + 4 <= len(data) and data[at] == 0xFF:
+        marker = data[at + 1]
+        if marker == 0xFF:  # fill byte before a marker
+            at += 1
+            continue
+        if marker == 0xD9:  # EOI: the first picture ends
+            break
+        if 0xD0 <= marker <= 0xD7 or marker == 0x01:  # markers without a length
+            at += 2
+            continue
+        (length,) = struct.unpack_from(">H", data, at + 2)
+        if marker in _START_OF_FRAME and frame is None:
+            frame = data[at + 4 : at + 2 + length]
+        at += 2 + length
+        if marker == 0xDA:
+            scans += 1
+            if scans > MAX_JPEG_SCANS:
+                raise _refuse(
+                    f"This JPEG is stored in more than {MAX_JPEG_SCANS} passes (progressive scans), far more "
+                    "than a camera or browser writes; we can't open it. Please save it again as an ordinary "
+                    "JPEG or choose another photo.",
+                    "too_many_scans",
+                )
+            found = _MARKER_AFTER_SCAN_DATA.search(data, at)
+            if found is None:
+                break
+            at = found.start()
+    if scans <= 1 or frame is None or len(frame) < 6:
+        return 0
+    _precision, height, width, count = struct.unpack_from(">BHHB", frame)
+    if count == 0 or len(frame) < 6 + 3 * count:
+        return 0
+    # Each component: its id, then its horizontal and vertical sampling factors in one byte.
+    sampling = [(max(1, frame[7 + 3 * index] >> 4), max(1, frame[7 + 3 * index] & 0x0F)) for index in range(count)]
+    most_h = max(h for h, _ in sampling)
+    most_v = max(v for _, v in sampling)
+    total = 0
+    for h, v in sampling:
+        # Blocks of 8x8 coefficients, padded to whole MCUs as libjpeg allocates them.
+        across = math.ceil(math.ceil(width * h / most_h) / 8)
+        down = math.ceil(math.ceil(height * v / most_v) / 8)
+        total += (math.ceil(across / h) * h) * (math.ceil(down / v) * v) * 64 * 2
+    return total
+
+
+def _normalise_opened(image: Image.Image, *, coefficient_bytes: int = 0) -> NormalisedPhoto:
     if image.format not in ACCEPTED_FORMATS:
         kind = image.format or "this kind of image"
         raise _refuse(
@@ -136,13 +216,21 @@ def _normalise_opened(image: Image.Image) -> NormalisedPhoto:
         # less than two thirds of the stored size): several times faster for
         # phone photos, which are scaled down anyway, and a fraction of the memory.
         image.draft(None, (int(width / scale / 1.5), int(height / scale / 1.5)))
-    decoded_bytes = image.width * image.height * _BYTES_PER_PIXEL.get(image.mode, 4)
+    if image.format == "HEIF":
+        # Bounded by the declared size: libheif decodes the whole picture at once, with no scaling.
+        decoded_bytes = width * height * _HEIC_BYTES_PER_PIXEL
+    else:
+        decoded_bytes = image.width * image.height * _BYTES_PER_PIXEL.get(image.mode, 4) + coefficient_bytes
     if decoded_bytes > MAX_DECODED_BYTES:
-        limit = MAX_DECODED_BYTES / _BYTES_PER_PIXEL.get(image.mode, 4) / 1e6
+        limit = MAX_DECODED_BYTES / (decoded_bytes / (width * height)) / 1e6
         kind = ACCEPTED_FORMATS[image.format]
+        if coefficient_bytes:
+            kind, instead = f"progressive {kind}", "the same photo saved as an ordinary (baseline) JPEG"
+        else:
+            instead = "a JPEG"
         raise _refuse(
             f"This {kind} image is {width}x{height} pixels ({width * height / 1e6:.0f} megapixels), more than the "
-            f"{limit:.0f} megapixels we can open for a {kind} like it; please upload a smaller photo or a JPEG.",
+            f"{limit:.0f} megapixels we can open for a {kind} like it; please upload a smaller photo or {instead}.",
             "too_many_pixels",
         )
     # Animated PNG and WebP: the first frame is the photo (Image.open starts there).
@@ -157,8 +245,10 @@ def _normalise_opened(image: Image.Image) -> NormalisedPhoto:
         raise _refuse(
             "This image has far too many pixels. Please upload a photo under 40 megapixels.", "too_many_pixels"
         ) from None
-    except (OSError, SyntaxError, ValueError, EOFError, IndexError, TypeError, KeyError):
-        # Pillow's decoders report truncated or corrupt data with any of these.
+    except (OSError, SyntaxError, ValueError, EOFError, IndexError, TypeError, KeyError, RuntimeError):
+        # Pillow's decoders report truncated or corrupt data with any of these; pillow-heif raises
+        # RuntimeError where libheif refuses to decode, as for a size box (`ispe`) that understates
+        # the picture's size.
         raise _refuse(DAMAGED, "damaged") from None
 
     if max(rgb.size) > STORED_MAX_SIDE:

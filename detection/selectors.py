@@ -1,67 +1,30 @@
 """Reads for detections, always scoped to the user who asks."""
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from typing import Any
 
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 
+from accounts.models import User
 from detection.models import Detection, Outcome
 
 
-def detections_for(*, user) -> QuerySet[Detection]:
+def detections_for(*, user: User) -> QuerySet[Detection]:
     """The user's detections, newest first."""
     return Detection.objects.filter(user=user).select_related("user").order_by("-created", "-id")
 
 
-def detection_get_for(*, user, detection_id: int) -> Detection:
+def detection_get_for(*, user: User, detection_id: int) -> Detection:
     """The user's own detection, or 404: another user's id is not found, never forbidden."""
     return get_object_or_404(detections_for(user=user), pk=detection_id)
 
 
-# --- The mood a detection's songs are in ------------------------------------
-# Detection knows nothing of songs or moods: the mood follows from the emotion,
-# the correction and the user's current strategy by the recommendations app's
-# rules, which register themselves here when that app is ready.
+def detections_export(*, detections: Sequence[Detection]) -> dict[str, list[dict[str, Any]]]:
+    """The data export's detections and corrections sections for these detections (the user's own).
 
-
-@dataclass(frozen=True)
-class MoodChoice:
-    """The mood a strategy picks for a detection, in words for its pages."""
-
-    mood: str | None  # the catalog's mood name; None when no rule covers the emotion
-    because: str = ""  # one plain line when a mix of emotions decided it, else ""
-
-
-MoodChooser = Callable[[Sequence[Detection], str], list[MoodChoice]]
-_mood_chooser: MoodChooser | None = None
-
-
-def mood_chooser_register(chooser: MoodChooser | None) -> None:
-    """Called once by the app that owns the emotion -> mood rules (recommendations)."""
-    global _mood_chooser
-    _mood_chooser = chooser
-
-
-def detection_moods_for(*, detections: Sequence[Detection], strategy: str) -> list[MoodChoice]:
-    """The mood of each finished detection under a strategy (None for the others)."""
-    if _mood_chooser is None:
-        return [MoodChoice(mood=None) for _ in detections]
-    return _mood_chooser(detections, strategy)
-
-
-def detection_mood_for(*, detection: Detection, strategy: str | None = None) -> MoodChoice:
-    """The detection's mood under a strategy, by default its owner's current one."""
-    return detection_moods_for(detections=[detection], strategy=strategy or detection.user.strategy)[0]
-
-
-def detections_export_for(*, user) -> dict[str, list[dict[str, Any]]]:
-    """The user's detections, corrections and outcomes, for the export of their data (accounts.selectors)."""
-    detections = list(Detection.objects.filter(user=user).order_by("-created", "-id"))
-    # Not stored: the mood each detection gets under the user's current strategy, as the pages show it.
-    moods = detection_moods_for(detections=detections, strategy=user.strategy)
-    outcomes = Outcome.objects.filter(detection__user=user).order_by("-created", "-id")
+    The mood each detection's songs are in is not detection's to know: the export adds it.
+    """
     return {
         "detections": [
             {
@@ -74,7 +37,6 @@ def detections_export_for(*, user) -> dict[str, list[dict[str, Any]]]:
                 "confidence": detection.confidence,
                 "probabilities": detection.probabilities,
                 "faces": detection.faces,
-                "mood": mood.mood,
                 "corrected_emotion": detection.corrected_emotion or None,
                 "error": detection.error,
                 "model_version": detection.model_version or None,
@@ -84,13 +46,20 @@ def detections_export_for(*, user) -> dict[str, list[dict[str, Any]]]:
                 "photo_stored": bool(detection.image),
                 "photo_deleted": detection.photo_deleted,
             }
-            for detection, mood in zip(detections, moods, strict=True)
+            for detection in detections
         ],
         "corrections": [
             {"id": detection.pk, "emotion": detection.emotion or None, "corrected_emotion": detection.corrected_emotion}
             for detection in detections
             if detection.corrected_emotion
         ],
+    }
+
+
+def outcomes_export_for(*, user: User) -> dict[str, list[dict[str, Any]]]:
+    """The data export's outcomes section: the user's "did the music help?" answers, newest first."""
+    outcomes = Outcome.objects.filter(detection__user=user).order_by("-created", "-id")
+    return {
         "outcomes": [
             {
                 "detection": outcome.detection_id,

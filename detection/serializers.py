@@ -1,9 +1,9 @@
 from django.urls import reverse
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from detection.models import Detection, Outcome
-from detection.selectors import detection_mood_for
-from ml.labels import LABELS
+from detection.models import HINT_MESSAGES, Detection, Outcome
+from ml.runtime.labels import LABELS
 
 
 class DetectionCreateInputSerializer(serializers.Serializer):
@@ -65,14 +65,30 @@ def ordered_probabilities(probabilities: dict | None) -> dict[str, float] | None
     return {label: float(probabilities.get(label, 0.0)) for label in LABELS}
 
 
+class HintSerializer(serializers.Serializer):
+    code = serializers.ChoiceField(choices=list(HINT_MESSAGES))
+    message = serializers.CharField()
+
+
+class BlankAsNullField(serializers.CharField):
+    """A text column that is blank until known (the emotion before the analysis, say), answered as null then."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(read_only=True, allow_null=True, **kwargs)
+
+    def to_representation(self, value: str) -> str | None:
+        return value or None
+
+
 class DetectionOutputSerializer(serializers.ModelSerializer):
-    emotion = serializers.SerializerMethodField()
+    emotion = BlankAsNullField()
+    model_version = BlankAsNullField()
+    corrected_emotion = BlankAsNullField()
     probabilities = serializers.SerializerMethodField()
     faces = serializers.SerializerMethodField()
     mood = serializers.SerializerMethodField()
-    model_version = serializers.SerializerMethodField()
-    corrected_emotion = serializers.SerializerMethodField()
     photo_url = serializers.SerializerMethodField()
+    hints = serializers.SerializerMethodField()
 
     class Meta:
         model = Detection
@@ -94,10 +110,9 @@ class DetectionOutputSerializer(serializers.ModelSerializer):
             "image_height",
             "photo_url",
             "main_face",
+            "frames_read",
+            "hints",
         ]
-
-    def get_emotion(self, detection: Detection) -> str | None:
-        return detection.emotion or None
 
     def get_probabilities(self, detection: Detection) -> dict[str, float] | None:
         return ordered_probabilities(detection.probabilities)
@@ -113,17 +128,19 @@ class DetectionOutputSerializer(serializers.ModelSerializer):
         ]
 
     def get_mood(self, detection: Detection) -> str | None:
-        """Computed for the owner's current strategy, so it follows a strategy change."""
-        return detection_mood_for(detection=detection).mood
+        """The mood its songs are in, from the context's `moods` (detection id -> mood name).
 
-    def get_model_version(self, detection: Detection) -> str | None:
-        return detection.model_version or None
+        The recommendations app computes it, for the owner's current strategy; its views pass it.
+        """
+        return self.context.get("moods", {}).get(detection.pk)
 
-    def get_corrected_emotion(self, detection: Detection) -> str | None:
-        return detection.corrected_emotion or None
+    @extend_schema_field(HintSerializer(many=True))
+    def get_hints(self, detection: Detection) -> list[dict[str, str]]:
+        """What made the photo hard to read, each with the sentence to show: hints, not refusals."""
+        return detection.hint_messages
 
     def get_photo_url(self, detection: Detection) -> str | None:
-        """The owner-only address of the photo, while it is kept."""
+        """The owner-only address of the photo, while it is kept: the API's, which takes the token or the session."""
         if not detection.image:
             return None
-        return reverse("detection_photo", args=[detection.pk])
+        return reverse("api_detection_photo", args=[detection.pk])

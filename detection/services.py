@@ -1,47 +1,44 @@
-"""Writes and workflows for detections: upload, analysis, failure, retention.
+"""The web process's writes for detections: upload, correction, main face, outcome, deletion.
+
+What the worker runs (analysis, failure, the sweep) is `detection.processing`.
 
 Queueing when Redis is down: the upload is refused with 503 and nothing is
 kept. The detection row and its photo are written in one transaction and the
 task is published right after the commit; if the publish fails, the row and
-the photo are deleted again and `QueueUnavailable` is raised, which the API
-answers with 503 and the upload form shows as an error. A queued detection
-therefore always has a message on the queue (and the sweep below fails any
-that still never finish).
+the photo are deleted again and `QueueUnavailable` (a domain `Unavailable`) is
+raised, which the API answers with 503 and the upload form shows as an error.
+A queued detection therefore always has a message on the queue; one that still
+never finishes is failed by the sweep (a Celery beat task) or, when no worker
+runs it, by its owner's next look at it (`detection_fail_if_stuck`).
 """
 
 import logging
-from collections.abc import Mapping, Sequence
-from datetime import timedelta
-from typing import IO, Any, Protocol
+import os
+from collections.abc import Sequence
+from typing import IO, Any
 
-import numpy as np
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.db import transaction
-from django.db.models import Q
+from django.http import Http404
 from django.utils import timezone
 from kombu.exceptions import OperationalError as KombuOperationalError
 from redis.exceptions import RedisError
 
-from accounts.models import PhotoRetention
+from accounts.models import User
 from detection.calibration import calibrated_probabilities_for
 from detection.images import photo_normalise
-from detection.models import PENDING_STATUSES, Detection, DetectionStatus, Outcome
-from ml.labels import LABELS
+from detection.models import PENDING_STATUSES, Detection, DetectionFrame, DetectionStatus, Outcome, photo_folder
+from detection.processing import STUCK_AFTER, detection_photo_delete, detections_fail_stuck
+from detection.tasks import process_detection
+from emomusic_site.errors import Conflict, Unavailable
+from ml.runtime.labels import LABELS
 
 logger = logging.getLogger(__name__)
 
-# Longer than the task's hard time limit plus its retries' back-off, so that a
-# detection a worker is still allowed to finish is never failed under it.
-STUCK_AFTER = timedelta(minutes=5)
-PHOTO_KEPT_FOR = timedelta(hours=24)
 
-NO_FACE_MESSAGE = "We couldn't find a face. Try a well-lit, front-facing photo."
-STUCK_MESSAGE = "Analysing this photo took too long and was stopped. Please try again in a minute."
 QUEUE_DOWN_MESSAGE = "We can't analyse photos right now. Nothing was saved; please try again in a minute."
 STORAGE_DOWN_MESSAGE = "We can't store photos right now, so your photo was not saved. Please try again later."
-TOO_MANY_ATTEMPTS_MESSAGE = "We tried several times but could not analyse this photo. Please try another photo."
-PHOTO_GONE_MESSAGE = "The photo was deleted before it could be analysed. Please upload it again."
 PHOTO_UNREADABLE_MESSAGE = "We can't load photos right now. Please try again later."
 DETECTION_NOT_DELETED_MESSAGE = (
     "We can't delete photos right now, so nothing was deleted: the result and its photo are still here. "
@@ -52,215 +49,113 @@ ACCOUNT_NOT_DELETED_MESSAGE = (
 )
 
 
-class QueueUnavailable(Exception):
+class QueueUnavailable(Unavailable):
     """The task queue (Redis) could not take the job; nothing was stored."""
 
 
-class StorageUnavailable(QueueUnavailable):
-    """The photo storage failed (unreachable, or refusing); answered 503 like the queue being down.
+class StorageUnavailable(Unavailable):
+    """The photo storage failed (unreachable, or refusing); answered 503, as the queue being down is.
 
     Raised by an upload (nothing was stored) and by the deletes below (nothing
     more was deleted); the message is the sentence to show.
     """
 
 
-class Classifier(Protocol):
-    version: str
-
-    def predict(self, faces: np.ndarray) -> np.ndarray: ...
-
-
-class FaceFinder(Protocol):
-    """ml.faces: `detect` returns faces (with `.box`, `.score`, `.fallback`) largest first.
-
-    It decides itself whether a photo in which no face is detected is read
-    whole as a face crop (a small, nearly square photo that looks like one).
-    """
-
-    def detect(self, rgb: np.ndarray) -> list: ...
-
-    def crop(self, rgb: np.ndarray, box: Any) -> np.ndarray: ...
-
-
 # --- Upload -----------------------------------------------------------------
 
 
-def detection_create(*, user, upload: IO[bytes] | None) -> Detection:
-    """Validate the photo, store it under a random name and queue its analysis.
+MAX_FRAMES = 8
 
-    Raises ValidationError for an unusable photo and QueueUnavailable when the
-    queue cannot take the job; in both cases nothing is stored.
+
+def detection_create(*, user: User, upload: IO[bytes] | None, frames: Sequence[IO[bytes]] = ()) -> Detection:
+    """Validate the photo (and a burst's further frames), store it under a random name and queue its analysis.
+
+    `frames` are a webcam burst's frames after the first (`upload`); the worker averages the main face's
+    reading over the frames that show it. Raises ValidationError for an unusable photo or frame (naming the
+    frame) and QueueUnavailable or StorageUnavailable when it cannot be queued or stored; in every case
+    nothing is stored.
     """
-    photo = photo_normalise(upload, size=getattr(upload, "size", None))
+    if 1 + len(frames) > MAX_FRAMES:
+        raise ValidationError(
+            {"image": [f"Send at most {MAX_FRAMES} frames in one burst; this one has {1 + len(frames)}."]},
+            code="too_many_frames",
+        )
+    photos = [_frame_normalise(upload, number=1, burst=bool(frames))]
+    photos += [_frame_normalise(frame, number=number, burst=True) for number, frame in enumerate(frames, start=2)]
     with transaction.atomic():
-        detection = Detection(user=user, image_width=photo.width, image_height=photo.height)
+        detection = Detection(user=user, image_width=photos[0].width, image_height=photos[0].height)
+        stored: list[Any] = []
         try:
-            detection.image.save("photo.jpg", ContentFile(photo.jpeg), save=False)
-        except OSError as exc:  # a full or unwritable disk, a storage service refusing the write
-            logger.error("Could not store a photo: %s", exc)
-            raise StorageUnavailable(STORAGE_DOWN_MESSAGE) from exc
-        try:
+            detection.image.save("photo.jpg", ContentFile(photos[0].jpeg), save=False)
+            stored.append(detection.image)
             detection.full_clean()
             detection.save()
+            for index, photo in enumerate(photos[1:], start=1):
+                frame = DetectionFrame(detection=detection, index=index)
+                frame.image.save("frame.jpg", ContentFile(photo.jpeg), save=False)
+                stored.append(frame.image)
+                frame.save()
+        except OSError as exc:  # a full or unwritable disk, a storage service refusing the write
+            logger.error("Could not store a photo: %s", exc)
+            _discard(stored)
+            raise StorageUnavailable(STORAGE_DOWN_MESSAGE) from exc
         except Exception:
-            detection.image.delete(save=False)
+            _discard(stored)
             raise
         transaction.on_commit(lambda: _queue_or_discard(detection))
     return detection
 
 
-def _queue_or_discard(detection: Detection) -> None:
-    # Imported here: the tasks module imports this one.
-    from detection.tasks import process_detection
+def _frame_normalise(upload: IO[bytes] | None, *, number: int, burst: bool):
+    """One frame checked as a photo is; in a burst, the refusal names the frame."""
+    try:
+        return photo_normalise(upload, size=getattr(upload, "size", None))
+    except ValidationError as error:
+        if not burst:
+            raise
+        sentences = [f"Frame {number}: {message}" for message in error.message_dict.get("image", error.messages)]
+        raise ValidationError({"image": sentences}, code="bad_frame") from error
 
+
+def _discard(files: Sequence[Any]) -> None:
+    for stored in files:
+        try:
+            stored.delete(save=False)
+        except OSError as exc:
+            logger.error("Could not delete a photo stored before a failed upload: %s", exc)
+
+
+def _queue_or_discard(detection: Detection) -> None:
     try:
         process_detection.apply_async(args=[detection.pk])
     except (KombuOperationalError, RedisError, OSError) as exc:
         logger.warning("Could not queue detection %s, discarding it: %s", detection.pk, exc)
-        detection.image.delete(save=False)
+        _discard([detection.image, *(frame.image for frame in detection.frames.all())])
         detection.delete()
         raise QueueUnavailable(QUEUE_DOWN_MESSAGE) from exc
 
 
-# --- Analysis (runs in the worker) ------------------------------------------
+# --- Polling -------------------------------------------------------------------
 
 
-def detection_start(*, detection_id: int, max_attempts: int) -> Detection | None:
-    """Mark a pending detection as processing; None if it is gone or already finished.
+def detection_fail_if_stuck(*, detection: Detection) -> Detection:
+    """The detection as its owner is to see it: failed with the stuck message once it has waited past STUCK_AFTER.
 
-    A message delivered twice (acks_late after a worker died) or one that
-    arrives after the sweep gave up on it finds nothing to do. A photo that
-    has already used up its attempts (say it kills the worker each time) is
-    failed instead of being tried for ever.
+    The sweep that fails stuck detections is a Celery task, and with every worker down nothing runs it: a
+    photo would then show "analysing" forever. The API's GET of a detection and the result page call this,
+    so their poll ends the wait itself.
     """
-    with transaction.atomic():
-        detection = Detection.objects.select_for_update().select_related("user").filter(pk=detection_id).first()
-        if detection is None or detection.status not in PENDING_STATUSES:
-            return None
-        if detection.attempts >= max_attempts:
-            give_up = True
-        else:
-            give_up = False
-            detection.status = DetectionStatus.PROCESSING
-            detection.started = timezone.now()
-            detection.attempts += 1
-            detection.save(update_fields=["status", "started", "attempts"])
-    if give_up:
-        detection_fail(detection_id=detection_id, error=TOO_MANY_ATTEMPTS_MESSAGE)
-        return None
-    return detection
-
-
-def detection_analyse(*, detection: Detection, classifier: Classifier, face_finder: FaceFinder) -> Detection:
-    """Find the faces in the detection's photo, classify each, store the result.
-
-    The main face is the largest one (the face finder returns them largest
-    first). Errors from reading the photo or running the model propagate:
-    the task decides between a retry and `failed`.
-    """
-    if not detection.image or not detection.image.storage.exists(detection.image.name):
-        return detection_fail(detection_id=detection.pk, error=PHOTO_GONE_MESSAGE) or detection
-
-    rgb = _read_rgb(detection)
-    found = face_finder.detect(rgb)
-    if not found:
-        return _finish(detection, status=DetectionStatus.NO_FACE, error=NO_FACE_MESSAGE)
-
-    crops = np.stack([face_finder.crop(rgb, face) for face in found])
-    rows = np.asarray(classifier.predict(crops), dtype=np.float64)
-    if rows.shape != (len(found), len(LABELS)) or not np.all(np.isfinite(rows)):
-        raise ValueError(f"the classifier returned an array of shape {rows.shape} for {len(found)} faces")
-
-    faces = []
-    for face, row in zip(found, rows, strict=True):
-        probabilities = _as_probabilities(row)
-        faces.append(
-            {
-                "box": [int(value) for value in _box_of(face)],
-                "emotion": max(probabilities, key=probabilities.__getitem__),
-                "probabilities": probabilities,
-                "score": round(float(getattr(face, "score", 1.0) or 0.0), 4),
-                "fallback": bool(getattr(face, "fallback", False)),
-            }
-        )
-    # faces keep the model's own reading; the detection's probabilities are
-    # read through this user's corrections (unchanged for most users).
-    probabilities = calibrated_probabilities_for(user=detection.user, probabilities=faces[0]["probabilities"])
-    emotion = max(probabilities, key=probabilities.__getitem__)
-    return _finish(
-        detection,
-        status=DetectionStatus.DONE,
-        probabilities=probabilities,
-        faces=faces,
-        emotion=emotion,
-        confidence=probabilities[emotion],
-        model_version=str(classifier.version),
-    )
-
-
-def _box_of(face: Any) -> Sequence[int]:
-    box = face["box"] if isinstance(face, Mapping) else face.box
-    return tuple(round(float(value)) for value in box)
-
-
-def _as_probabilities(row: np.ndarray) -> dict[str, float]:
-    row = np.clip(row, 0.0, None)
-    total = float(row.sum())
-    row = row / total if total > 0 else np.full(len(LABELS), 1.0 / len(LABELS))
-    return {label: float(value) for label, value in zip(LABELS, row, strict=True)}
-
-
-def _read_rgb(detection: Detection) -> np.ndarray:
-    from PIL import Image
-
-    with detection.image.open("rb") as stored, Image.open(stored) as image:
-        return np.asarray(image.convert("RGB"))
-
-
-def _finish(detection: Detection, *, status: str, **fields: Any) -> Detection:
-    """Write a terminal state, unless the sweep already failed this detection meanwhile."""
-    with transaction.atomic():
-        current = Detection.objects.select_for_update().select_related("user").filter(pk=detection.pk).first()
-        if current is None or current.status != DetectionStatus.PROCESSING:
-            # Deleted by its owner, or failed by the sweep, while we worked.
-            return current or detection
-        current.status = status
-        current.finished = timezone.now()
-        for name, value in fields.items():
-            setattr(current, name, value)
-        current.full_clean()
-        current.save()
-    _apply_retention_after_analysis(current)
-    return current
-
-
-def detection_fail(*, detection_id: int, error: str) -> Detection | None:
-    """End a pending detection in `failed` with a message.
-
-    Returns None if the detection is gone, and leaves one that has already
-    finished as it is (returning it unchanged).
-    """
-    with transaction.atomic():
-        detection = Detection.objects.select_for_update().select_related("user").filter(pk=detection_id).first()
-        if detection is None or detection.status not in PENDING_STATUSES:
-            return detection
-        detection.status = DetectionStatus.FAILED
-        detection.error = error[:300]
-        detection.finished = timezone.now()
-        detection.save(update_fields=["status", "error", "finished"])
-    _apply_retention_after_analysis(detection)
-    return detection
-
-
-def _apply_retention_after_analysis(detection: Detection) -> None:
-    if detection.user.photo_retention == PhotoRetention.DELETE_AFTER_ANALYSIS:
-        detection_photo_delete(detection=detection)
+    if detection.status not in PENDING_STATUSES or detection.created >= timezone.now() - STUCK_AFTER:
+        return detection
+    detections_fail_stuck(detection_id=detection.pk)
+    # Read again whichever way it ended: failed here, finished by a worker meanwhile, or deleted (then as it was).
+    return Detection.objects.select_related("user").filter(pk=detection.pk).first() or detection
 
 
 # --- Correction ----------------------------------------------------------------
 
 
-class DetectionNotFinished(Exception):
+class DetectionNotFinished(Conflict):
     """Only a finished analysis (status `done`) can be corrected."""
 
 
@@ -313,57 +208,47 @@ def outcome_record(*, detection: Detection, mood_before: int, mood_after: int) -
 
     The strategy in force is stored with it, so the strategy statistics stay
     right when the user later switches strategy. Returns (outcome, created).
+    Raises Http404 when the detection was deleted after the caller read it.
     """
     if detection.status != DetectionStatus.DONE:
         raise DetectionNotFinished("You can tell us how the songs worked once the analysis is finished.")
-    outcome = Outcome.objects.filter(detection=detection).first()
-    created = outcome is None
-    if outcome is None:
-        outcome = Outcome(detection=detection)
-    outcome.strategy = detection.user.strategy
-    outcome.mood_before = mood_before
-    outcome.mood_after = mood_after
-    outcome.full_clean()
-    outcome.save()
+    with transaction.atomic():
+        # The detection's row, locked: two answers at once (a double click) take turns, and the second
+        # replaces the first instead of both inserting and one failing on the one-outcome constraint.
+        if not Detection.objects.select_for_update().filter(pk=detection.pk).exists():
+            raise Http404("No such detection.")
+        outcome = Outcome.objects.filter(detection=detection).first()
+        created = outcome is None
+        if outcome is None:
+            outcome = Outcome(detection=detection)
+        outcome.strategy = detection.user.strategy
+        outcome.mood_before = mood_before
+        outcome.mood_after = mood_after
+        outcome.full_clean()
+        outcome.save()
     return outcome, created
 
 
 # --- Deletion and retention ---------------------------------------------------
 
 
-def detection_photo_delete(*, detection: Detection) -> None:
-    """Delete the stored photo and remember when; the results stay."""
-    if detection.image:
-        detection.image.delete(save=False)
-    if detection.photo_deleted is None:
-        detection.photo_deleted = timezone.now()
-    Detection.objects.filter(pk=detection.pk).update(image="", photo_deleted=detection.photo_deleted)
-
-
-# A delete the storage cannot carry out waits: the row stays with its photo and the user is told
-# to try again (StorageUnavailable, answered 503). Deleting the row and retrying the photo later
-# would answer "deleted" while the face is still stored, and, for an account, leave a photo that
-# no account points to, which its owner could no longer see, export or delete. A missing file is
-# no failure (FileSystemStorage ignores it, and S3 deletes a missing key without complaint), so
-# FileNotFoundError here means a missing bucket, and is refused like any other OSError.
-
-
 def detection_delete(*, detection: Detection) -> None:
-    """Delete a detection and its photo; the photo first, so that a failure leaves both."""
-    if detection.image:
-        try:
-            detection.image.delete(save=False)
-        except OSError as exc:  # the storage unreachable or refusing (emomusic_site/storage.py)
-            logger.error("Could not delete the photo of detection %s: %s", detection.pk, exc)
-            raise StorageUnavailable(DETECTION_NOT_DELETED_MESSAGE) from exc
+    """Delete a detection and its photo (every frame of a burst); the photos first, so that a failure leaves all."""
+    try:
+        detection_photo_delete(detection=detection)
+    except OSError as exc:  # the storage unreachable or refusing (emomusic_site/storage.py)
+        logger.error("Could not delete the photo of detection %s: %s", detection.pk, exc)
+        raise StorageUnavailable(DETECTION_NOT_DELETED_MESSAGE) from exc
     detection.delete()
 
 
-def photos_delete_for(*, user) -> int:
-    """Delete every stored photo of a user (before the account itself is deleted).
+def photos_delete_for(*, user: User) -> int:
+    """Delete every stored photo of a user (before the account itself is deleted), then the user's whole folder.
 
     Raises StorageUnavailable at the first photo the storage cannot delete; the
-    photos deleted before it are recorded as deleted, as the message says.
+    photos deleted before it are recorded as deleted, as the message says. The
+    folder goes last with whatever no row points to (a file an earlier failure
+    left); a storage that cannot clear it is logged and does not keep the account.
     """
     stored = list(Detection.objects.filter(user=user).exclude(image=""))
     deleted = 0
@@ -375,38 +260,19 @@ def photos_delete_for(*, user) -> int:
             already = f" ({deleted} of your {len(stored)} photos already {'was' if deleted == 1 else 'were'})"
             raise StorageUnavailable(ACCOUNT_NOT_DELETED_MESSAGE.format(already=already if deleted else "")) from exc
         deleted += 1
+    _folder_delete(photo_folder(user.pk))
     return deleted
 
 
-def detections_fail_stuck(*, now=None) -> int:
-    """Fail detections that have been queued or processing for longer than any worker may take."""
-    now = now or timezone.now()
-    stuck = Detection.objects.filter(status__in=PENDING_STATUSES, created__lt=now - STUCK_AFTER)
-    failed = 0
-    for detection_id in stuck.values_list("pk", flat=True):
-        detection = detection_fail(detection_id=detection_id, error=STUCK_MESSAGE)
-        if detection is not None and detection.error == STUCK_MESSAGE:
-            failed += 1
-    if failed:
-        logger.warning("Failed %d detections stuck for more than %s", failed, STUCK_AFTER)
-    return failed
-
-
-def photos_expire(*, now=None) -> int:
-    """Delete the photos the owners' retention choice no longer allows us to keep.
-
-    "24h" photos go a day after upload; "delete" photos normally go when the
-    analysis ends, and any left over (a worker that died at the wrong moment)
-    go here once their detection is finished.
-    """
-    now = now or timezone.now()
-    finished = ~Q(status__in=PENDING_STATUSES)
-    expired = Detection.objects.exclude(image="").filter(
-        Q(user__photo_retention=PhotoRetention.KEEP_24_HOURS, created__lt=now - PHOTO_KEPT_FOR)
-        | Q(finished, user__photo_retention=PhotoRetention.DELETE_AFTER_ANALYSIS)
-    )
-    count = 0
-    for detection in expired:
-        detection_photo_delete(detection=detection)
-        count += 1
-    return count
+def _folder_delete(folder: str) -> None:
+    storage = Detection._meta.get_field("image").storage
+    try:
+        _subfolders, names = storage.listdir(folder)
+        for name in names:
+            storage.delete(f"{folder}/{name}")
+        # A filesystem keeps the empty folder; an object store has none to remove.
+        os.rmdir(storage.path(folder))
+    except (FileNotFoundError, NotImplementedError):
+        pass  # no folder: the user never stored a photo, or the storage has no folders
+    except OSError as exc:  # ConnectionError included: an object store unreachable
+        logger.error("Could not delete the photo folder %s: %s", folder, exc)

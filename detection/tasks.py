@@ -6,7 +6,7 @@ from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 from django.db import InterfaceError, OperationalError
 
-from detection import services, worker_models
+from detection import processing, worker_models
 
 logger = logging.getLogger(__name__)
 
@@ -20,7 +20,7 @@ FAILED_MESSAGE = "Something went wrong on our side while analysing this photo. P
 
 
 def retry_countdown(retries: int) -> int:
-    """Seconds before the next attempt: 5, 10, 20 (all well inside services.STUCK_AFTER)."""
+    """Seconds before the next attempt: 5, 10, 20 (all well inside processing.STUCK_AFTER)."""
     return 5 * 2**retries
 
 
@@ -30,26 +30,26 @@ def retry_countdown(retries: int) -> int:
 @shared_task(bind=True, name="detection.process", max_retries=MAX_RETRIES, ignore_result=True)
 def process_detection(self, detection_id: int) -> str:
     try:
-        detection = services.detection_start(detection_id=detection_id, max_attempts=MAX_RETRIES + 1)
+        detection = processing.detection_start(detection_id=detection_id, max_attempts=MAX_RETRIES + 1)
         if detection is None:
             return "skipped"
-        detection = services.detection_analyse(
+        detection = processing.detection_analyse(
             detection=detection, classifier=worker_models.classifier(), face_finder=worker_models.face_finder()
         )
         return detection.status
     except SoftTimeLimitExceeded:
         logger.warning("Detection %s hit the soft time limit", detection_id)
-        services.detection_fail(detection_id=detection_id, error=TOO_SLOW_MESSAGE)
+        processing.detection_fail(detection_id=detection_id, error=TOO_SLOW_MESSAGE)
         return "failed"
     except TRANSIENT_ERRORS as exc:
         if self.request.retries < self.max_retries:
             logger.warning("Detection %s: transient error, retrying: %r", detection_id, exc)
             raise self.retry(exc=exc, countdown=retry_countdown(self.request.retries)) from exc
         logger.exception("Detection %s: giving up after %d retries", detection_id, self.request.retries)
-        services.detection_fail(detection_id=detection_id, error=FAILED_MESSAGE)
+        processing.detection_fail(detection_id=detection_id, error=FAILED_MESSAGE)
         return "failed"
     except Exception:
-        if services.detection_fail(detection_id=detection_id, error=FAILED_MESSAGE) is None:
+        if processing.detection_fail(detection_id=detection_id, error=FAILED_MESSAGE) is None:
             # Its owner deleted it (and its photo) while it was being analysed.
             logger.info("Detection %s was deleted during its analysis", detection_id)
             return "skipped"
@@ -60,7 +60,6 @@ def process_detection(self, detection_id: int) -> str:
 @shared_task(name="detection.sweep", ignore_result=True)
 def sweep() -> dict[str, int]:
     """Every minute (Celery beat): fail stuck detections, delete photos past their retention."""
-    return {
-        "failed_stuck": services.detections_fail_stuck(),
-        "photos_deleted": services.photos_expire(),
-    }
+    failed_stuck = processing.detections_fail_stuck()
+    expiry = processing.photos_expire()
+    return {"failed_stuck": failed_stuck, "photos_deleted": expiry.deleted, "photos_not_deleted": expiry.failed}

@@ -16,8 +16,8 @@ import cv2
 import numpy as np
 
 from detection.models import Detection, DetectionStatus
-from ml import faces as face_tools
-from ml.labels import LABELS
+from ml.runtime import faces as face_tools
+from ml.runtime.labels import LABELS
 
 logger = logging.getLogger(__name__)
 

@@ -2,21 +2,26 @@
 
 import contextlib
 import os
+import shlex
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.test import Client
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from accounts.models import User
 from catalog import schema as song_schema
+from catalog.models import Mood
+from detection.models import Detection, DetectionStatus
 from emomusic_site.celery import app as celery_app
-from tests.factories import UserFactory
+from tests.factories import MoodFactory, UserFactory
 
 FIXTURES_DIR = Path(__file__).parent / "fixtures"
 FACES_DIR = FIXTURES_DIR / "faces"
@@ -52,7 +57,7 @@ def redis_server(tmp_path_factory) -> Iterator[str]:
     if os.environ.get("REDIS_URL"):
         yield settings.REDIS_URL
         return
-    from emomusic_site import embedded_redis
+    from devserver import embedded_redis
 
     process = embedded_redis.start(socket_path=settings.REDIS_SOCKET, data_dir=tmp_path_factory.mktemp("redis"))
     try:
@@ -85,6 +90,23 @@ def storage_down(settings):
 
 
 @pytest.fixture
+def media_files(settings) -> Callable[[], list[Path]]:
+    """Lists the files stored under this test's MEDIA_ROOT: media_files()."""
+
+    def stored() -> list[Path]:
+        root = Path(settings.MEDIA_ROOT)
+        return [path for path in root.rglob("*") if path.is_file()] if root.exists() else []
+
+    return stored
+
+
+@pytest.fixture
+def moods(db) -> list[Mood]:
+    """The four moods the recommender maps emotions to."""
+    return [MoodFactory(name=name) for name in ("Happy", "Sad", "Calm", "Energetic")]
+
+
+@pytest.fixture
 def user(db):
     return UserFactory()
 
@@ -96,7 +118,37 @@ def other_user(db):
 
 @pytest.fixture
 def staff_user(db):
-    return UserFactory(is_staff=True, is_superuser=True)
+    return UserFactory(staff=True)
+
+
+@pytest.fixture
+def client_for(db) -> Callable[[User], Client]:
+    """A fresh Django test client logged in as the given user: client_for(user)."""
+
+    def log_in(account: User) -> Client:
+        client = Client()
+        client.force_login(account)
+        return client
+
+    return log_in
+
+
+@pytest.fixture
+def logged_in(client_for, user) -> Client:
+    """The pages as `user` sees them (a client of its own: `client` stays anonymous)."""
+    return client_for(user)
+
+
+@pytest.fixture
+def outsider(client_for, other_user) -> Client:
+    """The pages as another user sees them."""
+    return client_for(other_user)
+
+
+@pytest.fixture
+def staff(client_for, staff_user) -> Client:
+    """The site and its admin as staff see them."""
+    return client_for(staff_user)
 
 
 @pytest.fixture
@@ -126,6 +178,40 @@ def staff_client(staff_user) -> APIClient:
     return _token_client(staff_user)
 
 
+# The states a detection ends in; a worker leaves it in one of these.
+TERMINAL = {DetectionStatus.DONE, DetectionStatus.NO_FACE, DetectionStatus.FAILED}
+
+
+def upload_face(client, name: str = "happy_1.jpg") -> Detection:
+    """Send a face photo of tests/fixtures/faces to the API as `client`'s user; it is queued."""
+    with open(FACES_DIR / name, "rb") as photo:
+        response = client.post("/api/detections/", {"image": photo}, format="multipart")
+    assert response.status_code == 202, response.content
+    assert response.json()["status"] == "queued"
+    return Detection.objects.get(pk=response.json()["id"])
+
+
+def wait_for(predicate, *, timeout_seconds: float, what: str, worker=None) -> None:
+    deadline = time.monotonic() + timeout_seconds
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.2)
+    log = worker.log()[-4000:] if worker else ""
+    raise AssertionError(f"timed out waiting for {what}\n{log}")
+
+
+def wait_for_end(detection_id: int, *, timeout_seconds: float, what: str, worker=None) -> Detection:
+    """Wait until a worker leaves the detection in a terminal state, and return it."""
+    wait_for(
+        lambda: Detection.objects.get(pk=detection_id).status in TERMINAL,
+        timeout_seconds=timeout_seconds,
+        what=what,
+        worker=worker,
+    )
+    return Detection.objects.get(pk=detection_id)
+
+
 def _database_url_for_other_processes() -> str:
     """A DATABASE_URL naming the test database, for a worker in another process."""
     from django.db import connection
@@ -143,6 +229,12 @@ def _database_url_for_other_processes() -> str:
     raise RuntimeError(f"no worker support for the {connection.vendor} backend")
 
 
+# One process at a time, and no chatter with other workers: the tests watch this one worker alone.
+WORKER_ARGUMENTS = shlex.split(
+    "-m celery -A emomusic_site worker --loglevel INFO --concurrency 1 --pool prefork --without-gossip --without-mingle"
+)
+
+
 class CeleryWorker:
     """A real `celery worker` process on the test database and the test Redis."""
 
@@ -155,24 +247,7 @@ class CeleryWorker:
 
         log = open(self.log_path, "ab")  # noqa: SIM115 - closed with the process
         self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "emomusic_site",
-                "worker",
-                "--loglevel",
-                "INFO",
-                "--concurrency",
-                "1",
-                "--pool",
-                "prefork",
-                "--without-gossip",
-                "--without-mingle",
-                "--hostname",
-                f"test-{time.monotonic_ns()}@%h",
-            ],
+            [sys.executable, *WORKER_ARGUMENTS, "--hostname", f"test-{time.monotonic_ns()}@%h"],
             cwd=Path(__file__).resolve().parents[1],
             env=self.env,
             stdout=log,

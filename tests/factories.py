@@ -9,15 +9,22 @@ from factory.django import DjangoModelFactory
 from accounts.models import User
 from catalog.models import Mood, Song
 from detection.models import Detection, DetectionStatus, Outcome
+from ml.runtime.labels import LABELS
 from recommendations.models import Rating
+from tests.detection.images import image_bytes
 
 TEST_PASSWORD = "a-long-test-passphrase-42"
 
 
 class UserFactory(DjangoModelFactory):
+    """A listener whose password is TEST_PASSWORD; `staff=True` runs the site (staff and superuser)."""
+
     class Meta:
         model = User
         skip_postgeneration_save = True
+
+    class Params:
+        staff = factory.Trait(is_staff=True, is_superuser=True)
 
     username = factory.Sequence(lambda n: f"listener{n}")
     email = factory.LazyAttribute(lambda user: f"{user.username}@example.com")
@@ -64,45 +71,59 @@ class SongFactory(DjangoModelFactory):
     genre = "pop"
 
 
+def probabilities(**shares: float) -> dict[str, float]:
+    """The seven labels' shares: the given ones, 0 for the rest."""
+    return {label: 0.0 for label in LABELS} | shares
+
+
+def face(box: Sequence[int], shares: dict[str, float], *, emotion: str = "") -> dict:
+    """One face of a reading as the worker stores it; its emotion is its largest share unless given."""
+    emotion = emotion or max(shares, key=shares.get)
+    return {"box": list(box), "emotion": emotion, "probabilities": shares, "score": 1.0, "fallback": False}
+
+
 class DetectionFactory(DjangoModelFactory):
+    """A detection, queued unless a trait says otherwise.
+
+    `finished=True` is the worker's reading of a stored photo of `size`: the main face at `box` with `shares`
+    its probabilities (the largest its emotion unless `emotion` is given), then any `others` as (box, shares).
+    `photo` is the stored file's bytes (None stores none). `processing=True` is one the worker holds,
+    `failed=True` one it gave up.
+    """
+
     class Meta:
         model = Detection
 
+    class Params:
+        shares = factory.LazyFunction(lambda: probabilities(happy=0.8, neutral=0.2))
+        box = (10, 20, 100, 120)
+        others = ()
+        size = (240, 180)
+        photo = None
+        finished = factory.Trait(
+            status=DetectionStatus.DONE,
+            emotion=factory.LazyAttribute(lambda detection: max(detection.shares, key=detection.shares.get)),
+            confidence=factory.LazyAttribute(lambda detection: detection.shares[detection.emotion]),
+            probabilities=factory.SelfAttribute("shares"),
+            faces=factory.LazyAttribute(
+                lambda detection: [
+                    face(detection.box, detection.shares, emotion=detection.emotion),
+                    *(face(box, shares) for box, shares in detection.others),
+                ]
+            ),
+            image_width=factory.LazyAttribute(lambda detection: detection.size[0]),
+            image_height=factory.LazyAttribute(lambda detection: detection.size[1]),
+            photo=factory.LazyAttribute(lambda detection: image_bytes(size=detection.size)),
+            model_version="emotion-test-model",
+        )
+        failed = factory.Trait(status=DetectionStatus.FAILED, error="That file is not a photo.")
+        processing = factory.Trait(status=DetectionStatus.PROCESSING)
+
     user = factory.SubFactory(UserFactory)
     status = DetectionStatus.QUEUED
-
-
-def finished_detection(
-    *,
-    user: User,
-    shares: dict[str, float],
-    photo: bytes,
-    box: list[int],
-    size: tuple[int, int] = (48, 48),
-    others: Sequence[tuple[list[int], dict[str, float]]] = (),
-) -> Detection:
-    """A finished reading of a stored photo of `size`: the main face at `box` with `shares` its probabilities (the
-    largest its emotion), then any `others` as (box, shares)."""
-
-    def face(face_box: list[int], face_shares: dict[str, float]) -> dict:
-        emotion = max(face_shares, key=face_shares.get)
-        return {"box": face_box, "emotion": emotion, "probabilities": face_shares, "score": 1.0, "fallback": False}
-
-    main = face(box, shares)
-    detection = Detection(
-        user=user,
-        status=DetectionStatus.DONE,
-        emotion=main["emotion"],
-        confidence=shares[main["emotion"]],
-        probabilities=shares,
-        faces=[main, *(face(other_box, other_shares) for other_box, other_shares in others)],
-        image_width=size[0],
-        image_height=size[1],
-        model_version="emotion-test-model",
+    image = factory.LazyAttribute(
+        lambda detection: ContentFile(detection.photo, name="photo.jpg") if detection.photo is not None else ""
     )
-    detection.image.save("photo.jpg", ContentFile(photo), save=False)
-    detection.save()
-    return detection
 
 
 class RatingFactory(DjangoModelFactory):

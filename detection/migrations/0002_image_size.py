@@ -4,20 +4,15 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('detection', '0001_initial'),
+        ("detection", "0001_initial"),
     ]
 
     operations = [
-        migrations.AddField(
-            model_name='detection',
-            name='image_height',
-            field=models.PositiveIntegerField(blank=True, null=True),
-        ),
-        migrations.AddField(
-            model_name='detection',
-            name='image_width',
-            field=models.PositiveIntegerField(blank=True, null=True),
+        *(
+            migrations.AddField(
+                model_name="detection", name=name, field=models.PositiveIntegerField(blank=True, null=True)
+            )
+            for name in ("image_height", "image_width")
         ),
     ]

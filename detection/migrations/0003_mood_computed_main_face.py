@@ -2,31 +2,25 @@
 
 from django.db import migrations, models
 
+EMOTION_CHOICES = [('angry', 'Angry'), ('disgust', 'Disgusted'), ('fear', 'Scared'), ('happy', 'Happy'), ('sad', 'Sad'), ('surprise', 'Surprised'), ('neutral', 'Neutral')]
+
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('detection', '0002_image_size'),
+        ("detection", "0002_image_size"),
     ]
 
     operations = [
-        migrations.RemoveField(
-            model_name='detection',
-            name='mood',
-        ),
+        migrations.RemoveField(model_name="detection", name="mood"),
         migrations.AddField(
-            model_name='detection',
-            name='main_face',
-            field=models.PositiveSmallIntegerField(default=0),
+            model_name="detection", name="main_face", field=models.PositiveSmallIntegerField(default=0)
         ),
-        migrations.AlterField(
-            model_name='detection',
-            name='corrected_emotion',
-            field=models.CharField(blank=True, choices=[('angry', 'Angry'), ('disgust', 'Disgusted'), ('fear', 'Scared'), ('happy', 'Happy'), ('sad', 'Sad'), ('surprise', 'Surprised'), ('neutral', 'Neutral')], max_length=10),
-        ),
-        migrations.AlterField(
-            model_name='detection',
-            name='emotion',
-            field=models.CharField(blank=True, choices=[('angry', 'Angry'), ('disgust', 'Disgusted'), ('fear', 'Scared'), ('happy', 'Happy'), ('sad', 'Sad'), ('surprise', 'Surprised'), ('neutral', 'Neutral')], max_length=10),
+        *(
+            migrations.AlterField(
+                model_name="detection",
+                name=name,
+                field=models.CharField(blank=True, choices=EMOTION_CHOICES, max_length=10),
+            )
+            for name in ("corrected_emotion", "emotion")
         ),
     ]

@@ -19,10 +19,8 @@ from django.core.cache import caches
 from rest_framework.authtoken.models import Token
 
 from accounts.models import User
-from detection.models import Detection, DetectionStatus
-from ml.labels import LABELS
 from tests.conftest import FACES_DIR
-from tests.factories import RatingFactory, SongFactory, UserFactory, finished_detection
+from tests.factories import DetectionFactory, RatingFactory, SongFactory, UserFactory, probabilities
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
@@ -36,10 +34,12 @@ MAX_EXAMPLES = 12
 def prepare_data(user: User) -> None:
     """Something for the fuzzer to find: songs, a finished and a queued detection, a rating."""
     songs = SongFactory.create_batch(12)
-    shares = {label: 0.0 for label in LABELS} | {"happy": 0.7, "neutral": 0.3}
     photo = (FACES_DIR / "happy_1.jpg").read_bytes()
-    detection = finished_detection(user=user, shares=shares, photo=photo, box=[1, 1, 40, 40])
-    Detection.objects.create(user=user, status=DetectionStatus.QUEUED)
+    shares = probabilities(happy=0.7, neutral=0.3)
+    detection = DetectionFactory(
+        finished=True, user=user, shares=shares, photo=photo, box=[1, 1, 40, 40], size=(48, 48)
+    )
+    DetectionFactory(user=user)
     RatingFactory(user=user, song=songs[0], score=4, detection=detection, emotion="happy")
 
 

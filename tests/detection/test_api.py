@@ -2,21 +2,22 @@
 
 import base64
 import json
-from pathlib import Path
+from datetime import timedelta
 from unittest import mock
 
 import pytest
-from django.core.files.base import ContentFile
+from django.utils import timezone
 
+from detection import processing
 from detection.models import Detection, DetectionStatus, Outcome
 from detection.tasks import process_detection
 from emomusic_site.health import redis_client
-from ml.labels import LABELS
-from recommendations.selectors import mood_for
+from ml.runtime.labels import LABELS
+from recommendations.selectors import mood_mix_for
 from tests.detection.images import image_bytes, noisy_jpeg, png_header_only, upload
-from tests.factories import DetectionFactory, MoodFactory
+from tests.factories import DetectionFactory, probabilities
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("moods")]
 
 LIST_URL = "/api/detections/"
 DETECTION_KEYS = {
@@ -38,32 +39,6 @@ def detail_url(detection: Detection) -> str:
     return f"/api/detections/{detection.pk}/"
 
 
-def media_files(settings) -> list[Path]:
-    root = Path(settings.MEDIA_ROOT)
-    return [path for path in root.rglob("*") if path.is_file()] if root.exists() else []
-
-
-def with_photo(user, **fields) -> Detection:
-    detection = DetectionFactory(user=user, **fields)
-    detection.image.save("x.jpg", ContentFile(image_bytes()))
-    return detection
-
-
-def finished_detection(user) -> Detection:
-    for name in ("Happy", "Sad", "Calm", "Energetic"):
-        MoodFactory(name=name)
-    happy = {label: 0.0 for label in LABELS} | {"happy": 0.8, "neutral": 0.2}
-    return DetectionFactory(
-        user=user,
-        status=DetectionStatus.DONE,
-        emotion="happy",
-        confidence=0.8,
-        probabilities=dict(reversed(list(happy.items()))),  # stored in any order, answered in LABELS order
-        faces=[{"box": [10, 20, 100, 120], "emotion": "happy", "probabilities": happy, "score": 0.99}],
-        model_version="emotion-cnn-test",
-    )
-
-
 # --- POST -------------------------------------------------------------------------
 
 
@@ -82,7 +57,7 @@ def test_upload_answers_202_queued_and_queues_the_task(api_client, user, django_
     assert body["mood"] is None and body["corrected_emotion"] is None and body["faces"] == [] and body["error"] == ""
     detection = Detection.objects.get()
     assert body["id"] == detection.pk and detection.user == user and detection.image
-    assert body["photo_url"] == f"/detections/{detection.pk}/photo"
+    assert body["photo_url"] == f"/api/detections/{detection.pk}/photo/"
     publish.assert_called_once_with(args=[detection.pk])
 
 
@@ -102,7 +77,7 @@ def test_upload_publishes_to_a_real_redis(api_client, redis_server, broker_url, 
 
 
 @pytest.mark.django_db(transaction=True)
-def test_upload_while_redis_is_down_answers_503_and_keeps_nothing(api_client, broker_url, settings, tmp_path):
+def test_upload_while_redis_is_down_answers_503_and_keeps_nothing(api_client, broker_url, media_files, tmp_path):
     broker_url(f"redis+socket://{tmp_path / 'no-redis-here.sock'}")
     response = api_client.post(LIST_URL, {"image": upload(image_bytes())}, format="multipart")
     assert response.status_code == 503
@@ -110,7 +85,7 @@ def test_upload_while_redis_is_down_answers_503_and_keeps_nothing(api_client, br
         "detail": "We can't analyse photos right now. Nothing was saved; please try again in a minute."
     }
     assert not Detection.objects.exists()
-    assert media_files(settings) == []
+    assert media_files() == []
 
 
 BAD_UPLOADS = {
@@ -126,7 +101,7 @@ BAD_UPLOADS = {
 
 
 @pytest.mark.parametrize("case", BAD_UPLOADS)
-def test_bad_uploads_answer_400_with_a_sentence(api_client, settings, case):
+def test_bad_uploads_answer_400_with_a_sentence(api_client, media_files, case):
     content, name, message = BAD_UPLOADS[case]
     with mock.patch.object(process_detection, "apply_async") as publish:
         response = api_client.post(LIST_URL, {"image": upload(content, name)}, format="multipart")
@@ -134,7 +109,7 @@ def test_bad_uploads_answer_400_with_a_sentence(api_client, settings, case):
     errors = response.json()["image"]
     assert len(errors) == 1 and errors[0].startswith(message)
     assert not Detection.objects.exists()
-    assert media_files(settings) == []
+    assert media_files() == []
     publish.assert_not_called()
 
 
@@ -188,7 +163,9 @@ def test_list_is_newest_first_paginated_and_only_mine(api_client, user, other_us
 
 
 def test_detail_of_a_finished_detection(api_client, user):
-    detection = finished_detection(user)
+    happy = probabilities(happy=0.8, neutral=0.2)
+    # Stored in any order, answered in LABELS order; the photo is no longer kept.
+    detection = DetectionFactory(finished=True, user=user, shares=dict(reversed(happy.items())), photo=None)
     response = api_client.get(detail_url(detection))
     assert response.status_code == 200
     body = response.json()
@@ -196,18 +173,56 @@ def test_detail_of_a_finished_detection(api_client, user):
     assert list(body["probabilities"]) == list(LABELS)
     assert sum(body["probabilities"].values()) == pytest.approx(1.0)
     assert body["faces"] == [{"box": [10, 20, 100, 120], "emotion": "happy", "probabilities": body["probabilities"]}]
-    assert body["mood"] == "Happy" and body["model_version"] == "emotion-cnn-test"
+    assert body["mood"] == "Happy" and body["model_version"] == "emotion-test-model"
     assert body["corrected_emotion"] is None and body["photo_url"] is None
 
 
+def stuck(detection: Detection) -> Detection:
+    """Created longer ago than any worker may take (processing.STUCK_AFTER)."""
+    Detection.objects.filter(pk=detection.pk).update(
+        created=timezone.now() - processing.STUCK_AFTER - timedelta(seconds=1)
+    )
+    return detection
+
+
+@pytest.mark.parametrize("status", [DetectionStatus.QUEUED, DetectionStatus.PROCESSING])
+def test_polling_a_stuck_detection_fails_it_with_no_worker_running(api_client, user, status):
+    # No worker runs in the tests, and so neither does the sweep's Celery task: the poll alone ends the wait.
+    detection = stuck(DetectionFactory(user=user, status=status))
+    response = api_client.get(detail_url(detection))
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "failed" and body["error"] == processing.STUCK_MESSAGE and body["emotion"] is None
+    detection.refresh_from_db()
+    assert detection.status == DetectionStatus.FAILED and detection.error == processing.STUCK_MESSAGE
+    assert detection.finished is not None
+
+
+def test_polling_a_pending_detection_within_the_limit_leaves_it_pending(api_client, user):
+    detection = DetectionFactory(user=user, status=DetectionStatus.QUEUED)
+    response = api_client.get(detail_url(detection))
+    assert response.status_code == 200
+    assert response.json()["status"] == "queued" and response.json()["error"] == ""
+    detection.refresh_from_db()
+    assert detection.status == DetectionStatus.QUEUED and detection.finished is None
+
+
+def test_polling_another_users_stuck_detection_is_not_found_and_leaves_it(other_client, anon_client, user):
+    detection = stuck(DetectionFactory(user=user, status=DetectionStatus.QUEUED))
+    assert other_client.get(detail_url(detection)).status_code == 404
+    assert anon_client.get(detail_url(detection)).status_code == 401
+    detection.refresh_from_db()
+    assert detection.status == DetectionStatus.QUEUED
+
+
 def test_detail_shows_a_correction(api_client, user):
-    detection = finished_detection(user)
+    detection = DetectionFactory(finished=True, user=user)
     Detection.objects.filter(pk=detection.pk).update(corrected_emotion="sad")
     assert api_client.get(detail_url(detection)).json()["corrected_emotion"] == "sad"
 
 
 def test_mood_follows_the_users_current_strategy(api_client, user):
-    detection = finished_detection(user)
+    detection = DetectionFactory(finished=True, user=user)
     assert api_client.get(detail_url(detection)).json()["mood"] == "Happy"  # match
     api_client.patch("/api/me/", {"strategy": "calm"}, format="json")
     assert api_client.get(detail_url(detection)).json()["mood"] == "Calm"
@@ -219,27 +234,27 @@ def test_mood_follows_the_users_current_strategy(api_client, user):
 # --- DELETE -------------------------------------------------------------------------
 
 
-def test_delete_removes_the_row_and_the_photo(api_client, user, settings):
-    detection = with_photo(user)
-    assert len(media_files(settings)) == 1
+def test_delete_removes_the_row_and_the_photo(api_client, user, media_files):
+    detection = DetectionFactory(user=user, photo=image_bytes())
+    assert len(media_files()) == 1
     response = api_client.delete(detail_url(detection))
     assert response.status_code == 204
     assert response.content == b""
     assert not Detection.objects.exists()
-    assert media_files(settings) == []
+    assert media_files() == []
 
 
 # --- Other users and anonymous --------------------------------------------------------
 
 
-def test_another_users_detection_is_not_found(other_client, user, settings):
-    detection = with_photo(user)
+def test_another_users_detection_is_not_found(other_client, user, media_files):
+    detection = DetectionFactory(user=user, photo=image_bytes())
     assert other_client.get(detail_url(detection)).status_code == 404
     response = other_client.delete(detail_url(detection))
     assert response.status_code == 404
     assert response.json() == {"detail": "Not found."}
     assert Detection.objects.filter(pk=detection.pk).exists()
-    assert len(media_files(settings)) == 1
+    assert len(media_files()) == 1
     assert other_client.get(LIST_URL).json()["count"] == 0
 
 
@@ -273,7 +288,7 @@ def test_ids_outside_the_database_range_are_not_found(api_client, path):
 
 
 def test_correct_records_the_emotion_and_its_mood(api_client, user):
-    detection = finished_detection(user)
+    detection = DetectionFactory(finished=True, user=user)
     response = api_client.post(f"{detail_url(detection)}correct/", {"emotion": "sad"}, format="json")
     assert response.status_code == 200
     body = response.json()
@@ -281,11 +296,11 @@ def test_correct_records_the_emotion_and_its_mood(api_client, user):
     assert body["emotion"] == "happy" and body["confidence"] == 0.8  # the model's reading stays
     detection.refresh_from_db()
     assert detection.corrected_emotion == "sad" and detection.effective_emotion == "sad"
-    assert body["mood"] == mood_for(emotion="sad", strategy=user.strategy).name == "Sad"
+    assert body["mood"] == mood_mix_for(emotion="sad", strategy=user.strategy).mood.name == "Sad"
 
 
 def test_correct_refuses_an_unknown_emotion(api_client, user):
-    detection = finished_detection(user)
+    detection = DetectionFactory(finished=True, user=user)
     response = api_client.post(f"{detail_url(detection)}correct/", {"emotion": "bored"}, format="json")
     assert response.status_code == 400
     assert response.json() == {
@@ -296,7 +311,7 @@ def test_correct_refuses_an_unknown_emotion(api_client, user):
 
 
 def test_correct_needs_an_emotion(api_client, user):
-    detection = finished_detection(user)
+    detection = DetectionFactory(finished=True, user=user)
     response = api_client.post(f"{detail_url(detection)}correct/", {}, format="json")
     assert response.status_code == 400
     assert response.json() == {"emotion": ['Say which emotion is right, for example "sad".']}
@@ -313,7 +328,7 @@ def test_correct_an_unfinished_detection_is_a_conflict(api_client, user, status)
 
 
 def test_correct_another_users_detection_is_not_found(other_client, user):
-    detection = finished_detection(user)
+    detection = DetectionFactory(finished=True, user=user)
     response = other_client.post(f"{detail_url(detection)}correct/", {"emotion": "sad"}, format="json")
     assert response.status_code == 404
     detection.refresh_from_db()
@@ -321,7 +336,7 @@ def test_correct_another_users_detection_is_not_found(other_client, user):
 
 
 def test_correct_anonymous_is_401(anon_client, user):
-    detection = finished_detection(user)
+    detection = DetectionFactory(finished=True, user=user)
     assert anon_client.post(f"{detail_url(detection)}correct/", {"emotion": "sad"}, format="json").status_code == 401
 
 
@@ -329,7 +344,7 @@ def test_correct_anonymous_is_401(anon_client, user):
 
 
 def test_outcome_is_recorded_then_replaced(api_client, user):
-    detection = finished_detection(user)
+    detection = DetectionFactory(finished=True, user=user)
     url = f"{detail_url(detection)}outcome/"
     first = api_client.post(url, {"mood_before": 2, "mood_after": 4}, format="json")
     assert first.status_code == 200
@@ -355,7 +370,7 @@ def test_outcome_is_recorded_then_replaced(api_client, user):
     ],
 )
 def test_outcome_out_of_scale_is_400(api_client, user, payload):
-    detection = finished_detection(user)
+    detection = DetectionFactory(finished=True, user=user)
     response = api_client.post(f"{detail_url(detection)}outcome/", payload, format="json")
     assert response.status_code == 400
     messages = [message for field in response.json().values() for message in field]
@@ -371,7 +386,7 @@ def test_outcome_of_an_unfinished_detection_is_a_conflict(api_client, user):
 
 
 def test_outcome_of_another_users_detection_is_not_found(other_client, anon_client, user):
-    detection = finished_detection(user)
+    detection = DetectionFactory(finished=True, user=user)
     url = f"{detail_url(detection)}outcome/"
     assert other_client.post(url, {"mood_before": 2, "mood_after": 4}, format="json").status_code == 404
     assert anon_client.post(url, {"mood_before": 2, "mood_after": 4}, format="json").status_code == 401
@@ -382,20 +397,13 @@ def test_outcome_of_another_users_detection_is_not_found(other_client, anon_clie
 
 
 def group_detection(user) -> Detection:
-    for name in ("Happy", "Sad", "Calm", "Energetic"):
-        MoodFactory(name=name)
-    happy = {label: 0.0 for label in LABELS} | {"happy": 0.9, "neutral": 0.1}
-    sad = {label: 0.0 for label in LABELS} | {"sad": 0.7, "fear": 0.3}
+    """Two faces, the user's (happy) first, and a correction to angry."""
     return DetectionFactory(
+        finished=True,
         user=user,
-        status=DetectionStatus.DONE,
-        emotion="happy",
-        confidence=0.9,
-        probabilities=happy,
-        faces=[
-            {"box": [300, 20, 120, 120], "emotion": "happy", "probabilities": happy, "score": 0.99},
-            {"box": [10, 40, 80, 80], "emotion": "sad", "probabilities": sad, "score": 0.98},
-        ],
+        box=[300, 20, 120, 120],
+        shares=probabilities(happy=0.9, neutral=0.1),
+        others=[([10, 40, 80, 80], probabilities(sad=0.7, fear=0.3))],
         corrected_emotion="angry",
     )
 

@@ -1,14 +1,16 @@
 """Per-user calibration: the math, what it learns from, and that it touches only its own user."""
 
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 from django.urls import reverse
 
-from detection import calibration, services
+from detection import calibration, processing, services
 from detection.models import Detection, DetectionStatus
-from ml.labels import LABELS
+from ml.runtime.labels import LABELS
 from tests.detection.images import image_bytes, upload
-from tests.factories import DetectionFactory
+from tests.factories import DetectionFactory, face
 
 NEUTRAL, SAD = LABELS.index("neutral"), LABELS.index("sad")
 
@@ -21,12 +23,7 @@ def reading(**mass: float) -> dict[str, float]:
 
 def corrected(user, *, said: str, meant: str, probabilities: dict[str, float]) -> Detection:
     return DetectionFactory(
-        user=user,
-        status=DetectionStatus.DONE,
-        emotion=said,
-        corrected_emotion=meant,
-        probabilities=probabilities,
-        faces=[{"box": [0, 0, 10, 10], "emotion": said, "probabilities": probabilities}],
+        finished=True, user=user, shares=probabilities, emotion=said, corrected_emotion=meant, box=[0, 0, 10, 10]
     )
 
 
@@ -97,12 +94,11 @@ def test_it_learns_from_the_model_reading_not_the_calibrated_one(user):
     # The stored probabilities already say sad (calibrated); faces[0] holds what the model said.
     for _ in range(3):
         DetectionFactory(
+            finished=True,
             user=user,
-            status=DetectionStatus.DONE,
-            emotion="sad",
+            shares=reading(sad=0.9),
             corrected_emotion="angry",
-            probabilities=reading(sad=0.9),
-            faces=[{"box": [0, 0, 1, 1], "emotion": "neutral", "probabilities": reading(neutral=0.9)}],
+            faces=[face([0, 0, 1, 1], reading(neutral=0.9))],
         )
     confusion = calibration.calibration_for(user=user).confusion
     assert confusion[NEUTRAL, LABELS.index("angry")] > 0.3
@@ -110,7 +106,7 @@ def test_it_learns_from_the_model_reading_not_the_calibrated_one(user):
 
 
 def test_unfinished_and_malformed_detections_teach_nothing(user):
-    DetectionFactory(user=user, status=DetectionStatus.FAILED, emotion="", corrected_emotion="")
+    DetectionFactory(failed=True, user=user)
     DetectionFactory(user=user, status=DetectionStatus.DONE, emotion="sad", corrected_emotion="happy", faces="junk")
     result = calibration.calibration_for(user=user)
     assert result.readings == 0 and not result.active
@@ -121,7 +117,7 @@ def test_unfinished_and_malformed_detections_teach_nothing(user):
 
 class OneFace:
     def detect(self, rgb, *, fallback=False):
-        return [{"box": (10, 10, 100, 100)}]
+        return [SimpleNamespace(box=(10, 10, 100, 100), score=0.9, fallback=False)]
 
     def crop(self, rgb, face):
         return np.zeros((48, 48), dtype=np.float32)
@@ -141,7 +137,7 @@ def analysed(user, probabilities: dict[str, float]) -> Detection:
     detection = services.detection_create(user=user, upload=upload(image_bytes()))
     Detection.objects.filter(pk=detection.pk).update(status=DetectionStatus.PROCESSING)
     detection.refresh_from_db()
-    return services.detection_analyse(
+    return processing.detection_analyse(
         detection=detection, classifier=FixedClassifier(probabilities), face_finder=OneFace()
     )
 
@@ -170,14 +166,7 @@ def test_analysis_calibrates_only_the_user_with_corrections(user, other_user):
 
 def test_the_result_page_says_when_the_reading_was_adjusted(client, user):
     model_says, adjusted = reading(neutral=0.6, sad=0.3), reading(sad=0.6, neutral=0.3)
-    calibrated = DetectionFactory(
-        user=user,
-        status=DetectionStatus.DONE,
-        emotion="sad",
-        confidence=0.6,
-        probabilities=adjusted,
-        faces=[{"box": [0, 0, 10, 10], "emotion": "neutral", "probabilities": model_says}],
-    )
+    calibrated = DetectionFactory(finished=True, user=user, shares=adjusted, faces=[face([0, 0, 10, 10], model_says)])
     plain = corrected(user, said="neutral", meant="", probabilities=model_says)
     Detection.objects.filter(pk=plain.pk).update(confidence=0.6)
     client.force_login(user)

@@ -197,14 +197,14 @@ class TestDecodeMemory:
         lock = threading.Lock()
         real = images._normalise_opened
 
-        def slow(image):
+        def slow(image, **options):
             with lock:
                 running[0] += 1
                 most[0] = max(most[0], running[0])
             time.sleep(0.05)
             with lock:
                 running[0] -= 1
-            return real(image)
+            return real(image, **options)
 
         monkeypatch.setattr(images, "_normalise_opened", slow)
         content = _png(upright_picture())

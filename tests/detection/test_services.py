@@ -1,6 +1,7 @@
 """detection.services: upload validation, storage and queueing; retention and the stuck sweep."""
 
 import io
+import threading
 from datetime import timedelta
 from pathlib import Path
 from unittest import mock
@@ -8,23 +9,20 @@ from unittest import mock
 import numpy as np
 import pytest
 from django.core.exceptions import ValidationError
+from django.db import connection
+from django.http import Http404
 from django.utils import timezone
 from kombu.exceptions import OperationalError as KombuOperationalError
 from PIL import Image
 
 from accounts.models import PhotoRetention
-from detection import services
-from detection.models import Detection, DetectionStatus
+from detection import processing, services
+from detection.models import Detection, DetectionStatus, Outcome
 from detection.tasks import process_detection
 from tests.detection.images import image_bytes, noisy_jpeg, png_header_only, upload
-from tests.factories import DetectionFactory
+from tests.factories import DetectionFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
-
-
-def stored_files(settings) -> list[Path]:
-    root = Path(settings.MEDIA_ROOT)
-    return [path for path in root.rglob("*") if path.is_file()] if root.exists() else []
 
 
 def refused(user, content: bytes, name: str = "photo.jpg") -> str:
@@ -53,15 +51,15 @@ def test_no_file(user, settings):
     assert not Detection.objects.exists()
 
 
-def test_empty_file(user, settings):
+def test_empty_file(user, media_files):
     assert refused(user, b"") == "This file is empty. Please choose a photo."
-    assert stored_files(settings) == []
+    assert media_files() == []
 
 
-def test_text_renamed_jpg(user, settings):
+def test_text_renamed_jpg(user, media_files):
     message = refused(user, b"Dear diary, today I felt happy.\n" * 20, "diary.jpg")
     assert message == "This file is not a photo we can read. Please upload a JPEG, PNG, WebP or HEIC image."
-    assert stored_files(settings) == []
+    assert media_files() == []
 
 
 def test_html_renamed_png(user):
@@ -74,11 +72,11 @@ def test_svg(user):
     assert "not a photo we can read" in refused(user, svg, "face.svg")
 
 
-def test_truncated_jpeg(user, settings):
+def test_truncated_jpeg(user, media_files):
     whole = noisy_jpeg()
     message = refused(user, whole[: len(whole) // 2])
     assert message == "This image file is damaged or incomplete. Please upload it again or choose another photo."
-    assert stored_files(settings) == []
+    assert media_files() == []
 
 
 def test_decompression_bomb_is_refused_from_its_header(user):
@@ -95,11 +93,11 @@ def test_more_than_40_megapixels(user):
     )
 
 
-def test_file_over_10_mb(user, settings):
+def test_file_over_10_mb(user, media_files):
     content = image_bytes() + b"\0" * (12 * 1024 * 1024)
     message = refused(user, content)
     assert message == "This file is 12.0 MB, larger than the 10 MB limit. Please choose a smaller photo."
-    assert stored_files(settings) == []
+    assert media_files() == []
 
 
 def test_one_pixel_image(user):
@@ -125,7 +123,7 @@ def test_bmp_is_refused(user):
 # --- Accepted: stored upright, RGB, as a JPEG under a random name ---------------
 
 
-def test_jpeg_is_stored_under_a_random_name(user, settings):
+def test_jpeg_is_stored_under_a_random_name(user, settings, media_files):
     detection = services.detection_create(user=user, upload=upload(image_bytes(), "my holiday.jpg"))
     detection.refresh_from_db()
     assert detection.status == DetectionStatus.QUEUED
@@ -134,7 +132,7 @@ def test_jpeg_is_stored_under_a_random_name(user, settings):
     name = detection.image.name
     assert name.startswith(f"photos/{user.pk}/") and name.endswith(".jpg")
     assert "holiday" not in name and len(Path(name).stem) == 32
-    assert stored_files(settings) == [Path(settings.MEDIA_ROOT) / name]
+    assert media_files() == [Path(settings.MEDIA_ROOT) / name]
     assert stored_image(detection).format == "JPEG"
 
 
@@ -240,7 +238,7 @@ def test_the_task_is_queued_after_the_commit(user, django_capture_on_commit_call
     assert Detection.objects.get().status == DetectionStatus.QUEUED
 
 
-def test_a_failed_publish_keeps_nothing(user, settings, django_capture_on_commit_callbacks):
+def test_a_failed_publish_keeps_nothing(user, media_files, django_capture_on_commit_callbacks):
     with (
         mock.patch.object(process_detection, "apply_async", side_effect=KombuOperationalError("no broker")),
         pytest.raises(services.QueueUnavailable, match="Nothing was saved"),
@@ -248,7 +246,7 @@ def test_a_failed_publish_keeps_nothing(user, settings, django_capture_on_commit
     ):
         services.detection_create(user=user, upload=upload(image_bytes()))
     assert not Detection.objects.exists()
-    assert stored_files(settings) == []
+    assert media_files() == []
 
 
 # --- Deletion, retention, the stuck sweep ----------------------------------------
@@ -261,15 +259,15 @@ def make_stored(user, **fields) -> Detection:
     return detection
 
 
-def test_detection_delete_removes_the_photo(user, settings):
+def test_detection_delete_removes_the_photo(user, media_files):
     detection = make_stored(user)
-    assert stored_files(settings)
+    assert media_files()
     services.detection_delete(detection=detection)
     assert not Detection.objects.exists()
-    assert stored_files(settings) == []
+    assert media_files() == []
 
 
-def test_photos_delete_for_a_user_keeps_the_results(user, other_user, settings):
+def test_photos_delete_for_a_user_keeps_the_results(user, other_user, settings, media_files):
     mine = make_stored(user, status=DetectionStatus.DONE)
     theirs = make_stored(other_user)
     assert services.photos_delete_for(user=user) == 1
@@ -277,10 +275,10 @@ def test_photos_delete_for_a_user_keeps_the_results(user, other_user, settings):
     theirs.refresh_from_db()
     assert not mine.image and mine.photo_deleted is not None
     assert theirs.image
-    assert stored_files(settings) == [Path(settings.MEDIA_ROOT) / theirs.image.name]
+    assert media_files() == [Path(settings.MEDIA_ROOT) / theirs.image.name]
 
 
-def test_photos_expire_by_retention(user, other_user, settings):
+def test_photos_expire_by_retention(user, other_user, media_files):
     now = timezone.now()
     day_old = now - timedelta(hours=25)
     user.photo_retention = PhotoRetention.KEEP_24_HOURS
@@ -291,14 +289,14 @@ def test_photos_expire_by_retention(user, other_user, settings):
     fresh = make_stored(user, status=DetectionStatus.DONE, created=now - timedelta(hours=23))
     kept = make_stored(other_user, status=DetectionStatus.DONE, created=now - timedelta(days=30))
 
-    assert services.photos_expire(now=now) == 1
+    assert processing.photos_expire(now=now) == processing.PhotoExpiry(deleted=1, failed=0)
 
     for detection in (expired, fresh, kept):
         detection.refresh_from_db()
     assert not expired.image and expired.photo_deleted is not None
     assert expired.status == DetectionStatus.DONE  # the result stays
     assert fresh.image and kept.image
-    assert len(stored_files(settings)) == 2
+    assert len(media_files()) == 2
 
 
 def test_photos_expire_catches_delete_after_analysis_leftovers(user, settings):
@@ -306,7 +304,7 @@ def test_photos_expire_catches_delete_after_analysis_leftovers(user, settings):
     user.save()
     finished = make_stored(user, status=DetectionStatus.NO_FACE)
     pending = make_stored(user, status=DetectionStatus.QUEUED)
-    assert services.photos_expire() == 1
+    assert processing.photos_expire() == processing.PhotoExpiry(deleted=1, failed=0)
     finished.refresh_from_db()
     pending.refresh_from_db()
     assert not finished.image and pending.image
@@ -321,13 +319,13 @@ def test_stuck_detections_fail_with_a_message(user):
     done = DetectionFactory(user=user, status=DetectionStatus.DONE)
     Detection.objects.filter(pk__in=[stuck_queued.pk, stuck_processing.pk, done.pk]).update(created=old)
 
-    assert services.detections_fail_stuck(now=now) == 2
+    assert processing.detections_fail_stuck(now=now) == 2
 
     for detection in (stuck_queued, stuck_processing, recent, done):
         detection.refresh_from_db()
     for detection in (stuck_queued, stuck_processing):
         assert detection.status == DetectionStatus.FAILED
-        assert detection.error == services.STUCK_MESSAGE
+        assert detection.error == processing.STUCK_MESSAGE
         assert detection.finished is not None
     assert recent.status == DetectionStatus.PROCESSING
     assert done.status == DetectionStatus.DONE and done.error == ""
@@ -335,14 +333,63 @@ def test_stuck_detections_fail_with_a_message(user):
 
 def test_a_detection_failed_by_the_sweep_is_not_restarted(user):
     detection = DetectionFactory(user=user, status=DetectionStatus.FAILED, error="stopped")
-    assert services.detection_start(detection_id=detection.pk, max_attempts=4) is None
+    assert processing.detection_start(detection_id=detection.pk, max_attempts=4) is None
     detection.refresh_from_db()
     assert detection.status == DetectionStatus.FAILED and detection.attempts == 0
 
 
 def test_a_detection_out_of_attempts_fails(user):
     detection = DetectionFactory(user=user, status=DetectionStatus.PROCESSING, attempts=4)
-    assert services.detection_start(detection_id=detection.pk, max_attempts=4) is None
+    assert processing.detection_start(detection_id=detection.pk, max_attempts=4) is None
     detection.refresh_from_db()
     assert detection.status == DetectionStatus.FAILED
-    assert detection.error == services.TOO_MANY_ATTEMPTS_MESSAGE
+    assert detection.error == processing.TOO_MANY_ATTEMPTS_MESSAGE
+
+
+def _at_once(*calls) -> list:
+    """Run the calls in threads released together; what each returned, or the exception it raised."""
+    start = threading.Barrier(len(calls))
+    results: list = [None] * len(calls)
+
+    def run(index: int) -> None:
+        try:
+            start.wait()
+            results[index] = calls[index]()
+        except Exception as error:  # the test reports it
+            results[index] = error
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(index,)) for index in range(len(calls))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_simultaneous_outcomes_of_one_detection_leave_one_row():
+    user = UserFactory()
+    for _ in range(5):  # a race: several rounds, so that one of them interleaves
+        detection = DetectionFactory(user=user, status=DetectionStatus.DONE)
+        results = _at_once(
+            lambda detection=detection: services.outcome_record(detection=detection, mood_before=2, mood_after=4),
+            lambda detection=detection: services.outcome_record(detection=detection, mood_before=1, mood_after=5),
+        )
+        assert not [result for result in results if isinstance(result, Exception)]
+        assert sorted(created for _outcome, created in results) == [False, True]
+        outcome = Outcome.objects.get(detection=detection)
+        assert (outcome.mood_before, outcome.mood_after) in {(2, 4), (1, 5)}
+        assert outcome.strategy == user.strategy
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_outcome_for_a_detection_deleted_meanwhile_is_not_found():
+    detection = DetectionFactory(user=UserFactory(), status=DetectionStatus.DONE)
+    Detection.objects.filter(pk=detection.pk).delete()  # by its owner, after the view read it
+
+    with pytest.raises(Http404):
+        services.outcome_record(detection=detection, mood_before=2, mood_after=4)
+
+    assert not Outcome.objects.exists()

@@ -9,7 +9,6 @@ import html
 from pathlib import Path
 
 import pytest
-from django.core.files.base import ContentFile
 from django.test import Client
 
 from detection.models import Detection, DetectionStatus
@@ -27,15 +26,8 @@ NOT_DELETED = (
 FAILURES = ["unreachable", "refused"]
 
 
-def signed_in(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
-
-
 def with_photo(user) -> tuple[Detection, Path]:
-    detection = DetectionFactory(user=user, status=DetectionStatus.DONE, image_width=240, image_height=180)
-    detection.image.save("x.jpg", ContentFile(image_bytes()))
+    detection = DetectionFactory(finished=True, user=user, size=(240, 180))
     return detection, Path(detection.image.path)
 
 
@@ -53,11 +45,11 @@ def assert_untouched(detection: Detection, photo: Path) -> None:
 
 
 @pytest.mark.parametrize("failure", FAILURES)
-def test_the_photo_answers_503_saying_photos_cannot_be_loaded(user, storage_down, failure):
+def test_the_photo_answers_503_saying_photos_cannot_be_loaded(user, storage_down, failure, client_for):
     detection, photo = with_photo(user)
     storage_down(failure)
 
-    response = signed_in(user).get(f"/detections/{detection.pk}/photo")
+    response = client_for(user).get(f"/detections/{detection.pk}/photo")
 
     assert response.status_code == 503
     assert response["Content-Type"].startswith("text/html")
@@ -66,11 +58,13 @@ def test_the_photo_answers_503_saying_photos_cannot_be_loaded(user, storage_down
     assert_untouched(detection, photo)
 
 
-def test_the_photo_of_someone_else_is_still_a_404_while_storage_is_down(user, other_user, client, storage_down):
+def test_the_photo_of_someone_else_is_still_a_404_while_storage_is_down(
+    user, other_user, client, storage_down, client_for
+):
     detection, photo = with_photo(user)
     storage_down()
 
-    assert signed_in(other_user).get(f"/detections/{detection.pk}/photo").status_code == 404
+    assert client_for(other_user).get(f"/detections/{detection.pk}/photo").status_code == 404
     anonymous = client.get(f"/detections/{detection.pk}/photo")
     assert anonymous.status_code == 302 and anonymous["Location"].startswith("/accounts/login/")
     assert_untouched(detection, photo)
@@ -80,12 +74,14 @@ def test_the_photo_of_someone_else_is_still_a_404_while_storage_is_down(user, ot
 
 
 @pytest.mark.parametrize("failure", FAILURES)
-def test_the_delete_form_answers_503_and_keeps_the_result_its_photo_and_ratings(user, storage_down, failure):
+def test_the_delete_form_answers_503_and_keeps_the_result_its_photo_and_ratings(
+    user, storage_down, failure, client_for
+):
     detection, photo = with_photo(user)
     rating = RatingFactory(user=user, detection=detection)
     storage_down(failure)
 
-    response = signed_in(user).post(f"/detections/{detection.pk}/delete")
+    response = client_for(user).post(f"/detections/{detection.pk}/delete")
 
     assert response.status_code == 503
     page = page_text(response)
@@ -97,11 +93,11 @@ def test_the_delete_form_answers_503_and_keeps_the_result_its_photo_and_ratings(
     assert Rating.objects.get(pk=rating.pk).detection_id == detection.pk
 
 
-def test_the_delete_form_works_again_once_the_storage_is_back(user, settings, storage_down):
+def test_the_delete_form_works_again_once_the_storage_is_back(user, settings, storage_down, client_for):
     detection, photo = with_photo(user)
     working = settings.STORAGES
     storage_down()
-    web = signed_in(user)
+    web = client_for(user)
     assert web.post(f"/detections/{detection.pk}/delete").status_code == 503
 
     settings.STORAGES = working
@@ -136,12 +132,14 @@ def test_the_api_delete_of_someone_else_is_still_a_404_while_storage_is_down(oth
     assert_untouched(detection, photo)
 
 
-def test_a_result_whose_photo_is_already_gone_is_deleted_while_storage_is_down(api_client, user, storage_down):
+def test_a_result_whose_photo_is_already_gone_is_deleted_while_storage_is_down(
+    api_client, user, storage_down, client_for
+):
     web_one = DetectionFactory(user=user, status=DetectionStatus.DONE, photo_deleted="2026-11-23T10:00:00Z")
     api_one = DetectionFactory(user=user, status=DetectionStatus.DONE, photo_deleted="2026-11-23T10:00:00Z")
     storage_down()
 
-    assert signed_in(user).post(f"/detections/{web_one.pk}/delete").status_code == 302
+    assert client_for(user).post(f"/detections/{web_one.pk}/delete").status_code == 302
     assert api_client.delete(f"/api/detections/{api_one.pk}/").status_code == 204
 
     assert not Detection.objects.filter(pk__in=[web_one.pk, api_one.pk]).exists()

@@ -18,13 +18,13 @@ from django.utils import timezone
 from PIL import Image
 
 from accounts.models import PhotoRetention
-from detection import services, tasks, worker_models
+from detection import processing, services, tasks, worker_models
 from detection.models import Detection, DetectionStatus
-from detection.selectors import detection_mood_for
-from ml.labels import LABELS
-from recommendations.selectors import mood_for
+from ml.runtime.labels import LABELS
+from recommendations.selectors import detection_mood_for, mood_mix_for
 from tests.conftest import FACES_DIR
 from tests.detection.images import upload
+from tests.factories import DetectionFactory
 
 FACE_PHOTOS = sorted(FACES_DIR.glob("*.jpg"))
 
@@ -75,7 +75,9 @@ def test_a_face_photo_is_analysed(models, user, photo):
     x, y, w, h = detection.faces[0]["box"]
     assert 0 <= x < x + w <= detection.image_width and 0 <= y < y + h <= detection.image_height
     # The mood is computed where it is shown, from the reading and the user's strategy.
-    expected = mood_for(emotion=detection.emotion, strategy=user.strategy, probabilities=detection.probabilities)
+    expected = mood_mix_for(
+        emotion=detection.emotion, strategy=user.strategy, probabilities=detection.probabilities
+    ).mood
     assert detection_mood_for(detection=detection).mood == (expected.name if expected else None)
     assert detection.error == "" and detection.attempts == 1
     assert detection.started <= detection.finished <= timezone.now()
@@ -208,7 +210,7 @@ def test_a_photo_deleted_before_analysis_fails_with_a_message(models, user):
     detection.image.delete(save=False)
     assert run(detection).result == "failed"
     detection.refresh_from_db()
-    assert detection.status == DetectionStatus.FAILED and detection.error == services.PHOTO_GONE_MESSAGE
+    assert detection.status == DetectionStatus.FAILED and detection.error == processing.PHOTO_GONE_MESSAGE
 
 
 @pytest.mark.django_db
@@ -233,23 +235,22 @@ def test_transient_storage_errors_are_retried_then_succeed(models, user):
 
 
 @pytest.mark.django_db
-def test_transient_errors_that_persist_end_in_failed(models, user):
+@pytest.mark.parametrize(
+    ("failure", "message", "attempts"),
+    [
+        pytest.param(TimeoutError("storage down"), tasks.FAILED_MESSAGE, tasks.MAX_RETRIES + 1, id="transient"),
+        pytest.param(SoftTimeLimitExceeded(), tasks.TOO_SLOW_MESSAGE, 1, id="soft-time-limit"),
+    ],
+)
+def test_failures_that_persist_end_in_failed(models, user, failure, message, attempts):
+    """A transient error is retried until the retries run out; the soft time limit is not retried."""
     detection = uploaded(user, photo_bytes(FACE_PHOTOS[1]))
-    with mock.patch.object(FileSystemStorage, "_open", side_effect=TimeoutError("storage down")):
-        run(detection)
-    detection.refresh_from_db()
-    assert detection.status == DetectionStatus.FAILED
-    assert detection.error == tasks.FAILED_MESSAGE
-    assert detection.attempts == tasks.MAX_RETRIES + 1
-
-
-@pytest.mark.django_db
-def test_the_soft_time_limit_ends_in_failed(models, user):
-    detection = uploaded(user, photo_bytes(FACE_PHOTOS[1]))
-    with mock.patch.object(FileSystemStorage, "_open", side_effect=SoftTimeLimitExceeded()):
+    with mock.patch.object(FileSystemStorage, "_open", side_effect=failure):
         assert run(detection).result == "failed"
     detection.refresh_from_db()
-    assert detection.status == DetectionStatus.FAILED and detection.error == tasks.TOO_SLOW_MESSAGE
+    assert detection.status == DetectionStatus.FAILED
+    assert detection.error == message
+    assert detection.attempts == attempts
 
 
 @pytest.mark.django_db
@@ -277,7 +278,7 @@ def test_the_model_is_loaded_once_per_process(models, user):
 
 
 def test_loading_logs_its_time(models, monkeypatch, caplog):
-    monkeypatch.setattr(worker_models, "_classifier", None)
+    monkeypatch.delitem(worker_models._loaded, "classifier")
     with caplog.at_level(logging.INFO, logger="detection.worker_models"):
         reloaded = worker_models.classifier()
     assert reloaded.version == models[0].version
@@ -288,12 +289,12 @@ def test_loading_logs_its_time(models, monkeypatch, caplog):
 
 @pytest.mark.django_db
 def test_the_sweep_task(user):
-    old = timezone.now() - services.STUCK_AFTER - services.STUCK_AFTER
-    stuck = Detection.objects.create(user=user, status=DetectionStatus.PROCESSING)
+    old = timezone.now() - processing.STUCK_AFTER - processing.STUCK_AFTER
+    stuck = DetectionFactory(processing=True, user=user)
     Detection.objects.filter(pk=stuck.pk).update(created=old)
-    assert tasks.sweep.apply().result == {"failed_stuck": 1, "photos_deleted": 0}
+    assert tasks.sweep.apply().result == {"failed_stuck": 1, "photos_deleted": 0, "photos_not_deleted": 0}
     stuck.refresh_from_db()
-    assert stuck.status == DetectionStatus.FAILED and stuck.error == services.STUCK_MESSAGE
+    assert stuck.status == DetectionStatus.FAILED and stuck.error == processing.STUCK_MESSAGE
 
 
 def test_the_sweep_is_scheduled_every_minute(settings):

@@ -5,23 +5,23 @@ from io import StringIO
 import cv2
 from django.core.management import call_command
 
-from detection import services
-from detection.models import Detection, DetectionStatus
-from ml.labels import LABELS
-from tests.detection.images import image_bytes, upload
-from tests.factories import UserFactory
+from detection import processing
+from detection.models import Detection
+from ml.runtime.labels import LABELS
+from tests.factories import DetectionFactory, UserFactory, probabilities
 
 
-def finished(user, *, corrected: str = "", faces=None) -> Detection:
-    detection = services.detection_create(user=user, upload=upload(image_bytes(size=(200, 160))))
-    Detection.objects.filter(pk=detection.pk).update(
-        status=DetectionStatus.DONE,
-        emotion="neutral",
+def finished(user, *, corrected: str = "", **fields) -> Detection:
+    """A neutral reading of a 200x160 photo, its face at (40, 30), 80x90."""
+    return DetectionFactory(
+        finished=True,
+        user=user,
+        size=(200, 160),
+        shares=probabilities(neutral=1.0),
+        box=[40, 30, 80, 90],
         corrected_emotion=corrected,
-        faces=faces if faces is not None else [{"box": [40, 30, 80, 90], "emotion": "neutral"}],
+        **fields,
     )
-    detection.refresh_from_db()
-    return detection
 
 
 def export(tmp_path) -> tuple[str, str]:
@@ -37,7 +37,7 @@ def test_only_opted_in_users_corrected_photos_are_written(tmp_path, db):
     finished(sharing)  # not corrected: no trusted label
     finished(private, corrected="sad")
     gone = finished(sharing, corrected="happy")
-    services.detection_photo_delete(detection=gone)
+    processing.detection_photo_delete(detection=gone)
 
     summary, errors = export(tmp_path)
 

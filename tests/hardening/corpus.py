@@ -18,7 +18,7 @@ from PIL import Image
 
 from tests.conftest import FACES_DIR
 
-# The faces composed into the three-faces photo; ml.faces.detect finds each
+# The faces composed into the three-faces photo; ml.runtime.faces.detect finds each
 # of them on a plain grey canvas with this much space around them.
 THREE_FACES = ("happy_1.jpg", "neutral_2.jpg", "surprise_2.jpg")
 THREE_FACES_MARGIN = 100

@@ -22,19 +22,14 @@ from PIL import Image
 from detection.models import Detection, DetectionStatus, Outcome
 from detection.tasks import process_detection
 from recommendations.models import Rating
-from tests.factories import DetectionFactory, RatingFactory, SongFactory, UserFactory
+from tests.factories import DetectionFactory, RatingFactory, SongFactory, UserFactory, probabilities
+from tests.hardening.conftest import resolved_routes
 from tests.hardening.corpus import CORPUS, ROTATED_STORED_SIZE, THREE_FACES, BadFile
 
 pytestmark = pytest.mark.django_db
 
 SENTENCE = re.compile(r"^[A-Z0-9].*[.!?]$", re.DOTALL)
 HUGE_ID = 2**63
-FINISHED_PROBABILITIES = {"angry": 0, "disgust": 0, "fear": 0, "happy": 0.9, "sad": 0.1, "surprise": 0, "neutral": 0}
-
-
-def media_files(settings) -> list[Path]:
-    root = Path(settings.MEDIA_ROOT)
-    return [path for path in root.rglob("*") if path.is_file()] if root.exists() else []
 
 
 def as_upload(case: BadFile) -> SimpleUploadedFile:
@@ -53,13 +48,6 @@ def assert_sentences(messages) -> None:
 
 
 @pytest.fixture
-def web(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
-
-
-@pytest.fixture
 def queue():
     """The Redis queue is a boundary here: accepted photos are handed to it, and the worker tests run it for real."""
     with mock.patch.object(process_detection, "apply_async") as publish:
@@ -69,9 +57,8 @@ def queue():
 # --- The file corpus x {API, web form} ------------------------------------------------------------
 
 
-def assert_accepted_photo(case: BadFile, detection: Detection, settings) -> None:
+def assert_accepted_photo(case: BadFile, detection: Detection, stored: list[Path]) -> None:
     assert detection.status == DetectionStatus.QUEUED
-    stored = media_files(settings)
     assert len(stored) == 1
     # The upload's name never reaches the filesystem.
     assert Path(case.name).stem not in stored[0].name
@@ -86,7 +73,7 @@ def assert_accepted_photo(case: BadFile, detection: Detection, settings) -> None
 
 @pytest.mark.parametrize("case", CORPUS, ids=lambda case: case.id)
 def test_the_corpus_through_the_api(
-    case, api_client, user, settings, queue, redis_server, django_capture_on_commit_callbacks
+    case, api_client, user, media_files, queue, redis_server, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
         response = api_client.post("/api/detections/", {"image": as_upload(case)}, format="multipart")
@@ -98,22 +85,22 @@ def test_the_corpus_through_the_api(
         assert case.message in body["image"][0]
         assert_sentences(body["image"])
         assert not Detection.objects.exists()
-        assert media_files(settings) == []
+        assert media_files() == []
         queue.assert_not_called()
     else:
         detection = Detection.objects.get(user=user)
         assert body["id"] == detection.pk and body["status"] == "queued"
-        assert_accepted_photo(case, detection, settings)
+        assert_accepted_photo(case, detection, media_files())
         queue.assert_called_once_with(args=[detection.pk])
     assert_healthy(api_client)
 
 
 @pytest.mark.parametrize("case", CORPUS, ids=lambda case: case.id)
 def test_the_corpus_through_the_web_form(
-    case, web, user, settings, queue, redis_server, django_capture_on_commit_callbacks
+    case, logged_in, user, media_files, queue, redis_server, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
-        response = web.post("/detections/new", {"image": as_upload(case)})
+        response = logged_in.post("/detections/new", {"image": as_upload(case)})
 
     if case.status == 400:
         assert response.status_code == 400
@@ -124,27 +111,27 @@ def test_the_corpus_through_the_web_form(
         assert case.message in message
         assert_sentences([message])
         assert not Detection.objects.exists()
-        assert media_files(settings) == []
+        assert media_files() == []
         queue.assert_not_called()
     else:
         detection = Detection.objects.get(user=user)
         assert response.status_code == 302
         assert response["Location"] == f"/detections/{detection.pk}/"
-        assert_accepted_photo(case, detection, settings)
-    assert_healthy(web)
+        assert_accepted_photo(case, detection, media_files())
+    assert_healthy(logged_in)
 
 
-def test_a_multipart_upload_without_a_file_and_a_non_multipart_body(api_client, web, settings):
+def test_a_multipart_upload_without_a_file_and_a_non_multipart_body(api_client, logged_in, media_files):
     for response in (
         api_client.post("/api/detections/", {}, format="multipart"),
         api_client.post("/api/detections/", {"image": "just text"}, format="multipart"),
         api_client.post("/api/detections/", b"\x89PNG garbage", content_type="image/png"),
         api_client.post("/api/detections/", "{not json", content_type="application/json"),
-        web.post("/detections/new", {}),
+        logged_in.post("/detections/new", {}),
     ):
         assert 400 <= response.status_code < 500, response.content
     assert not Detection.objects.exists()
-    assert media_files(settings) == []
+    assert media_files() == []
 
 
 # --- The real worker decides what the corpus's photos hold ----------------------------------------
@@ -204,9 +191,7 @@ def song(db):
 
 @pytest.fixture
 def finished(user):
-    return DetectionFactory(
-        user=user, status=DetectionStatus.DONE, emotion="happy", confidence=0.9, probabilities=FINISHED_PROBABILITIES
-    )
+    return DetectionFactory(finished=True, user=user, shares=probabilities(happy=0.9, sad=0.1))
 
 
 MALFORMED_BODIES = ["{not json", '{"score": 5,}', "[1, 2", "\x00\x01\x02", '"just a string"', "null", "[]", "12"]
@@ -355,14 +340,14 @@ HOSTILE_STRINGS = [
 
 
 @pytest.mark.parametrize("text", HOSTILE_STRINGS, ids=range(len(HOSTILE_STRINGS)))
-def test_hostile_search_strings_are_plain_text(text, api_client, web, song):
+def test_hostile_search_strings_are_plain_text(text, api_client, logged_in, song):
     for params in ({"search": text}, {"mood": text}, {"genre": text}, {"search": text, "page": text}):
         response = api_client.get("/api/songs/", params)
         assert response.status_code in (200, 404), (params, response.status_code)
         literal = text.replace("\x00", "").strip()
         if params.keys() == {"search"} and literal and literal not in song.name:
             assert response.json()["count"] == 0, (text, response.json())
-        page = web.get("/songs/", params)
+        page = logged_in.get("/songs/", params)
         assert page.status_code in (200, 404), (params, page.status_code)
         if page.status_code == 200:
             assert "<script>alert(1)</script>" not in page.content.decode()
@@ -380,7 +365,7 @@ def test_a_wildcard_search_matches_literally(api_client):
 
 
 @pytest.mark.parametrize("bad", ["0", "-1", "abc", str(HUGE_ID), str(10**30), "1.5", "%00", "1%20OR%201=1"])
-def test_unknown_and_impossible_ids_are_404_on_every_object_endpoint(bad, api_client, web, staff_client):
+def test_unknown_and_impossible_ids_are_404_on_every_object_endpoint(bad, api_client, logged_in, staff_client):
     api_paths = [
         ("get", f"/api/detections/{bad}/"),
         ("delete", f"/api/detections/{bad}/"),
@@ -405,7 +390,7 @@ def test_unknown_and_impossible_ids_are_404_on_every_object_endpoint(bad, api_cl
         ("post", f"/history/ratings/{bad}/delete"),
     ]
     for method, path in page_paths:
-        response = getattr(web, method)(path)
+        response = getattr(logged_in, method)(path)
         assert response.status_code == 404, (method, path, response.status_code)
 
 
@@ -505,24 +490,11 @@ def test_bad_token_requests_are_400(payload, anon_client, user):
 
 def api_routes() -> list[str]:
     """Every /api/ URL pattern as a path template with {id} where it takes an id."""
-    routes = []
-
-    def walk(patterns, prefix: str) -> None:
-        for entry in patterns:
-            pattern = str(entry.pattern)
-            if isinstance(entry, URLResolver):
-                walk(entry.url_patterns, prefix + pattern)
-            elif isinstance(entry, URLPattern):
-                routes.append(prefix + pattern)
-
-    walk(get_resolver().url_patterns, "")
     templates = set()
-    for route in routes:
-        route = route.replace("^", "").replace("$", "").replace("\\.", ".")
+    for route in resolved_routes():
         if not route.startswith("api/"):
             continue
-        if "(?P<format>" in route or "<drf_format_suffix" in route:
-            continue
+        route = route.replace("\\.", ".")
         route = re.sub(r"<(?:int:)?\w+>|\(\?P<\w+>[^)]*\)", "{id}", route)
         templates.add("/" + route)
     return sorted(templates)
@@ -621,7 +593,7 @@ def test_query_strings_of_garbage_never_answer_5xx(api_client):
             assert response.status_code < 500, (template, query, response.status_code)
 
 
-def test_a_photo_sent_as_json_or_base64_is_refused(api_client, settings):
+def test_a_photo_sent_as_json_or_base64_is_refused(api_client, media_files):
     buffer = io.BytesIO()
     Image.new("RGB", (100, 100)).save(buffer, format="PNG")
     import base64
@@ -631,7 +603,7 @@ def test_a_photo_sent_as_json_or_base64_is_refused(api_client, settings):
     )
     assert 400 <= response.status_code < 500
     assert not Detection.objects.exists()
-    assert media_files(settings) == []
+    assert media_files() == []
 
 
 def test_deleting_someone_elses_things_by_guessing_ids_leaves_them(api_client, other_user, song):

@@ -15,14 +15,14 @@ from unittest import mock
 import pytest
 from django.core.files.base import ContentFile
 from django.test import Client
-from django.urls import URLPattern, URLResolver, get_resolver
 from rest_framework.authtoken.models import Token
 
-from detection.models import Detection, DetectionStatus, Outcome
+from detection.models import Detection, Outcome
 from detection.tasks import process_detection
 from recommendations.models import Rating
 from tests.detection.images import image_bytes, upload
-from tests.factories import TEST_PASSWORD, DetectionFactory, RatingFactory, SongFactory, UserFactory
+from tests.factories import TEST_PASSWORD, DetectionFactory, RatingFactory, SongFactory, UserFactory, probabilities
+from tests.hardening.conftest import resolved_routes
 
 pytestmark = pytest.mark.django_db
 
@@ -52,27 +52,12 @@ SAMPLE_ARGUMENTS = {
     "token": "set-password",
     "format": "json",
 }
-FINISHED_PROBABILITIES = {"angry": 0, "disgust": 0, "fear": 0, "happy": 0.9, "sad": 0.1, "surprise": 0, "neutral": 0}
 
 
 def site_routes() -> list[str]:
     """Every route of the site outside the admin, as Django writes it (regex routes cleaned up)."""
-    routes: list[str] = []
-
-    def walk(patterns, prefix: str) -> None:
-        for entry in patterns:
-            pattern = str(entry.pattern).replace("^", "").replace("$", "")
-            if isinstance(entry, URLResolver):
-                if not (prefix + pattern).startswith("admin/"):
-                    walk(entry.url_patterns, prefix + pattern)
-            elif isinstance(entry, URLPattern):
-                routes.append(prefix + pattern)
-
-    walk(get_resolver().url_patterns, "")
     cleaned = set()
-    for route in routes:
-        if "<format>" in route or "(?P<format>" in route or "<drf_format_suffix" in route:
-            continue  # DRF's ".json" variants of the same views
+    for route in resolved_routes(except_included_under="admin/"):
         cleaned.add(re.sub(r"\(\?P<(\w+)>[^)]*\)", r"<\1>", route))
     return sorted(cleaned)
 
@@ -148,10 +133,7 @@ def test_a_bad_token_is_401_not_someone(user):
 @pytest.fixture
 def owned(user, settings):
     """A's objects: a finished detection with its photo, an outcome, a rating."""
-    detection = DetectionFactory(
-        user=user, status=DetectionStatus.DONE, emotion="happy", confidence=0.9, probabilities=FINISHED_PROBABILITIES
-    )
-    detection.image.save("x.jpg", ContentFile(image_bytes()))
+    detection = DetectionFactory(finished=True, user=user, shares=probabilities(happy=0.9, sad=0.1))
     outcome = Outcome.objects.create(detection=detection, mood_before=2, mood_after=4)
     rating = RatingFactory(user=user, detection=detection, score=4)
     return {"detection_id": detection, "rating_id": rating, "outcome": outcome}
@@ -561,7 +543,8 @@ def test_a_deleted_account_token_and_session_stop_working(user):
     token_client = Client(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
     session_client = Client()
     session_client.force_login(user)
-    assert token_client.delete("/api/me/").status_code == 204
+    deleted = token_client.delete("/api/me/", {"password": TEST_PASSWORD}, content_type="application/json")
+    assert deleted.status_code == 204
     assert token_client.get("/api/me/").status_code == 401
     response = session_client.get("/history/")
     assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")

@@ -5,9 +5,8 @@ from django.db import connection
 from django.test import Client
 
 from detection.models import Detection, DetectionStatus
-from emomusic_site import embedded_redis
-from tests.conftest import FACES_DIR
-from tests.integration.test_worker import TERMINAL, upload, wait_for
+from devserver import embedded_redis
+from tests.conftest import FACES_DIR, upload_face, wait_for_end
 
 pytestmark = pytest.mark.integration
 
@@ -60,14 +59,9 @@ def test_a_redis_outage_refuses_uploads_cleanly_and_work_resumes_after(
 
     own_redis.start()
     assert Client().get("/healthz").status_code == 200
-    detection_id = upload(api_client, "sad_1.jpg")
-    wait_for(
-        lambda: Detection.objects.get(pk=detection_id).status in TERMINAL,
-        timeout_seconds=180,
-        what="the worker to reconnect and finish the photo",
-        worker=worker,
-    )
-    assert Detection.objects.get(pk=detection_id).status == DetectionStatus.DONE
+    detection = upload_face(api_client, "sad_1.jpg")
+    what = "the worker to reconnect and finish the photo"
+    assert wait_for_end(detection.pk, timeout_seconds=180, what=what, worker=worker).status == DetectionStatus.DONE
 
 
 def wsgi_request(method: str, path: str, *, token: str, body: bytes = b"") -> tuple[int, dict]:

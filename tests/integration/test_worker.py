@@ -10,30 +10,9 @@ from django.conf import settings
 from django.db import transaction
 
 from detection.models import Detection, DetectionStatus
-from tests.conftest import FACES_DIR
-from tests.factories import MoodFactory
+from tests.conftest import upload_face, wait_for, wait_for_end
 
 pytestmark = pytest.mark.integration
-
-TERMINAL = {DetectionStatus.DONE, DetectionStatus.NO_FACE, DetectionStatus.FAILED}
-
-
-def upload(api_client, name: str = "happy_1.jpg") -> int:
-    with open(FACES_DIR / name, "rb") as photo:
-        response = api_client.post("/api/detections/", {"image": photo}, format="multipart")
-    assert response.status_code == 202, response.content
-    assert response.json()["status"] == "queued"
-    return response.json()["id"]
-
-
-def wait_for(predicate, *, timeout_seconds: float, what: str, worker=None) -> None:
-    deadline = time.monotonic() + timeout_seconds
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.2)
-    log = worker.log()[-4000:] if worker else ""
-    raise AssertionError(f"timed out waiting for {what}\n{log}")
 
 
 def shipped_model_version() -> str:
@@ -41,23 +20,12 @@ def shipped_model_version() -> str:
     return json.loads(card.read_text())["version"]
 
 
-@pytest.fixture
-def moods(transactional_db):
-    """The seed moods: transactional tests flush what the data migration made."""
-    return [MoodFactory(name=name) for name in ("Happy", "Sad", "Calm", "Energetic")]
-
-
 def test_an_uploaded_selfie_is_analysed_by_the_worker(celery_worker_factory, api_client, user, moods):
     worker = celery_worker_factory()
 
-    detection_id = upload(api_client)
+    detection_id = upload_face(api_client).pk
 
-    wait_for(
-        lambda: Detection.objects.get(pk=detection_id).status in TERMINAL,
-        timeout_seconds=120,
-        what="the worker to finish the detection",
-        worker=worker,
-    )
+    wait_for_end(detection_id, timeout_seconds=120, what="the worker to finish the detection", worker=worker)
     response = api_client.get(f"/api/detections/{detection_id}/")
     assert response.status_code == 200
     body = response.json()
@@ -84,7 +52,7 @@ def photo_held(detection_id: int) -> Iterator[None]:
 
 def test_a_worker_killed_mid_task_loses_nothing(celery_worker_factory, api_client, user):
     """acks_late: the photo a dead worker held goes to the next worker and completes."""
-    detection_id = upload(api_client)  # queued before any worker runs
+    detection_id = upload_face(api_client).pk  # queued before any worker runs
     with photo_held(detection_id):
         first = celery_worker_factory(CELERY_VISIBILITY_TIMEOUT="5")
         wait_for(
@@ -97,12 +65,7 @@ def test_a_worker_killed_mid_task_loses_nothing(celery_worker_factory, api_clien
     assert Detection.objects.get(pk=detection_id).status == DetectionStatus.QUEUED
 
     second = celery_worker_factory(CELERY_VISIBILITY_TIMEOUT="5")
-    wait_for(
-        lambda: Detection.objects.get(pk=detection_id).status in TERMINAL,
-        timeout_seconds=150,
-        what="the second worker to finish the photo",
-        worker=second,
-    )
+    wait_for_end(detection_id, timeout_seconds=150, what="the second worker to finish the photo", worker=second)
     detection = Detection.objects.get(pk=detection_id)
     assert detection.status == DetectionStatus.DONE, detection.error
     assert len(detection.probabilities) == 7
@@ -113,7 +76,7 @@ def test_a_killed_pool_process_is_replaced_and_its_photo_rerun(celery_worker_fac
     import os
     import signal
 
-    detection_id = upload(api_client)
+    detection_id = upload_face(api_client).pk
     with photo_held(detection_id):
         worker = celery_worker_factory()
         wait_for(
@@ -127,11 +90,6 @@ def test_a_killed_pool_process_is_replaced_and_its_photo_rerun(celery_worker_fac
         for pid in children:
             os.kill(pid, signal.SIGKILL)
 
-    wait_for(
-        lambda: Detection.objects.get(pk=detection_id).status in TERMINAL,
-        timeout_seconds=150,
-        what="the photo to be analysed again",
-        worker=worker,
-    )
-    assert Detection.objects.get(pk=detection_id).status == DetectionStatus.DONE
+    detection = wait_for_end(detection_id, timeout_seconds=150, what="the photo to be analysed again", worker=worker)
+    assert detection.status == DetectionStatus.DONE
     assert "WorkerLostError" in worker.log()  # the child died holding the photo, and the photo ran again

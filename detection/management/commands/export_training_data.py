@@ -9,7 +9,7 @@ class Command(BaseCommand):
     help = (
         "Write the face crops of corrected detections of users who opted in to share photos for training, "
         "in FER-2013's layout (OUT/train/<emotion>/). Export into a copy of FER-2013 to fine-tune on both: "
-        "python -m ml.train --data OUT ..."
+        "python -m ml.training.train --data OUT ..."
     )
 
     def add_arguments(self, parser) -> None:
