@@ -12,6 +12,8 @@ from insights.selectors import outcome_stats_by_strategy
 class OutcomeAdmin(admin.ModelAdmin):
     """The "how do you feel now?" answers, with the mean change per strategy above the list."""
 
+    change_list_template = "admin/insights/outcome_change_list.html"
+
     list_display = ("created", "user", "detection", "strategy", "mood_before", "mood_after", "change")
     list_filter = ("strategy", "mood_before", "mood_after")
     search_fields = ("detection__user__username",)

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from detection.calibration import MIN_CORRECTIONS, PRIOR_STRENGTH, confusion_estimate, probabilities_calibrate
-from ml.labels import LABELS
+from ml.runtime.labels import LABELS
 
 K = len(LABELS)
 _INDEX = {label: i for i, label in enumerate(LABELS)}

@@ -8,7 +8,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ml.labels import LABELS
+from ml.runtime.labels import LABELS
 
 WIDTH = 720
 HEIGHT = 240

@@ -13,10 +13,10 @@ from django.db.models import Avg, Count, F, FloatField, Q, QuerySet, Value
 from django.db.models.functions import Cast, Coalesce, Floor, Least, NullIf, TruncDate
 from django.utils import timezone
 
-from accounts.models import Strategy
+from accounts.models import Strategy, User
 from catalog.models import Mood, Song
 from detection.models import Detection, DetectionStatus, Outcome
-from ml.labels import LABELS
+from ml.runtime.labels import LABELS
 from recommendations.models import Rating
 
 LOVED_SCORE = 4
@@ -167,11 +167,24 @@ def outcome_changes_by_strategy_and_emotion(outcomes: QuerySet[Outcome]) -> dict
 # --- One user's history ---------------------------------------------------------------------
 
 
-def emotion_distribution_for(*, user) -> list[EmotionShare]:
+def emotion_distribution_for(*, user: User) -> list[EmotionShare]:
     return emotion_distribution(Detection.objects.filter(user=user))
 
 
-def emotion_timeline_for(*, user, period: str = "day", today: date | None = None) -> list[TimelinePoint]:
+def detections_filtered(
+    detections: QuerySet[Detection], *, emotion: str = "", since: date | None = None, until: date | None = None
+) -> QuerySet[Detection]:
+    """History's selfies narrowed to one accepted emotion and to days from `since` to `until`, both included."""
+    if emotion:
+        detections = detections.annotate(accepted=accepted_emotion()).filter(accepted=emotion)
+    if since is not None:
+        detections = detections.filter(created__date__gte=since)
+    if until is not None:
+        detections = detections.filter(created__date__lte=until)
+    return detections
+
+
+def emotion_timeline_for(*, user: User, period: str = "day", today: date | None = None) -> list[TimelinePoint]:
     """The last 30 days, or the last 12 weeks, of the user's accepted emotions."""
     periods = 30 if period == "day" else 12
     return emotion_timeline(Detection.objects.filter(user=user), period=period, periods=periods, today=today)
@@ -189,7 +202,7 @@ class LovedMood:
     songs: list[LovedSong]
 
 
-def loved_songs_by_mood_for(*, user) -> list[LovedMood]:
+def loved_songs_by_mood_for(*, user: User) -> list[LovedMood]:
     """Songs the user rated 4 or 5, grouped by the song's mood (best score first), each song once."""
     ratings = (
         Rating.objects.filter(user=user, score__gte=LOVED_SCORE)
@@ -217,7 +230,7 @@ class UserOutcomes:
     by_strategy: list[OutcomeStats]
 
 
-def outcomes_for(*, user, limit: int = 20) -> UserOutcomes:
+def outcomes_for(*, user: User, limit: int = 20) -> UserOutcomes:
     """The user's "how do you feel now?" answers, newest first, with the mean change overall and per strategy."""
     mine = Outcome.objects.filter(detection__user=user)
     summary = mine.aggregate(

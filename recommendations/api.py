@@ -1,20 +1,60 @@
-"""The recommendations and ratings API: thin views over the selectors and services."""
+"""The API of a selfie and its songs: detections, recommendations, ratings, and the account (/api/me/).
 
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+Thin views over the selectors and services, detection's and accounts' included: every answer about a
+detection carries the mood of its songs, and deleting or exporting an account reaches the detections
+and ratings, so these endpoints live here, above both apps. Errors are answered by the one exception
+handler (emomusic_site.api).
+"""
+
+from collections.abc import Sequence
+
+from django.http import FileResponse
+from django.utils.decorators import method_decorator
+from django.views.decorators.cache import never_cache
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_field,
+    extend_schema_view,
+)
 from rest_framework import serializers, status
-from rest_framework.generics import ListAPIView
+from rest_framework.generics import GenericAPIView, ListAPIView
+from rest_framework.parsers import MultiPartParser
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.models import Strategy
+from accounts import selectors as account_selectors
+from accounts import services as account_services
+from accounts.models import PhotoRetention, Strategy
 from catalog.api import SongOutputSerializer
 from catalog.models import Song
-from detection.models import DetectionStatus
-from detection.selectors import detection_get_for
-from emomusic_site.api import Conflict, IdRelatedField, StrictBooleanField
-from ml.labels import LABELS
-from recommendations import selectors, services
+from detection import services as detection_services
+from detection.models import Detection, DetectionStatus
+from detection.selectors import detection_get_for, detections_for
+from detection.serializers import (
+    DetectionCorrectInputSerializer,
+    DetectionCreateInputSerializer,
+    DetectionFaceInputSerializer,
+    OutcomeInputSerializer,
+    OutcomeOutputSerializer,
+)
+from emomusic_site.api import IdRelatedField, StrictBooleanField
+from emomusic_site.errors import Conflict
+from emomusic_site.ratelimit import client_address, rate_limit_hit
+from ml.runtime.labels import LABELS
+from recommendations import photos, selectors, services
+from recommendations.map_serializers import (
+    POINT_HELP,
+    TARGET_HELP,
+    DetectionOnMapOutputSerializer,
+    MapPointOutputSerializer,
+    map_point_data,
+)
+from recommendations.serializers import AccountOutputSerializer, ExportOutputSerializer
 
 # The largest id the database's integer columns hold; a bigger one is simply not found.
 MAX_ID = 2**63 - 1
@@ -62,7 +102,17 @@ class RecommendationListOutputSerializer(serializers.Serializer):
         'songs."), else "".'
     )
     strategy = serializers.CharField()
+    point = serializers.SerializerMethodField(help_text=POINT_HELP)
+    target = serializers.SerializerMethodField(help_text=TARGET_HELP)
     results = RecommendationOutputSerializer(many=True)
+
+    @extend_schema_field(MapPointOutputSerializer(allow_null=True))
+    def get_point(self, result: selectors.RecommendationList) -> dict[str, float] | None:
+        return map_point_data(result.point)
+
+    @extend_schema_field(MapPointOutputSerializer(allow_null=True))
+    def get_target(self, result: selectors.RecommendationList) -> dict[str, float] | None:
+        return map_point_data(result.target)
 
 
 class RecommendationsApi(APIView):
@@ -180,3 +230,253 @@ class RatingDetailApi(APIView):
     def delete(self, request: Request, rating_id: str) -> Response:
         services.rating_delete(rating=selectors.rating_for_user(user=request.user, rating_id=int(rating_id)))
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# --- Detections (a selfie, with the mood of its songs) ----------------------------------------------
+# Every answer about a detection carries the mood its songs are in, which only this app knows: so the
+# detection endpoints are served here, calling detection's services and selectors directly.
+
+
+def _moods_of(detections: Sequence[Detection], *, user) -> dict[str, dict]:
+    """The detection serializer's context: each detection's mood and place on the mood map under its owner's
+    current strategy."""
+    choices = selectors.detection_moods_for(detections=detections, strategy=user.strategy)
+    pairs = list(zip(detections, choices, strict=True))
+    return {
+        "moods": {detection.pk: choice.mood for detection, choice in pairs},
+        "map": {detection.pk: (choice.point, choice.target) for detection, choice in pairs},
+    }
+
+
+def _detection_output(detection: Detection) -> dict:
+    return DetectionOnMapOutputSerializer(detection, context=_moods_of([detection], user=detection.user)).data
+
+
+class DetectionListCreateApi(GenericAPIView):
+    """`/api/detections/`: GET lists the user's detections, POST uploads a photo.
+
+    Both operations share a path, so they share a view; each keeps its own
+    serializers.
+    """
+
+    serializer_class = DetectionOnMapOutputSerializer
+    # Multipart only: a photo is a file, and the schema then offers no other content type (415 for one).
+    parser_classes = [MultiPartParser]
+
+    def get_queryset(self):
+        return detections_for(user=self.request.user)
+
+    @extend_schema(summary="The user's detections, newest first", responses=DetectionOnMapOutputSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        page = list(self.paginate_queryset(self.get_queryset()))
+        return self.get_paginated_response(
+            DetectionOnMapOutputSerializer(page, many=True, context=_moods_of(page, user=request.user)).data
+        )
+
+    @extend_schema(
+        summary="Upload a photo (multipart field `image`), or a webcam burst of up to 8 (`image` repeated)",
+        request=DetectionCreateInputSerializer,
+        responses={
+            202: DetectionOnMapOutputSerializer,
+            400: OpenApiResponse(
+                description='Not a usable photo, or a burst frame that is not (the sentence names it: "Frame 3: ..."), '
+                'or more than 8 frames: {"image": ["a sentence saying why and what to do"]}; nothing is stored.'
+            ),
+            429: OpenApiResponse(description="Too many uploads in a minute."),
+            503: OpenApiResponse(description="The task queue is down; nothing was stored. Try again in a minute."),
+        },
+    )
+    def post(self, request: Request) -> Response:
+        rate_limit_hit(scope="upload_user", key=str(request.user.pk))
+        serializer = DetectionCreateInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        # A webcam burst sends its frames as repeated `image` parts, in the order they were taken.
+        frames = request.FILES.getlist("image") or [serializer.validated_data["image"]]
+        detection = detection_services.detection_create(user=request.user, upload=frames[0], frames=frames[1:])
+        return Response(_detection_output(detection), status=status.HTTP_202_ACCEPTED)
+
+
+class DetectionPhotoApi(APIView):
+    """`photo_url`: the stored photo, to its owner, with the API's token as with the site's session."""
+
+    @extend_schema(
+        summary="The detection's stored photo (JPEG), while it is kept",
+        responses={
+            (200, "image/jpeg"): OpenApiTypes.BINARY,
+            404: OpenApiResponse(description="No such detection of yours, or its photo has been deleted."),
+            503: OpenApiResponse(description="The photo storage cannot be read right now; the photo is still kept."),
+        },
+    )
+    def get(self, request: Request, detection_id: int) -> FileResponse:
+        detection = detection_get_for(user=request.user, detection_id=detection_id)
+        return photos.detection_photo_response(detection=detection)
+
+
+class DetectionDetailApi(APIView):
+    @extend_schema(
+        summary="One detection (poll it until its status is done, no_face or failed)",
+        responses={
+            200: DetectionOnMapOutputSerializer,
+            404: OpenApiResponse(description="No such detection of yours."),
+        },
+    )
+    def get(self, request: Request, detection_id: int) -> Response:
+        detection = detection_get_for(user=request.user, detection_id=detection_id)
+        detection = detection_services.detection_fail_if_stuck(detection=detection)
+        return Response(_detection_output(detection))
+
+    @extend_schema(
+        summary="Delete a detection and its photo",
+        responses={
+            204: None,
+            404: OpenApiResponse(description="No such detection of yours."),
+            503: OpenApiResponse(
+                description="The photo storage could not delete the photo; nothing was deleted. Try again later."
+            ),
+        },
+    )
+    def delete(self, request: Request, detection_id: int) -> Response:
+        detection = detection_get_for(user=request.user, detection_id=detection_id)
+        services.detection_delete(detection=detection)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# What a change answers when it is refused: 400 for the body, 409 before the analysis has finished.
+NOT_FINISHED = OpenApiResponse(description="The analysis is not finished (status is not done).")
+
+
+def _detection_change_schema(*, summary: str, request, answer, refused: str):
+    """The schema of a POST to one of the user's detections: `answer` on 200, 400 `refused`, 409 unfinished."""
+    return extend_schema_view(
+        post=extend_schema(
+            summary=summary,
+            request=request,
+            responses={200: answer, 400: OpenApiResponse(description=refused), 409: NOT_FINISHED},
+        )
+    )
+
+
+# POST to one of the user's detections: `input_serializer` reads the body, `change` hands it to the service
+# and says what to answer. (A comment, not a docstring: the schema would show it for every subclass.)
+class _DetectionChangeApi(APIView):
+    input_serializer: type[serializers.Serializer]
+
+    def change(self, detection: Detection, data: dict) -> dict:
+        raise NotImplementedError
+
+    def post(self, request: Request, detection_id: int) -> Response:
+        detection = detection_get_for(user=request.user, detection_id=detection_id)
+        serializer = self.input_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        return Response(self.change(detection, serializer.validated_data))
+
+
+@_detection_change_schema(
+    summary="Say which emotion is right; the mood and recommendations follow it",
+    request=DetectionCorrectInputSerializer,
+    answer=DetectionOnMapOutputSerializer,
+    refused="Not one of the seven emotions.",
+)
+class DetectionCorrectApi(_DetectionChangeApi):
+    input_serializer = DetectionCorrectInputSerializer
+
+    def change(self, detection: Detection, data: dict) -> dict:
+        return _detection_output(detection_services.detection_correct(detection=detection, **data))
+
+
+@_detection_change_schema(
+    summary="Say which face of a group photo is yours; the emotion, mood and recommendations follow it",
+    request=DetectionFaceInputSerializer,
+    answer=DetectionOnMapOutputSerializer,
+    refused="Not the index of one of the detection's faces.",
+)
+class DetectionFaceApi(_DetectionChangeApi):
+    input_serializer = DetectionFaceInputSerializer
+
+    def change(self, detection: Detection, data: dict) -> dict:
+        return _detection_output(detection_services.detection_main_face_set(detection=detection, **data))
+
+
+@_detection_change_schema(
+    summary="How the user felt before and after listening (1 to 5); replaces an earlier answer",
+    request=OutcomeInputSerializer,
+    answer=OutcomeOutputSerializer,
+    refused="A value outside 1 to 5.",
+)
+class DetectionOutcomeApi(_DetectionChangeApi):
+    input_serializer = OutcomeInputSerializer
+
+    def change(self, detection: Detection, data: dict) -> dict:
+        outcome, _created = detection_services.outcome_record(detection=detection, **data)
+        return OutcomeOutputSerializer(outcome).data
+
+
+# --- The account: /api/me/ ----------------------------------------------------------------------
+
+
+class MeOutputSerializer(AccountOutputSerializer):
+    detections = serializers.IntegerField(help_text="How many detections the account holds.")
+    ratings = serializers.IntegerField(help_text="How many ratings the account holds.")
+
+
+class MeUpdateInputSerializer(serializers.Serializer):
+    strategy = serializers.ChoiceField(choices=Strategy.choices, required=False)
+    photo_retention = serializers.ChoiceField(choices=PhotoRetention.choices, required=False)
+    share_photos_for_training = StrictBooleanField(required=False)
+
+
+class MeDeleteInputSerializer(serializers.Serializer):
+    password = serializers.CharField(max_length=4096, trim_whitespace=False, write_only=True)
+
+
+# Personal data: never kept by a browser's or a proxy's cache.
+@method_decorator(never_cache, name="dispatch")
+class MeApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(responses=MeOutputSerializer)
+    def get(self, request: Request) -> Response:
+        return Response(MeOutputSerializer(account_selectors.user_summary(user=request.user)).data)
+
+    @extend_schema(request=MeUpdateInputSerializer, responses=MeOutputSerializer)
+    def patch(self, request: Request) -> Response:
+        data = MeUpdateInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        user = account_services.user_update_preferences(user=request.user, **data.validated_data)
+        return Response(MeOutputSerializer(account_selectors.user_summary(user=user)).data)
+
+    # drf-spectacular documents a request body for PUT, PATCH and POST only, so the description states this one.
+    @extend_schema(
+        responses={
+            204: None,
+            400: OpenApiResponse(
+                description='A missing or wrong password: {"password": ["a sentence"]}; nothing is deleted.'
+            ),
+            429: OpenApiResponse(
+                description="Too many wrong passwords (counted with the log-ins): "
+                '{"detail": "Too many attempts. Try again in N seconds."}, with Retry-After; nothing is deleted.'
+            ),
+            503: OpenApiResponse(
+                description="The photo storage could not delete the photos; the account was not deleted. "
+                "Try again later."
+            ),
+        },
+        description='Delete the account and everything stored about it. The JSON body {"password": "..."} '
+        "confirms it; wrong passwords count toward the log-in delay.",
+    )
+    def delete(self, request: Request) -> Response:
+        data = MeDeleteInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.account_delete_by_owner(
+            user=request.user, password=data.validated_data["password"], address=client_address(request)
+        )
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+@method_decorator(never_cache, name="dispatch")
+class MeExportApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(responses=ExportOutputSerializer, description="Everything stored about you, as one JSON document.")
+    def get(self, request: Request) -> Response:
+        return Response(ExportOutputSerializer(selectors.user_export(user=request.user)).data)

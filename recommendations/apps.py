@@ -5,20 +5,6 @@ class RecommendationsConfig(AppConfig):
     name = "recommendations"
 
     def ready(self) -> None:
-        # The seams through which detection, a lower layer, gets what only this
-        # app knows: the mood of a detection, and what deleting one means for
-        # the ratings made from it.
-        from django.db.models.signals import pre_delete
-
-        from accounts.selectors import user_export_register
-        from detection.models import Detection
-        from detection.selectors import mood_chooser_register
-        from recommendations.selectors import detection_moods_choose
-        from recommendations.services import ratings_detach
-
-        mood_chooser_register(detection_moods_choose)
-        user_export_register(_ratings_export)
-        pre_delete.connect(ratings_detach, sender=Detection, dispatch_uid="recommendations.ratings_detach")
         self._forget_the_catalog_matrix_when_the_catalog_changes()
 
     @staticmethod
@@ -39,9 +25,3 @@ class RecommendationsConfig(AppConfig):
                 catalog_forget, sender=model, dispatch_uid=f"recommendations-forget-{model.__name__}-delete"
             )
         songs_changed.connect(catalog_forget, dispatch_uid="recommendations-forget-songs-changed")
-
-
-def _ratings_export(user) -> dict:
-    from recommendations.selectors import ratings_export_for
-
-    return ratings_export_for(user=user)

@@ -1,7 +1,8 @@
-"""The emotion-to-mood rules a new installation starts with.
+"""The moods a new installation starts with, and the emotion-to-mood rules of the 0002 migration.
 
-Admins edit the EmotionMoodRule table afterwards; this table only seeds it
-(see the 0002 data migration) and documents the defaults in one place.
+The rules were the admins' table before the mood map; migration 0005 carries
+them over to the map's places and moves (recommendations.mood_map has the
+map's defaults).
 """
 
 DEFAULT_MOODS: dict[str, str] = {

@@ -4,9 +4,11 @@
 integer codes for artist, genre and mood. `recommend()` scores the whole
 catalog with a handful of vectorized operations:
 
-* content: closeness to the target mood profile (the mean standardized
-  features of the songs labelled with that mood, mixed by the detection's
-  probability vector), plus agreement of the song's own mood label;
+* content: the mood map's score, given by the caller (recommendations.map_ranking:
+  closeness to the target on the valence x energy plane inside the target's
+  region, -inf outside it); or, without one, closeness to the target mood
+  profile (the mean standardized features of the songs labelled with that
+  mood, mixed by weights) plus agreement of the song's own mood label;
 * personal: a ridge regression per user over the standardized features and
   the artists and genres the user rated, refitted on every request (a user
   has tens of ratings, so it is a tiny solve), plus a pull towards songs
@@ -329,8 +331,12 @@ def _similarity(catalog: Catalog, candidates: np.ndarray, rows: np.ndarray) -> n
     return np.exp(-SIMILARITY_SHARPNESS * np.maximum(squared, 0.0) / x.shape[1])
 
 
-def personal_linear(catalog: Catalog, ratings: UserRatings, *, emotion: str) -> tuple[np.ndarray, _Personal]:
+def personal_linear(
+    catalog: Catalog, ratings: UserRatings, *, emotion: str, rows: np.ndarray | None = None
+) -> tuple[np.ndarray, _Personal]:
     """Per song, what a ridge regression on this user's ratings predicts (about -1..1), in this emotion's context.
+
+    `rows`: predict only for these songs (the others get 0), when no other song can be listed.
 
     Features: the standardized audio features, plus one indicator per artist
     and genre the user has rated (their affinities). Ratings given in another
@@ -364,9 +370,17 @@ def personal_linear(catalog: Catalog, ratings: UserRatings, *, emotion: str) -> 
     artist_affinity[rated_artists] = coefficients[dimension : dimension + len(rated_artists)]
     genre_affinity = np.zeros(len(catalog.genres), dtype=np.float32)
     genre_affinity[rated_genres] = coefficients[dimension + len(rated_artists) :]
-    linear = catalog.features @ feature_coefficients
-    linear += artist_affinity[catalog.artist_codes]
-    linear += genre_affinity[catalog.genre_codes]
+    if rows is None:
+        linear = catalog.features @ feature_coefficients
+        linear += artist_affinity[catalog.artist_codes]
+        linear += genre_affinity[catalog.genre_codes]
+    else:
+        linear = np.zeros(catalog.size, dtype=np.float32)
+        linear[rows] = (
+            catalog.features[rows] @ feature_coefficients
+            + artist_affinity[catalog.artist_codes[rows]]
+            + genre_affinity[catalog.genre_codes[rows]]
+        )
     liked = offsets > 0
     return np.clip(linear, -1.0, 1.0), _Personal(
         artist_affinity=artist_affinity,
@@ -402,19 +416,31 @@ def blend_weight(rating_count: float) -> float:
 
 
 def score_catalog(
-    catalog: Catalog, *, mood_weights: Mapping[int, float], ratings: UserRatings, emotion: str
+    catalog: Catalog,
+    *,
+    mood_weights: Mapping[int, float],
+    ratings: UserRatings,
+    emotion: str,
+    content: tuple[np.ndarray, np.ndarray | None] | None = None,
 ) -> _Scored:
     """Content for every song, blended with the user's model as ratings accumulate.
+
+    `content`: a content score computed elsewhere (the mood map's; -inf for songs
+    that are not candidates) and the feature profile the reasons describe, in
+    place of the mix of mood profiles.
 
     Two stages keep a 200,000-song catalog fast: the content score and the
     linear model are one pass over the matrix; the neighbour term (a distance
     to each rated song) is only computed for the best RERANK_SIZE songs of
     that first pass, which are the only ones that can reach a list.
     """
-    content, target = content_scores(catalog, mood_weights)
+    from_the_map = content is not None
+    content, target = content if content is not None else content_scores(catalog, mood_weights)
     if not len(ratings):
         return _Scored(total=content, content=content, target=target, personal=None)
-    linear, details = personal_linear(catalog, ratings, emotion=emotion)
+    # With the mood map's content, only its candidates (finite scores) can be listed.
+    rows = np.flatnonzero(np.isfinite(content)) if from_the_map else None
+    linear, details = personal_linear(catalog, ratings, emotion=emotion, rows=rows)
     alpha = blend_weight(len(ratings))
     # personal = linear and neighbour terms by their weights, mapped from -1..1 to 0..1
     total = (1.0 - alpha) * content + alpha * (PERSONAL_LINEAR_WEIGHT * linear + 1.0) / 2.0
@@ -425,9 +451,15 @@ def score_catalog(
 
 
 def _top(values: np.ndarray, count: int) -> np.ndarray:
-    if count >= len(values):
-        return np.arange(len(values))
-    return np.argpartition(-values, count - 1)[:count]
+    """The rows of the `count` largest finite values (all of them when fewer), in no particular order.
+
+    Songs that cannot be listed are -inf (the mood map's other regions): leaving them out first makes
+    the partition a region's size instead of the catalog's.
+    """
+    finite = np.flatnonzero(np.isfinite(values))
+    if count >= len(finite):
+        return finite
+    return finite[np.argpartition(-values[finite], count - 1)[:count]]
 
 
 def excluded_rows(ratings: UserRatings, *, emotion: str) -> np.ndarray:
@@ -450,6 +482,7 @@ def recommend(
     seed: int,
     exclude_rated: bool = False,
     favourites: bool = False,
+    content: tuple[np.ndarray, np.ndarray | None] | None = None,
 ) -> list[Pick]:
     """The list for one request: scored, filtered, diversified, with exploration and reasons.
 
@@ -458,7 +491,7 @@ def recommend(
     """
     if catalog.size == 0 or limit <= 0:
         return []
-    scored = score_catalog(catalog, mood_weights=mood_weights, ratings=ratings, emotion=emotion)
+    scored = score_catalog(catalog, mood_weights=mood_weights, ratings=ratings, emotion=emotion, content=content)
     total = scored.total.copy()
     total[excluded_rows(ratings, emotion=emotion)] = -np.inf
     if exclude_rated and len(ratings):
@@ -467,8 +500,7 @@ def recommend(
     if available == 0:
         return []
     pool_size = min(available, max(POOL_SIZE, limit * 10))
-    pool = np.argpartition(-total, pool_size - 1)[:pool_size] if pool_size < catalog.size else np.arange(catalog.size)
-    pool = pool[np.isfinite(total[pool])]
+    pool = _top(total, pool_size)
     pool = pool[np.argsort(-total[pool], kind="stable")]
 
     rated = np.zeros(catalog.size, dtype=bool)

@@ -1,26 +1,70 @@
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
 from accounts.models import Strategy
-from catalog.models import Mood, Song
+from catalog.models import Song
 from detection.models import EMOTION_CHOICES
 
 
-class EmotionMoodRule(models.Model):
-    """Which mood a strategy picks for an emotion; admins edit the table."""
+def _on_the_map() -> list:
+    return [
+        MinValueValidator(0.0, message="Points on the mood map run from 0 to 1."),
+        MaxValueValidator(1.0, message="Points on the mood map run from 0 to 1."),
+    ]
 
-    strategy = models.CharField(max_length=10, choices=Strategy.choices)
-    emotion = models.CharField(max_length=10, choices=EMOTION_CHOICES)
-    mood = models.ForeignKey(Mood, on_delete=models.CASCADE, related_name="rules")
+
+class EmotionPlace(models.Model):
+    """Where an emotion sits on the mood map (valence by energy, both 0..1); admins move the places.
+
+    The defaults and where they come from: recommendations.mood_map.DEFAULT_PLACES.
+    """
+
+    emotion = models.CharField(max_length=10, choices=EMOTION_CHOICES, unique=True)
+    valence = models.FloatField(validators=_on_the_map(), help_text="0 (sad) to 1 (happy).")
+    energy = models.FloatField(validators=_on_the_map(), help_text="0 (calm) to 1 (energetic).")
 
     class Meta:
-        ordering = ["strategy", "emotion"]
+        ordering = ["emotion"]
         constraints = [
-            models.UniqueConstraint(fields=["strategy", "emotion"], name="rule_unique_strategy_emotion"),
+            models.CheckConstraint(
+                condition=models.Q(valence__gte=0, valence__lte=1, energy__gte=0, energy__lte=1),
+                name="emotion_place_on_the_map",
+            ),
         ]
 
     def __str__(self) -> str:
-        return f"{self.strategy}: {self.emotion} → {self.mood}"
+        return f"{self.emotion} at valence {self.valence:.2f}, energy {self.energy:.2f}"
+
+
+class StrategyMove(models.Model):
+    """How far a strategy moves a reading's point on the mood map (its direction is the strategy's own).
+
+    Lift moves toward positive valence, calm toward low energy, match stays
+    (recommendations.mood_map.STRATEGY_DIRECTIONS).
+    """
+
+    strategy = models.CharField(max_length=10, choices=Strategy.choices, unique=True)
+    amount = models.FloatField(
+        validators=[
+            MinValueValidator(0.0, message="A move runs from 0 (stay) to 1 (across the whole map)."),
+            MaxValueValidator(1.0, message="A move runs from 0 (stay) to 1 (across the whole map)."),
+        ],
+        help_text="0 stays; 1 crosses the whole map.",
+    )
+
+    class Meta:
+        ordering = ["strategy"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(amount__gte=0, amount__lte=1), name="strategy_move_range"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.strategy} moves {self.amount:.2f}"
+
+    def clean(self) -> None:
+        if self.strategy == Strategy.MATCH and self.amount:
+            raise ValidationError({"amount": "Match my mood keeps the reading where it is: its move is 0."})
 
 
 class Rating(models.Model):
@@ -28,7 +72,7 @@ class Rating(models.Model):
     song = models.ForeignKey(Song, on_delete=models.CASCADE, related_name="ratings")
     score = models.PositiveSmallIntegerField(validators=[MinValueValidator(1), MaxValueValidator(5)])
     # Ratings are about songs: deleting the selfie keeps them, unlinked
-    # (services.ratings_detach settles a clash with a rating made without one).
+    # (services.ratings_detach_from settles a clash with a rating made without one).
     detection = models.ForeignKey(
         "detection.Detection", null=True, blank=True, on_delete=models.SET_NULL, related_name="ratings"
     )

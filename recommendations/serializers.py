@@ -1,21 +1,26 @@
-"""Output serializers for "your data" (accounts.selectors.user_export), shared by the API and the download page."""
+"""Output serializers for "your data" (selectors.user_export), shared by the API and the download page, and the
+account as /api/me/ shows it."""
 
 from rest_framework import serializers
 
 from accounts.models import PhotoRetention, Strategy
 
 
-class ExportAccountSerializer(serializers.Serializer):
+# The account and its preferences, as /api/me/ and the export both show them.
+class AccountOutputSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     username = serializers.CharField()
-    email = serializers.CharField()
-    first_name = serializers.CharField()
-    last_name = serializers.CharField()
+    email = serializers.EmailField()
     date_joined = serializers.DateTimeField()
-    last_login = serializers.DateTimeField(allow_null=True)
     strategy = serializers.ChoiceField(choices=Strategy.choices)
     photo_retention = serializers.ChoiceField(choices=PhotoRetention.choices)
     share_photos_for_training = serializers.BooleanField()
+
+
+class ExportAccountSerializer(AccountOutputSerializer):
+    first_name = serializers.CharField()
+    last_name = serializers.CharField()
+    last_login = serializers.DateTimeField(allow_null=True)
 
 
 class ExportDetectionSerializer(serializers.Serializer):

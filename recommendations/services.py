@@ -1,16 +1,19 @@
-"""Writes for recommendations: ratings."""
+"""Writes for recommendations: ratings, and deleting what they hang on (a selfie, an account)."""
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
+from accounts import services as account_services
+from accounts.models import User
 from catalog.models import Song
+from detection import services as detection_services
 from detection.models import Detection, DetectionStatus
-from ml.labels import LABELS
+from ml.runtime.labels import LABELS
 from recommendations.models import Rating
 
 
 def rating_upsert(
-    *, user, song: Song, score: int, detection: Detection | None = None, emotion: str = ""
+    *, user: User, song: Song, score: int, detection: Detection | None = None, emotion: str = ""
 ) -> tuple[Rating, bool]:
     """Save the user's rating of a song in a context; True when it is new, False when it replaced one.
 
@@ -77,27 +80,59 @@ def ratings_detach_from(*, detection: Detection) -> int:
     return kept
 
 
-def ratings_detach(sender, instance: Detection, **kwargs) -> None:
-    """pre_delete receiver for Detection (connected in RecommendationsConfig.ready)."""
-    ratings_detach_from(detection=instance)
-
-
-def rating_restore(*, user, song: int, score: int, detection: int | None, emotion: str) -> Rating | None:
+def rating_restore(*, user: User, song: int, score: int, detection: int | None, emotion: str) -> Rating | None:
     """Put back a rating the user deleted (History's undo); None when its song is gone.
 
     Its selfie may have been deleted meanwhile: the rating then comes back
     without one, in the emotion it was made in, as `ratings_detach_from` keeps it.
+    Two undos at once leave one rating (`rating_upsert`).
     """
-    song_row = Song.objects.filter(pk=song).first()
-    if song_row is None:
-        return None
-    linked = Detection.objects.filter(pk=detection, user=user).first() if detection else None
-    if linked is not None and linked.status != DetectionStatus.DONE:
-        linked = None
-    if linked is None:
-        rating, _ = Rating.objects.update_or_create(
-            user=user, song=song_row, detection=None, defaults={"score": score, "emotion": emotion}
-        )
-        return rating
-    rating, _ = rating_upsert(user=user, song=song_row, score=score, detection=linked)
-    return rating
+    for attempt in range(2):
+        song_row = Song.objects.filter(pk=song).first()
+        if song_row is None:
+            return None
+        linked = Detection.objects.filter(pk=detection, user=user).first() if detection else None
+        if linked is not None and linked.status != DetectionStatus.DONE:
+            linked = None
+        try:
+            rating, _ = rating_upsert(user=user, song=song_row, score=score, detection=linked, emotion=emotion)
+            return rating
+        except IntegrityError:
+            # The song or the selfie was deleted between the reads above and the write (the foreign keys
+            # are checked at commit): read them again, and put the rating back without the selfie, or not at all.
+            if attempt:
+                raise
+    raise AssertionError("unreachable")
+
+
+def detection_delete(*, detection: Detection) -> None:
+    """Delete a selfie and its photo, keeping the ratings made from it, unlinked (`ratings_detach_from`).
+
+    Raises detection's StorageUnavailable (503) when the storage cannot delete the photo: then
+    nothing changes, the ratings included.
+    """
+    with transaction.atomic():
+        ratings_detach_from(detection=detection)
+        detection_services.detection_delete(detection=detection)
+
+
+def account_delete_by_owner(*, user: User, password: str, address: str) -> None:
+    """The owner deletes their account (`account_delete`), giving its password from the client at `address`.
+
+    The password is checked as a log-in (accounts.services.password_check): a wrong one raises
+    ValidationError on "password" and deletes nothing, and counts toward the growing delay, during
+    which RateLimited is raised even for the right one.
+    """
+    if not account_services.password_check(user=user, password=password, address=address):
+        raise ValidationError({"password": ["That is not your password. Your account was not deleted."]})
+    account_delete(user=user)
+
+
+def account_delete(*, user: User) -> None:
+    """Delete an account and everything stored about it: its photo files first, then its rows.
+
+    Raises detection's StorageUnavailable (503) when the storage cannot delete a photo: the account
+    and its rows stay, so that the owner can still see what is kept and try again.
+    """
+    detection_services.photos_delete_for(user=user)
+    account_services.user_delete(user=user)

@@ -1,10 +1,27 @@
-from django.urls import path, re_path
+from django.urls import path
 
 from recommendations import views
 
 urlpatterns = [
+    # The upload page and a selfie's result.
+    path("", views.home, name="home"),
+    path("detections/new", views.detection_upload, name="detection_upload"),
+    path("detections/<int:detection_id>/", views.detection_detail, name="detection_detail"),
+    # The result's parts and actions: detections/<id>/<action>, served by views.detection_<action> and named so.
+    *(
+        path(f"detections/<int:detection_id>/{action}", view, name=f"detection_{action}")
+        for action, view in (
+            ("result", views.detection_result),
+            ("photo", views.detection_photo),
+            ("delete", views.detection_delete),
+            ("correct", views.detection_correct),
+            ("face", views.detection_face),
+            ("outcome", views.detection_outcome),
+        )
+    ),
+    # Songs for an emotion picked by hand.
     path("mood/", views.pick_mood, name="pick_mood"),
-    # Only ids that fit the database's integer column reach the query; anything else is a 404.
-    re_path(r"^history/ratings/(?P<rating_id>[0-9]{1,18})/delete$", views.rating_delete, name="rating_delete"),
-    path("history/ratings/undo", views.rating_undo, name="rating_undo"),
+    # The account's data: its export, and deleting it (the rest of /accounts/ is accounts/urls.py).
+    path("accounts/profile/export/", views.profile_export, name="profile_export"),
+    path("accounts/delete/", views.account_delete, name="account_delete"),
 ]

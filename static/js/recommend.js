@@ -3,7 +3,8 @@
 // list (a 1 or 2 star rating removes the song, with an undo), toggles "why
 // this?", exports the list (M3U, CSV, copied links), and plays songs in a
 // mini-player that stays at the bottom of the page. The Spotify player loads
-// only when the user presses play (no request to Spotify before that).
+// only when the user presses play (no request to Spotify before that); each
+// row's cover (js/covers.js) is drawn from the song's own audio features.
 (function () {
   "use strict";
   if (window.emoRecommendLoaded) return;
@@ -69,19 +70,17 @@
     setTimeout(function () { URL.revokeObjectURL(url); }, 1000);
   }
 
-  function csvCell(value) {
-    var text = String(value === null || value === undefined ? "" : value);
-    // A spreadsheet runs text starting with these as a formula.
-    if (/^[=+\-@]/.test(text)) text = "'" + text;
-    return /[",\n\r]/.test(text) ? '"' + text.replace(/"/g, '""') + '"' : text;
-  }
-
   // --- The mini-player: one per page, outside the list, so it stays while the list changes.
+
+  // How long the Spotify embed may take to load before the mini-player says it did not.
+  var PLAYER_LOAD_TIMEOUT_MS = 8000;
 
   function MiniPlayer(root) {
     this.root = root;
     this.title = root.querySelector("[data-mini-title]");
     this.frame = root.querySelector("[data-mini-frame]");
+    this.open = root.querySelector("[data-mini-open]");
+    this.failed = root.querySelector("[data-mini-failed]");
     this.previous = root.querySelector("[data-mini-previous]");
     this.next = root.querySelector("[data-mini-next]");
     this.queue = [];
@@ -101,14 +100,11 @@
     if (index < 0 || index >= this.queue.length) return;
     this.index = index;
     var song = this.queue[index];
-    var frame = el("iframe", {
-      src: "https://open.spotify.com/embed/track/" + encodeURIComponent(song.spotify_id),
-      title: "Spotify player: " + song.name + " by " + (song.artist || "unknown artist"),
-      width: "100%", height: "80", loading: "lazy",
-      allow: "autoplay; clipboard-write; encrypted-media; fullscreen; picture-in-picture",
-    });
-    this.frame.textContent = "";
-    this.frame.appendChild(frame);
+    // The song and its Spotify link show whatever becomes of the embed (offline, blocked, not available
+    // in the listener's region): the player never leaves the user with an empty box.
+    this.open.href = song.spotify_url;
+    this.open.querySelector("[data-mini-open-song]").textContent = ": " + song.name;
+    this.loadEmbed(song);
     this.title.textContent = (this.queue.length > 1 ? (index + 1) + " of " + this.queue.length + ": " : "") +
       song.name + " by " + (song.artist || "unknown artist");
     this.previous.hidden = this.queue.length < 2;
@@ -119,7 +115,39 @@
     document.body.classList.add("has-mini-player");
   };
 
+  MiniPlayer.prototype.loadEmbed = function (song) {
+    var player = this;
+    clearTimeout(this.loadTimer);
+    this.failed.hidden = true;
+    this.frame.textContent = "";
+    if (navigator.onLine === false) {
+      this.fail();
+      return;
+    }
+    var frame = el("iframe", {
+      src: "https://open.spotify.com/embed/track/" + encodeURIComponent(song.spotify_id),
+      title: "Spotify player: " + song.name + " by " + (song.artist || "unknown artist"),
+      width: "100%", height: "80",
+      allow: "autoplay; clipboard-write; encrypted-media; fullscreen; picture-in-picture",
+    });
+    frame.addEventListener("load", function () { clearTimeout(player.loadTimer); });
+    frame.addEventListener("error", function () { player.fail(frame); });
+    var timeout = Number(this.root.getAttribute("data-load-timeout-ms")) || PLAYER_LOAD_TIMEOUT_MS;
+    this.loadTimer = setTimeout(function () { player.fail(frame); }, timeout);
+    this.frame.appendChild(frame);
+  };
+
+  // The embed did not load: take away its empty box and say so, next to the song's Spotify link.
+  MiniPlayer.prototype.fail = function (frame) {
+    clearTimeout(this.loadTimer);
+    if (frame && frame.parentNode !== this.frame) return; // another song's embed has replaced it
+    this.frame.textContent = "";
+    this.failed.hidden = false;
+  };
+
   MiniPlayer.prototype.close = function () {
+    clearTimeout(this.loadTimer);
+    this.failed.hidden = true;
     this.frame.textContent = ""; // removing the embed stops the sound
     this.root.hidden = true;
     this.queue = [];
@@ -278,23 +306,26 @@
     }
   };
 
+  // One compact row, as a music app shows a song: its cover (which plays it), the title and artist, the
+  // stars, and two small icon buttons (Spotify, "why this?") that carry their names for screen readers.
   Panel.prototype.item = function (result, index) {
     var song = result.song;
     var panel = this;
     var base = "rec-" + (this.root.dataset.detection || this.root.dataset.emotion) + "-" + song.id;
+    var artist = song.artist || "unknown artist";
     var year = song.release_date ? song.release_date.slice(0, 4) : "";
     var genre = NO_GENRE.test(song.genre || "") ? "" : song.genre;
     var meta = [song.album, year, genre].filter(Boolean).join(" · ");
 
-    var title = el("p", { class: "rec-title" }, [
-      el("strong", { text: song.name }),
-      el("span", { class: "muted", text: " by " + (song.artist || "unknown artist") }),
-    ]);
+    var title = el("p", { class: "rec-title" }, [el("strong", { text: song.name })]);
     if (result.explore) title.appendChild(el("span", { class: "rec-badge", text: "new for you" }));
 
     var reasons = el("ul", { class: "rec-reasons", id: base + "-why", hidden: "" },
       result.reasons.map(function (reason) { return el("li", { text: reason }); }));
-    var why = el("button", { type: "button", class: "link-button", "aria-expanded": "false", "aria-controls": base + "-why", text: "Why this?" });
+    var why = el("button", { type: "button", class: "rec-icon", "aria-expanded": "false", "aria-controls": base + "-why", title: "Why this?" }, [
+      el("span", { "aria-hidden": "true", text: "?" }),
+      el("span", { class: "visually-hidden", text: "Why this?" }),
+    ]);
     function showReasons(open) {
       why.setAttribute("aria-expanded", String(open));
       reasons.hidden = !open;
@@ -303,18 +334,25 @@
     why.addEventListener("click", function () { showReasons(why.getAttribute("aria-expanded") !== "true"); });
     if (this.openReasons[song.id]) showReasons(true);
 
-    var play = el("button", { type: "button", class: "button button-small", text: "▶ Play" });
-    play.setAttribute("aria-label", "Play " + song.name + " by " + (song.artist || "unknown artist") + " (loads the Spotify player)");
-    play.addEventListener("click", function () { player().play(panel.songs(), index); });
-    var open = el("a", { href: song.spotify_url, target: "_blank", rel: "noopener noreferrer" }, [
-      document.createTextNode("Open in Spotify"),
-      el("span", { class: "visually-hidden", text: " (opens in a new tab)" }),
+    var cover = el("button", { type: "button", class: "rec-cover", "aria-label": "Play " + song.name + " by " + artist + " (loads the Spotify player)" }, [
+      window.emoCovers.coverElement(document, song, base + "-cover"),
+      el("span", { class: "rec-cover-play", "aria-hidden": "true", text: "▶" }),
+    ]);
+    cover.addEventListener("click", function () { player().play(panel.songs(), index); });
+    var open = el("a", { class: "rec-icon", href: song.spotify_url, target: "_blank", rel: "noopener noreferrer", title: "Open in Spotify" }, [
+      el("span", { "aria-hidden": "true", text: "↗" }),
+      el("span", { class: "visually-hidden", text: "Open in Spotify: " + song.name + " (opens in a new tab)" }),
     ]);
 
     return el("li", { class: "rec-item", "data-song": String(song.id) }, [
-      el("div", { class: "rec-main" }, [title, meta ? el("p", { class: "rec-meta muted", text: meta }) : null]),
+      cover,
+      el("div", { class: "rec-main" }, [
+        title,
+        el("p", { class: "rec-artist muted", text: artist }),
+        meta ? el("p", { class: "rec-meta muted", text: meta }) : null,
+      ]),
       panel.stars(song, result.rating, base),
-      el("div", { class: "rec-actions" }, [play, open, why]),
+      el("div", { class: "rec-actions" }, [open, why]),
       reasons,
     ]);
   };
@@ -412,19 +450,17 @@
   Panel.prototype.exportAs = function (format) {
     var songs = this.songs();
     if (!songs.length) return;
+    // js/playlist.js writes the files: catalog text stays data in them (one line per M3U field,
+    // formulas escaped in CSV cells).
     if (format === "m3u") {
-      var lines = ["#EXTM3U", "#PLAYLIST:EmoMusic " + (this.body.mood || this.body.emotion) + " songs"];
-      songs.forEach(function (song) {
-        lines.push("#EXTINF:" + Math.round((song.length_ms || 0) / 1000) + "," + (song.artist || "unknown artist") + " - " + song.name);
-        lines.push(song.spotify_url);
-      });
-      download(this.fileName("m3u"), "audio/x-mpegurl", lines.join("\n") + "\n");
+      var title = "EmoMusic " + (this.body.mood || this.body.emotion) + " songs";
+      download(this.fileName("m3u"), "audio/x-mpegurl", window.emoPlaylist.m3uText(title, songs));
     } else {
       var rows = [["position", "name", "artist", "album", "mood", "spotify_url"]];
       songs.forEach(function (song, index) {
         rows.push([index + 1, song.name, song.artist, song.album, song.mood, song.spotify_url]);
       });
-      download(this.fileName("csv"), "text/csv", rows.map(function (row) { return row.map(csvCell).join(","); }).join("\r\n") + "\r\n");
+      download(this.fileName("csv"), "text/csv", window.emoPlaylist.csvText(rows));
     }
     this.status.textContent = "Saved the list of " + songs.length + " songs as " + format.toUpperCase() + ".";
   };

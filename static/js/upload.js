@@ -13,6 +13,7 @@
   var button = document.getElementById("analyse-button");
   var MAX_BYTES = 10 * 1024 * 1024;
   var chosen = null;  // a File or a Blob from the camera
+  var burst = [];  // the camera's further frames, sent after `chosen` as more `image` parts
   var previewUrl = null;
 
   function say(message, isError) {
@@ -25,8 +26,9 @@
     return field ? field.value : "";
   }
 
-  function choose(file, caption) {
+  function choose(file, caption, more) {
     chosen = file;
+    burst = more || [];
     if (previewUrl) URL.revokeObjectURL(previewUrl);
     previewUrl = URL.createObjectURL(file);
     previewImage.src = previewUrl;
@@ -86,6 +88,9 @@
     var data = new FormData();
     var name = chosen.name || "camera.jpg";
     data.append("image", chosen, name);
+    burst.forEach(function (frame, index) {
+      data.append("image", frame, "camera-" + (index + 2) + ".jpg");
+    });
     button.disabled = true;
     say("Uploading your photo…", false);
     fetch(form.dataset.apiUrl, {
@@ -112,17 +117,20 @@
       });
   });
 
-  // The camera script hands its snapshots over through this.
+  // The camera script hands its burst of frames over through this: the first is the photo shown.
   window.EmoUpload = {
-    useBlob: function (blob) {
-      var file;
-      try {
-        file = new File([blob], "camera.jpg", { type: "image/jpeg" });
-      } catch (ignored) {
-        file = blob;
-        file.name = "camera.jpg";
-      }
-      choose(file, "Photo from your camera");
+    useFrames: function (blobs) {
+      var files = blobs.map(function (blob, index) {
+        var name = index ? "camera-" + (index + 1) + ".jpg" : "camera.jpg";
+        try {
+          return new File([blob], name, { type: "image/jpeg" });
+        } catch (ignored) {
+          blob.name = name;
+          return blob;
+        }
+      });
+      var caption = files.length > 1 ? "Photo from your camera (" + files.length + " frames)" : "Photo from your camera";
+      choose(files[0], caption, files.slice(1));
       button.focus();
     },
     say: say,

@@ -1,6 +1,7 @@
-// "Use my camera": a live preview with getUserMedia, then one frame captured
-// to a JPEG in the browser and handed to the upload script. Nothing leaves
-// the browser until the user presses Analyse.
+// "Use my camera": a live preview with getUserMedia, then a burst of frames
+// taken over about a second, each a JPEG made in the browser, handed to the
+// upload script (the worker reads the face in each and averages them).
+// Nothing leaves the browser until the user presses Analyse.
 (function () {
   "use strict";
   var section = document.getElementById("camera");
@@ -94,23 +95,42 @@
       });
   });
 
+  var BURST_FRAMES = 5;
+  var BURST_GAP_MS = 250;  // five frames over a second
+
+  function grab() {
+    var canvas = document.createElement("canvas");
+    canvas.width = video.videoWidth;
+    canvas.height = video.videoHeight;
+    canvas.getContext("2d").drawImage(video, 0, 0, canvas.width, canvas.height);
+    return new Promise(function (resolve) { canvas.toBlob(resolve, "image/jpeg", 0.92); });
+  }
+
   captureButton.addEventListener("click", function () {
     if (!stream || !video.videoWidth) {
       say("The camera is not ready yet; wait a moment and try again.", true);
       return;
     }
-    var canvas = document.createElement("canvas");
-    canvas.width = video.videoWidth;
-    canvas.height = video.videoHeight;
-    canvas.getContext("2d").drawImage(video, 0, 0, canvas.width, canvas.height);
-    canvas.toBlob(function (blob) {
-      if (!blob) {
-        say("The photo could not be captured. Try again, or upload a photo.", true);
-        return;
-      }
-      stop();
-      window.EmoUpload.useBlob(blob);
-    }, "image/jpeg", 0.92);
+    captureButton.disabled = true;
+    say("Hold still… taking " + BURST_FRAMES + " frames.", false);
+    var frames = [];
+    function next() {
+      grab().then(function (blob) {
+        if (blob) frames.push(blob);
+        if (frames.length < BURST_FRAMES && stream) {
+          setTimeout(next, BURST_GAP_MS);
+          return;
+        }
+        captureButton.disabled = false;
+        if (!frames.length) {
+          say("The photo could not be captured. Try again, or upload a photo.", true);
+          return;
+        }
+        stop();
+        window.EmoUpload.useFrames(frames);
+      });
+    }
+    next();
   });
 
   stopButton.addEventListener("click", function () {

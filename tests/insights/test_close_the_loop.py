@@ -3,8 +3,7 @@
 import pytest
 
 from detection.calibration import MIN_CORRECTIONS, calibrated_probabilities_for, calibration_for
-from detection.models import DetectionStatus
-from ml.labels import LABELS
+from ml.runtime.labels import LABELS
 from tests.factories import DetectionFactory
 from tests.recommendations.conftest import load_seed_songs
 
@@ -17,15 +16,7 @@ def reading(top: str, share: float = 0.7) -> dict[str, float]:
 
 
 def done(user, emotion: str):
-    probabilities = reading(emotion)
-    return DetectionFactory(
-        user=user,
-        status=DetectionStatus.DONE,
-        emotion=emotion,
-        confidence=probabilities[emotion],
-        probabilities=probabilities,
-        faces=[{"box": [0, 0, 50, 50], "emotion": emotion, "probabilities": probabilities}],
-    )
+    return DetectionFactory(finished=True, user=user, shares=reading(emotion), box=[0, 0, 50, 50])
 
 
 @pytest.mark.django_db

@@ -8,8 +8,8 @@ import pytest
 from django.utils import timezone
 
 from detection.models import Detection, DetectionStatus
-from tests.factories import TEST_PASSWORD, DetectionFactory, OutcomeFactory, RatingFactory, SongFactory, UserFactory
-from tests.journeys.conftest import HAVE_CHROMIUM, browser_factory, page, playwright_instance  # noqa: F401
+from tests.factories import DetectionFactory, OutcomeFactory, RatingFactory, SongFactory, UserFactory
+from tests.journeys.conftest import HAVE_CHROMIUM, browser_factory, log_in, page, playwright_instance  # noqa: F401
 
 pytestmark = [
     pytest.mark.browser,
@@ -18,14 +18,6 @@ pytestmark = [
 ]
 # Set to a folder to keep full-page screenshots of both pages, for a look by eye.
 SHOTS = os.environ.get("INSIGHTS_SCREENSHOTS")
-
-
-def log_in(page, user) -> None:  # noqa: F811
-    page.goto("/accounts/login/")
-    page.get_by_label("Username").fill(user.username)
-    page.get_by_label("Password").fill(TEST_PASSWORD)
-    page.get_by_role("button", name=re.compile("log in", re.IGNORECASE)).click()
-    page.wait_for_url(re.compile(r"/$"))
 
 
 def history_of(user) -> None:
@@ -64,7 +56,7 @@ def test_history_draws_the_timeline_and_switches_to_weeks(page, live_server):  #
 
 
 def test_the_dashboard_draws_its_charts(page, live_server):  # noqa: F811
-    staff = UserFactory(is_staff=True, is_superuser=True)
+    staff = UserFactory(staff=True)
     history_of(UserFactory())
     log_in(page, staff)
 

@@ -7,8 +7,16 @@ import pytest
 from accounts.models import Strategy
 from detection.models import Detection, DetectionStatus
 from insights import selectors
-from ml.labels import LABELS
-from tests.factories import DetectionFactory, MoodFactory, OutcomeFactory, RatingFactory, SongFactory, UserFactory
+from ml.runtime.labels import LABELS
+from tests.factories import (
+    DetectionFactory,
+    MoodFactory,
+    OutcomeFactory,
+    RatingFactory,
+    SongFactory,
+    UserFactory,
+    probabilities,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -16,9 +24,8 @@ TODAY = date(2026, 11, 25)  # a Wednesday
 
 
 def done(user, emotion: str, corrected: str = "", *, when: datetime | None = None, confidence: float = 0.5):
-    detection = DetectionFactory(
-        user=user, status=DetectionStatus.DONE, emotion=emotion, corrected_emotion=corrected, confidence=confidence
-    )
+    shares = probabilities(**{emotion: confidence})
+    detection = DetectionFactory(finished=True, user=user, shares=shares, corrected_emotion=corrected)
     if when is not None:
         Detection.objects.filter(pk=detection.pk).update(created=when)
     return detection

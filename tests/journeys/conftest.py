@@ -5,12 +5,15 @@ the reason printed in pytest's summary, when it does not.
 """
 
 import os
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from django.core.cache import caches
+
+from tests.factories import TEST_PASSWORD
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
@@ -36,6 +39,15 @@ def pytest_runtest_makereport(item, call):
     outcome = yield
     report = outcome.get_result()
     setattr(item, f"report_{report.when}", report)
+
+
+def log_in(page, user) -> None:
+    """Log in through the site's form as `user` (with the factories' password) and land on the upload page."""
+    page.goto("/accounts/login/")
+    page.get_by_label("Username").fill(user.username)
+    page.get_by_label("Password").fill(TEST_PASSWORD)
+    page.get_by_role("button", name=re.compile("log in", re.IGNORECASE)).click()
+    page.wait_for_url(re.compile(r"/$"))
 
 
 # Per module, not per session: while Playwright runs, its event loop counts as

@@ -18,6 +18,7 @@ from detection.models import Detection, DetectionStatus
 from recommendations.models import Rating
 from tests.conftest import FACES_DIR, FIXTURES_DIR
 from tests.factories import TEST_PASSWORD, UserFactory
+from tests.journeys.conftest import log_in
 from tests.recommendations.conftest import load_seed_songs
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -25,14 +26,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 # The worker loads the model once; the first photo can take a while on a busy machine.
 ANALYSIS_TIMEOUT_MS = 90_000
 NEW_PASSWORD = "correct horse battery staple 42"
-
-
-def log_in(page, username: str, password: str = TEST_PASSWORD) -> None:
-    page.goto("/accounts/login/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name=re.compile("log in", re.IGNORECASE)).click()
-    page.wait_for_url(re.compile(r"/$"))
 
 
 def test_sign_up_upload_rate_history_delete_log_out(page, step_screenshots, live_server, celery_worker_factory):
@@ -132,7 +125,7 @@ def test_a_webcam_snapshot_is_analysed_and_shown_in_place(page, step_screenshots
     """Chromium's fake camera shows a synthetic pattern (no face): the page says so without reloading."""
     worker = celery_worker_factory()
     user = UserFactory()
-    log_in(page, user.username)
+    log_in(page, user)
 
     page.get_by_role("button", name="Use my camera").click()
     page.locator("#upload-status").filter(has_text="Camera on.").wait_for()
@@ -178,7 +171,7 @@ def test_a_webcam_snapshot_is_analysed_and_shown_in_place(page, step_screenshots
 
 
 def test_staff_imports_a_csv_in_the_admin_and_edits_a_song(page, step_screenshots, live_server, tmp_path):
-    staff = UserFactory(is_staff=True, is_superuser=True)
+    staff = UserFactory(staff=True)
     rows = list(csv.DictReader((FIXTURES_DIR / "catalog" / "bad_rows.csv").open()))
     good = rows[0]
     songs_csv = tmp_path / "songs.csv"
@@ -232,7 +225,7 @@ def test_hostile_song_and_user_names_are_shown_as_text(page, step_screenshots, l
     dialogs: list[str] = []
     page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
 
-    log_in(page, user.username)
+    log_in(page, user)
     page.goto("/mood/")
     page.get_by_role("button", name="Sad").click()
     items = page.locator(".rec-item")
@@ -257,7 +250,7 @@ def test_bad_files_are_refused_in_place_with_a_sentence(page, step_screenshots, 
     from tests.hardening.corpus import CORPUS
 
     user = UserFactory()
-    log_in(page, user.username)
+    log_in(page, user)
     refused = {case.id: case for case in CORPUS if case.status == 400 and case.id != "empty"}
     for case_id in ("text-renamed-jpg", "svg", "decompression-bomb", "animated-gif", "1x1", "12-mb-photo"):
         case = refused[case_id]

@@ -18,25 +18,16 @@ import pytest
 from PIL import Image
 
 from detection.models import Detection, DetectionStatus
-from ml.labels import LABELS
 from recommendations.models import Rating
-from tests import factories
 from tests.conftest import FACES_DIR
-from tests.factories import TEST_PASSWORD, UserFactory
+from tests.factories import TEST_PASSWORD, DetectionFactory, UserFactory, probabilities
+from tests.journeys.conftest import log_in
 from tests.recommendations.conftest import load_seed_songs
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 900}
-
-
-def log_in(page, user) -> None:
-    page.goto("/accounts/login/")
-    page.get_by_label("Username").fill(user.username)
-    page.get_by_label("Password").fill(TEST_PASSWORD)
-    page.get_by_role("button", name=re.compile("log in", re.IGNORECASE)).click()
-    page.wait_for_url(re.compile(r"/$"))
 
 
 def group_photo() -> tuple[bytes, tuple[int, int]]:
@@ -51,15 +42,12 @@ def group_photo() -> tuple[bytes, tuple[int, int]]:
     return stored.getvalue(), photo.size
 
 
-def probabilities(**shares: float) -> dict[str, float]:
-    return {label: 0.0 for label in LABELS} | shares
-
-
-def finished_detection(user, *, shares: dict | None = None) -> Detection:
+def group_detection(user, *, shares: dict | None = None) -> Detection:
     """A finished group photo: the main face (the larger, left) reads scared 41 %, surprised 40 %."""
     main = shares or probabilities(fear=0.41, surprise=0.40, sad=0.12, angry=0.07)
     jpeg, size = group_photo()
-    return factories.finished_detection(
+    return DetectionFactory(
+        finished=True,
         user=user,
         shares=main,
         photo=jpeg,
@@ -67,6 +55,14 @@ def finished_detection(user, *, shares: dict | None = None) -> Detection:
         size=size,
         others=[([430, 140, 200, 200], probabilities(happy=0.9, neutral=0.1))],
     )
+
+
+def open_result(page, user, *, shares: dict | None = None) -> Detection:
+    """Log `user` in and open the result of their finished group photo (see group_detection)."""
+    detection = group_detection(user, shares=shares)
+    log_in(page, user)
+    page.goto(f"/detections/{detection.pk}/")
+    return detection
 
 
 def page_width(page) -> int:
@@ -116,12 +112,11 @@ def test_the_camera_stops_every_stream(page, live_server):
 def test_the_mood_sentence_follows_the_panel_and_the_profile(page, live_server):
     load_seed_songs()
     user = UserFactory(strategy="match")
-    detection = finished_detection(user)
-    log_in(page, user)
-    page.goto(f"/detections/{detection.pk}/")
+    detection = open_result(page, user)
     summary = page.locator("[data-rec-summary]")
-    summary.filter(has_text="Match my mood → Sad songs").wait_for()
-    assert page.locator("[data-mood-name]").inner_text() == "Sad"
+    # Scared 41 %, surprised 40 %: a point high on energy, in Energetic's region of the mood map.
+    summary.filter(has_text="Match my mood → Energetic songs").wait_for()
+    assert page.locator("[data-mood-name]").inner_text() == "Energetic"
 
     page.get_by_label("Strategy").select_option("calm")
     summary.filter(has_text="Calm me down → Calm songs").wait_for()
@@ -190,7 +185,7 @@ def test_a_slow_answer_to_an_earlier_choice_never_replaces_the_latest(page, live
 def test_a_result_that_fails_to_load_once_is_shown_on_the_next_poll(page, live_server):
     load_seed_songs()
     user = UserFactory()
-    detection = finished_detection(user)
+    detection = group_detection(user)
     Detection.objects.filter(pk=detection.pk).update(status=DetectionStatus.PROCESSING)
     log_in(page, user)
     dropped = []
@@ -215,9 +210,7 @@ def test_emotions_read_as_words(page, live_server):
     load_seed_songs()
     user = UserFactory()
     shares = probabilities(surprise=0.8, happy=0.2)
-    detection = finished_detection(user, shares=shares)
-    log_in(page, user)
-    page.goto(f"/detections/{detection.pk}/")
+    open_result(page, user, shares=shares)
     page.get_by_role("heading", name="You look surprised").wait_for()
     text = page.locator("main").inner_text()
     assert "surprised" in text and not re.search(r"\bsurprise\b", text, re.IGNORECASE)
@@ -229,12 +222,13 @@ def test_emotions_read_as_words(page, live_server):
 def test_a_near_tie_and_a_mix_are_said(page, live_server):
     load_seed_songs()
     user = UserFactory()
-    detection = finished_detection(user)
-    log_in(page, user)
-    page.goto(f"/detections/{detection.pk}/")
+    open_result(page, user)
     page.get_by_role("heading", name="You look scared or surprised").wait_for()
     assert "It's close: scared 41%, surprised 40%." in page.locator("main").inner_text()
-    assert page.locator("[data-mood-because]").inner_text() == "Scared 41% and sad 12% together → Sad songs."
+    assert (
+        page.locator("[data-mood-because]").inner_text()
+        == "Scared 41%, surprised 40% and sad 12% together → Energetic songs."
+    )
 
 
 def test_get_detections_new_lands_on_the_upload_page(page, live_server):
@@ -250,7 +244,7 @@ def test_get_detections_new_lands_on_the_upload_page(page, live_server):
 
 def test_no_page_is_wider_than_a_phone(page, live_server, staff_user):
     load_seed_songs()
-    detection = finished_detection(staff_user)
+    detection = group_detection(staff_user)
     Rating.objects.create(user=staff_user, song_id=_any_song_id(), score=4, detection=detection, emotion="fear")
     log_in(page, staff_user)
     page.set_viewport_size(PHONE)
@@ -281,7 +275,7 @@ def _any_song_id() -> int:
 def test_on_a_phone_the_emotion_and_the_songs_are_above_the_fold(page, live_server):
     load_seed_songs()
     user = UserFactory()
-    detection = finished_detection(user)
+    detection = group_detection(user)
     log_in(page, user)
     page.set_viewport_size(PHONE)
     page.goto(f"/detections/{detection.pk}/")
@@ -296,7 +290,7 @@ def test_on_a_phone_the_emotion_and_the_songs_are_above_the_fold(page, live_serv
 
 def test_secondary_and_danger_buttons_look_like_themselves(page, live_server):
     user = UserFactory()
-    detection = finished_detection(user)
+    detection = group_detection(user)
     log_in(page, user)
     page.goto(f"/detections/{detection.pk}/delete")
     danger = page.get_by_role("button", name="Yes, delete it")
@@ -313,7 +307,7 @@ def test_secondary_and_danger_buttons_look_like_themselves(page, live_server):
 
 def test_the_no_face_page_offers_two_ways_on(page, live_server):
     user = UserFactory()
-    detection = Detection.objects.create(
+    detection = DetectionFactory(
         user=user, status=DetectionStatus.NO_FACE, error="We couldn't find a face. Try a well-lit photo."
     )
     log_in(page, user)
@@ -330,7 +324,7 @@ def test_the_no_face_page_offers_two_ways_on(page, live_server):
 def test_the_mini_player_stays_and_queues_the_list(page, live_server):
     load_seed_songs()
     user = UserFactory()
-    detection = finished_detection(user)
+    detection = group_detection(user)
     requests: list[str] = []
     page.on("request", lambda request: requests.append(request.url))
     log_in(page, user)
@@ -366,9 +360,7 @@ def test_the_mini_player_stays_and_queues_the_list(page, live_server):
 def test_a_low_rating_removes_the_song_with_an_undo(page, live_server):
     load_seed_songs()
     user = UserFactory()
-    detection = finished_detection(user)
-    log_in(page, user)
-    page.goto(f"/detections/{detection.pk}/")
+    open_result(page, user)
     items = page.locator(".rec-item")
     items.first.wait_for()
     first = items.first
@@ -392,7 +384,7 @@ def test_a_low_rating_removes_the_song_with_an_undo(page, live_server):
 def test_the_list_can_be_taken_away(page, live_server):
     load_seed_songs()
     user = UserFactory()
-    detection = finished_detection(user)
+    detection = group_detection(user)
     log_in(page, user)
     page.context.grant_permissions(["clipboard-read", "clipboard-write"])
     page.goto(f"/detections/{detection.pk}/")
@@ -402,7 +394,7 @@ def test_the_list_can_be_taken_away(page, live_server):
     with page.expect_download() as m3u:
         page.get_by_role("button", name="Save as playlist (M3U)").click()
     playlist = Path(m3u.value.path()).read_text()
-    assert m3u.value.suggested_filename == "emomusic-sad-match.m3u"
+    assert m3u.value.suggested_filename == "emomusic-energetic-match.m3u"
     assert playlist.startswith("#EXTM3U\n")
     assert [line for line in playlist.splitlines() if not line.startswith("#")] == links
 
@@ -419,9 +411,7 @@ def test_the_list_can_be_taken_away(page, live_server):
 def test_which_one_is_you(page, live_server):
     load_seed_songs()
     user = UserFactory()
-    detection = finished_detection(user)
-    log_in(page, user)
-    page.goto(f"/detections/{detection.pk}/")
+    detection = open_result(page, user)
     page.get_by_role("group", name="Which one is you?").wait_for()
     assert page.locator(".face-number").all_text_contents() == ["1", "2"]  # left to right
     page.get_by_role("button", name="Face 2, looks happy").click()
@@ -438,7 +428,7 @@ def test_the_main_pages_have_no_serious_accessibility_violations(page, live_serv
     from axe_playwright_python.sync_playwright import Axe
 
     load_seed_songs()
-    detection = finished_detection(staff_user)
+    detection = group_detection(staff_user)
     log_in(page, staff_user)
     axe = Axe()
     found = {}
@@ -468,7 +458,7 @@ def test_the_main_pages_have_no_serious_accessibility_violations(page, live_serv
 def test_screenshots_of_the_result_page(page, live_server):
     load_seed_songs()
     user = UserFactory(strategy="match")
-    detection = finished_detection(user)
+    detection = group_detection(user)
     log_in(page, user)
     folder = Path(os.environ["SCREENS_DIR"])
     folder.mkdir(parents=True, exist_ok=True)

@@ -12,9 +12,9 @@ import pytest
 
 from catalog.models import Song
 from detection.models import Detection
-from ml.labels import LABELS
 from tests.conftest import FACES_DIR
-from tests.factories import TEST_PASSWORD, RatingFactory, finished_detection
+from tests.factories import DetectionFactory, RatingFactory, probabilities
+from tests.journeys.conftest import log_in
 from tests.recommendations.conftest import load_seed_songs
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -31,9 +31,15 @@ POLICY_CONSOLE_LINE = re.compile(r"Content Security Policy|Content-Security-Poli
 
 
 def sad_detection(user) -> Detection:
-    shares = {label: 0.0 for label in LABELS} | {"sad": 0.8, "fear": 0.2}
     photo = (FACES_DIR / "sad_1.jpg").read_bytes()
-    return finished_detection(user=user, shares=shares, photo=photo, box=[10, 10, 30, 30])
+    return DetectionFactory(
+        finished=True,
+        user=user,
+        shares=probabilities(sad=0.8, fear=0.2),
+        photo=photo,
+        box=[10, 10, 30, 30],
+        size=(48, 48),
+    )
 
 
 @pytest.fixture
@@ -89,11 +95,7 @@ def test_the_main_pages_raise_no_policy_violation(watched_page, live_server, sta
 
     page.goto("/accounts/signup/")
     page.locator("main h1").wait_for()
-    page.goto("/accounts/login/")
-    page.get_by_label("Username").fill(staff_user.username)
-    page.get_by_label("Password").fill(TEST_PASSWORD)
-    page.get_by_role("button", name=re.compile("log in", re.IGNORECASE)).click()
-    page.wait_for_url(re.compile(r"/$"))
+    log_in(page, staff_user)
 
     # The upload page: the camera (Permissions-Policy camera=(self)) and the photo's preview (a blob: image).
     policy = page.evaluate(

@@ -113,11 +113,18 @@ def test_the_shipped_model_is_one_small_net_with_a_flat_card():
     classifier = EmotionClassifier.load()
 
     assert classifier.version == card["version"] and classifier.tta == card["tta"]
-    for key in ("architecture", "recipe", "teacher", "validation", "public_test", "private_test", "all_test", "speed"):
+    # Both label sets on the PrivateTest faces: FER+'s ten-tagger majority, and FER-2013's own labels.
+    splits = ("ferplus_public_test", "ferplus_private_test", "public_test", "private_test", "all_test")
+    for key in ("architecture", "recipe", "tta_registered", "speed", "train_command", "ship_command", *splits):
         assert key in card, key
-    for split in ("validation", "public_test", "private_test", "all_test"):
+    for split in splits:
         assert set(card[split]["recall"]) == set(LABELS)
-    assert card["validation_data"].startswith("PublicTest") and card["reported_once"].startswith("PrivateTest")
+    assert card["validation_data"].startswith("ferplus_public_test") and card["reported_once"].startswith("PrivateTest")
+    assert card["tta"] in card["tta_registered"] and len(card["tta_registered"]) <= 3
+    assert (
+        card["ferplus_private_test"]["accuracy"] >= 0.86
+        and min(card["ferplus_private_test"]["recall"].values()) >= 0.45
+    )
     assert not any(isinstance(value, dict) and "version" in value for value in card.values())  # no nested cards
     assert len(ensemble_members(load_model(DEFAULT_MODEL))) == 1
     assert DEFAULT_MODEL.stat().st_size == card["size_bytes"] <= 5 * 1024 * 1024

@@ -8,7 +8,7 @@ from catalog.services import moods_fill_missing
 from detection.models import DetectionStatus
 from recommendations.models import Rating
 from tests.conftest import SONG_FIELDS
-from tests.factories import DetectionFactory, RatingFactory, SongFactory
+from tests.factories import DetectionFactory, RatingFactory, SongFactory, probabilities
 
 pytestmark = pytest.mark.django_db
 
@@ -21,11 +21,7 @@ def _ids(response) -> list[int]:
 
 
 def _done_detection(user, emotion="sad", **kwargs):
-    probabilities = {label: 0.0 for label in ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")}
-    probabilities[emotion] = 1.0
-    return DetectionFactory(
-        user=user, status=DetectionStatus.DONE, emotion=emotion, confidence=1.0, probabilities=probabilities, **kwargs
-    )
+    return DetectionFactory(finished=True, user=user, shares=probabilities(**{emotion: 1.0}), **kwargs)
 
 
 # --- GET /api/recommendations/ -----------------------------------------------
@@ -143,12 +139,14 @@ def test_an_empty_catalog_answers_an_empty_list(api_client, db):
 
 
 def test_an_emotion_without_a_mood_answers_null_as_the_schema_says(api_client, seed_songs):
-    Mood.objects.filter(name="Sad").delete()  # its rules go with it, and no default can name it
+    Mood.objects.all().delete()  # no mood, no region: the map still places the reading
 
     response = api_client.get(RECOMMENDATIONS, {"emotion": "sad"})
 
     assert response.status_code == 200
     assert response.json()["mood"] is None
+    assert response.json()["point"] == {"valence": 0.19, "energy": 0.338}
+    assert len(response.json()["results"]) == 10
     schema = api_client.get("/api/schema/", HTTP_ACCEPT="application/json").json()
     assert schema["components"]["schemas"]["RecommendationListOutput"]["properties"]["mood"]["nullable"] is True
 
@@ -366,13 +364,11 @@ def test_rated_songs_take_three_places_unless_favourites_are_asked_for(api_clien
 
 
 def test_a_mixed_reading_explains_its_mood(api_client, user, seed_songs):
-    probabilities = dict.fromkeys(("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"), 0.0)
-    probabilities |= {"sad": 0.4, "fear": 0.3, "angry": 0.3}
-    detection = DetectionFactory(
-        user=user, status=DetectionStatus.DONE, emotion="sad", confidence=0.4, probabilities=probabilities
-    )
+    detection = DetectionFactory(finished=True, user=user, shares=probabilities(sad=0.4, fear=0.3, angry=0.3))
     body = api_client.get(RECOMMENDATIONS, {"detection": detection.pk, "strategy": "uplift"}).json()
-    assert body["mood"] == "Calm"
-    assert body["mood_reason"] == "Angry 30% and scared 30% together → Calm songs."
+    # Lift my mood moves the reading toward positive valence, into Happy's region.
+    assert body["mood"] == "Happy"
+    assert body["mood_reason"] == "Sad 40%, angry 30% and scared 30% together → Happy songs."
+    assert body["target"]["valence"] > body["point"]["valence"]
     plain = api_client.get(RECOMMENDATIONS, {"emotion": "sad"}).json()
     assert plain["mood_reason"] == ""

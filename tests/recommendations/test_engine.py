@@ -156,16 +156,7 @@ def test_the_same_title_by_the_same_artist_is_listed_once(rows):
         catalog, mood_ids=[*catalog.mood_ids, 99], mood_profiles=np.vstack([catalog.mood_profiles, target[None, :]])
     )
 
-    picks = engine.recommend(
-        catalog,
-        mood_weights=weights,
-        mood_id=99,
-        mood_name="Twin",
-        ratings=UserRatings.empty(),
-        emotion="sad",
-        limit=10,
-        seed=0,
-    )
+    picks = _recommend(catalog, weights=weights, limit=10, seed=0)
 
     rows_picked = _rows(picks)
     assert not {0, len(rows)} <= set(rows_picked)
@@ -223,19 +214,7 @@ def test_every_pick_has_one_to_three_reasons(catalog):
 def test_limits_and_an_empty_catalog():
     empty = build_catalog([])
 
-    assert (
-        engine.recommend(
-            empty,
-            mood_weights=SAD,
-            mood_id=2,
-            mood_name="Sad",
-            ratings=UserRatings.empty(),
-            emotion="sad",
-            limit=10,
-            seed=0,
-        )
-        == []
-    )
+    assert _recommend(empty, limit=10, seed=0) == []
 
 
 def test_why_this_speaks_plainly(catalog):

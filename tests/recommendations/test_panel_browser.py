@@ -5,8 +5,8 @@ import re
 import pytest
 
 from recommendations.models import Rating
-from tests.factories import TEST_PASSWORD, UserFactory
-from tests.journeys.conftest import HAVE_CHROMIUM, browser_factory, page, playwright_instance  # noqa: F401
+from tests.factories import UserFactory
+from tests.journeys.conftest import HAVE_CHROMIUM, browser_factory, log_in, page, playwright_instance  # noqa: F401
 from tests.recommendations.conftest import load_seed_songs
 
 pytestmark = [
@@ -22,10 +22,7 @@ def test_pick_a_mood_rate_a_song_and_press_play(page, live_server):  # noqa: F81
     requests: list[str] = []
     page.on("request", lambda request: requests.append(request.url))
 
-    page.goto("/accounts/login/")
-    page.get_by_label("Username").fill(user.username)
-    page.get_by_label("Password").fill(TEST_PASSWORD)
-    page.get_by_role("button", name=re.compile("log in", re.IGNORECASE)).click()
+    log_in(page, user)
     page.goto("/mood/")
     page.get_by_role("button", name="Sad").click()
 
@@ -60,20 +57,13 @@ def test_pick_a_mood_rate_a_song_and_press_play(page, live_server):  # noqa: F81
 
 
 def test_the_detection_result_page_lists_songs_for_its_emotion(page, live_server):  # noqa: F811
-    from detection.models import DetectionStatus
-    from tests.factories import DetectionFactory
+    from tests.factories import DetectionFactory, probabilities
 
     load_seed_songs()
     user = UserFactory(strategy="uplift")
-    probabilities = {"angry": 0, "disgust": 0, "fear": 0.1, "happy": 0, "sad": 0.9, "surprise": 0, "neutral": 0}
-    detection = DetectionFactory(
-        user=user, status=DetectionStatus.DONE, emotion="sad", confidence=0.9, probabilities=probabilities
-    )
+    detection = DetectionFactory(finished=True, user=user, shares=probabilities(sad=0.9, fear=0.1))
 
-    page.goto("/accounts/login/")
-    page.get_by_label("Username").fill(user.username)
-    page.get_by_label("Password").fill(TEST_PASSWORD)
-    page.get_by_role("button", name=re.compile("log in", re.IGNORECASE)).click()
+    log_in(page, user)
     page.goto(f"/detections/{detection.pk}/")
 
     page.locator(".rec-item").first.wait_for()

@@ -1,12 +1,15 @@
 import threading
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import connection
 
-from detection.models import DetectionStatus
+from catalog.models import Song
+from detection.models import Detection, DetectionStatus
 from recommendations.models import Rating
-from recommendations.services import rating_delete, rating_upsert
+from recommendations.services import detection_delete, rating_delete, rating_restore, rating_upsert
 from tests.factories import DetectionFactory, RatingFactory, SongFactory, UserFactory
 
 
@@ -69,31 +72,102 @@ def test_rating_delete(user):
     assert not Rating.objects.exists()
 
 
-@pytest.mark.django_db(transaction=True)
-@pytest.mark.parametrize("with_detection", [False, True])
-def test_two_simultaneous_ratings_of_one_song_leave_one_row(with_detection):
-    user = UserFactory()
-    song = SongFactory()
-    detection = DetectionFactory(user=user, status=DetectionStatus.DONE, emotion="sad") if with_detection else None
-    start = threading.Barrier(2)
-    outcomes: list = []
+def run_at_once(*calls):
+    """Run each call in its own thread, all released together; return what each returned or raised."""
+    start = threading.Barrier(len(calls))
 
-    def rate(score: int) -> None:
+    def run(call):
         try:
             start.wait()
-            outcomes.append(rating_upsert(user=user, song=song, score=score, detection=detection)[1])
-        except Exception as error:  # the test reports it below
-            outcomes.append(error)
+            return call()
+        except Exception as error:  # the test reports it
+            return error
         finally:
             connection.close()
 
-    threads = [threading.Thread(target=rate, args=(score,)) for score in (2, 5)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    with ThreadPoolExecutor(max_workers=len(calls)) as pool:
+        return list(pool.map(run, calls))
+
+
+def user_song_and_maybe_detection(with_detection):
+    user = UserFactory()
+    detection = DetectionFactory(user=user, status=DetectionStatus.DONE, emotion="sad") if with_detection else None
+    return user, SongFactory(), detection
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("with_detection", [False, True])
+def test_two_simultaneous_ratings_of_one_song_leave_one_row(with_detection):
+    user, song, detection = user_song_and_maybe_detection(with_detection)
+
+    outcomes = run_at_once(
+        *(
+            lambda score=score: rating_upsert(user=user, song=song, score=score, detection=detection)[1]
+            for score in (2, 5)
+        )
+    )
 
     assert sorted(outcomes) == [False, True]
     rating = Rating.objects.get(user=user, song=song)
     assert rating.score in (2, 5)
     assert rating.detection == detection
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("with_detection", [False, True])
+def test_two_simultaneous_undos_of_one_deleted_rating_leave_one_row(with_detection):
+    user, song, detection = user_song_and_maybe_detection(with_detection)
+
+    def undo():
+        return rating_restore(user=user, song=song.pk, score=4, detection=detection and detection.pk, emotion="sad")
+
+    results = run_at_once(undo, undo)
+
+    assert all(isinstance(result, Rating) for result in results), results
+    rating = Rating.objects.get(user=user, song=song)
+    assert (rating.score, rating.emotion, rating.detection) == (4, "sad", detection)
+
+
+@contextmanager
+def after_first_read_of(model, action):
+    """Run `action` right after this thread's connection first reads `model`'s table: another request's
+    write landing between a service's check and its own write."""
+    done = False
+
+    def wrapper(execute, sql, params, many, context):
+        nonlocal done
+        result = execute(sql, params, many, context)
+        if not done and sql.lstrip().upper().startswith("SELECT") and f'FROM "{model._meta.db_table}"' in sql:
+            done = True
+            action()
+        return result
+
+    with connection.execute_wrapper(wrapper):
+        yield
+    assert done
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_undo_while_its_selfie_is_being_deleted_puts_the_rating_back_unlinked():
+    user = UserFactory()
+    song = SongFactory()
+    detection = DetectionFactory(user=user, status=DetectionStatus.DONE, emotion="sad", photo=None)
+
+    with after_first_read_of(Detection, lambda: detection_delete(detection=Detection.objects.get(pk=detection.pk))):
+        rating = rating_restore(user=user, song=song.pk, score=4, detection=detection.pk, emotion="sad")
+
+    assert not Detection.objects.filter(pk=detection.pk).exists()
+    assert rating is not None and Rating.objects.get() == rating
+    assert (rating.score, rating.emotion, rating.detection) == (4, "sad", None)
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("with_detection", [False, True])
+def test_an_undo_while_its_song_is_being_deleted_puts_nothing_back(with_detection):
+    user, song, detection = user_song_and_maybe_detection(with_detection)
+
+    with after_first_read_of(Song, lambda: Song.objects.filter(pk=song.pk).delete()):
+        rating = rating_restore(user=user, song=song.pk, score=4, detection=detection and detection.pk, emotion="sad")
+
+    assert rating is None
+    assert not Rating.objects.exists() and not Song.objects.filter(pk=song.pk).exists()

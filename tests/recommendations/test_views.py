@@ -3,7 +3,7 @@ from django.urls import reverse
 
 from detection.models import DetectionStatus
 from recommendations.models import Rating
-from tests.factories import DetectionFactory, RatingFactory, SongFactory
+from tests.factories import DetectionFactory, RatingFactory, SongFactory, probabilities
 
 pytestmark = pytest.mark.django_db
 
@@ -33,7 +33,7 @@ def test_history_lists_own_detections_and_ratings_newest_first(client, user, oth
     assert reverse("detection_detail", args=[hidden.pk]) not in body
     assert "Not Yours" not in body
     assert body.index("Second Song") < body.index("First Song")
-    assert "Neutral" in body and "(corrected)" in body
+    assert "Neutral" in body and "(corrected; the model read happy)" in body
 
 
 def test_empty_history_says_so(client, user):
@@ -106,7 +106,7 @@ def test_pick_mood_with_an_unknown_emotion_says_so(client, user):
 
 
 def test_the_detection_result_page_has_the_panel(client, user):
-    detection = DetectionFactory(user=user, status=DetectionStatus.DONE, emotion="sad", probabilities={"sad": 1.0})
+    detection = DetectionFactory(finished=True, user=user, shares=probabilities(sad=1.0))
     client.force_login(user)
 
     response = client.get(reverse("detection_detail", args=[detection.pk]))
@@ -164,7 +164,7 @@ def test_deleting_a_rating_needs_login_and_post(client, user):
 
 
 def test_history_undo_puts_a_deleted_rating_back(client, user):
-    detection = DetectionFactory(user=user, status=DetectionStatus.DONE, emotion="sad", probabilities={"sad": 1.0})
+    detection = DetectionFactory(finished=True, user=user, shares=probabilities(sad=1.0))
     rating = RatingFactory(user=user, score=4, song=SongFactory(name="Keep Me"), detection=detection, emotion="sad")
     client.force_login(user)
     client.post(reverse("rating_delete", args=[rating.pk]))
@@ -194,22 +194,19 @@ def test_history_undo_needs_login_and_post(client, user):
     assert client.get(reverse("rating_undo")).status_code == 405
 
 
-def test_history_moods_follow_the_current_strategy(client, user):
-    from tests.factories import MoodFactory
-
-    for name in ("Happy", "Sad", "Calm", "Energetic"):
-        MoodFactory(name=name)
-    DetectionFactory(user=user, status=DetectionStatus.DONE, emotion="fear", probabilities={"fear": 1.0})
+def test_history_moods_follow_the_current_strategy(client, user, seed_songs):
+    DetectionFactory(finished=True, user=user, shares=probabilities(fear=1.0))
     client.force_login(user)
-    assert "<td>Sad<span" in client.get(reverse("history")).content.decode()
+    # Fear sits high on energy: its region under "match" is Energetic; lifting it lands in Happy.
+    assert "<dd>Energetic<span" in client.get(reverse("history")).content.decode()
     assert "Scared" in client.get(reverse("history")).content.decode()
     user.strategy = "uplift"
     user.save()
-    assert "<td>Calm<span" in client.get(reverse("history")).content.decode()
+    assert "<dd>Happy<span" in client.get(reverse("history")).content.decode()
 
 
 def test_deleting_a_detection_keeps_its_ratings_unlinked(client, user):
-    detection = DetectionFactory(user=user, status=DetectionStatus.DONE, emotion="sad", probabilities={"sad": 1.0})
+    detection = DetectionFactory(finished=True, user=user, shares=probabilities(sad=1.0))
     kept = RatingFactory(user=user, score=5, song=SongFactory(name="Loved"), detection=detection, emotion="sad")
     song = SongFactory(name="Rated twice")
     older = RatingFactory(user=user, score=2, song=song, emotion="")  # without a detection, rated first

@@ -4,13 +4,12 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from catalog.management.commands.seed_catalog import SEED_GENRES, SEED_SONGS
 from catalog.models import Mood, Song
 from recommendations import evaluation
 from recommendations.catalog_cache import current_catalog
 from recommendations.engine import build_catalog
 from recommendations.selectors import mood_mix_for
-
-SEED_DIR = Path(settings.BASE_DIR) / "catalog" / "seed"
 
 
 class Command(BaseCommand):
@@ -39,7 +38,7 @@ class Command(BaseCommand):
             matrix, source = current_catalog(), "the catalog in the database"
         else:
             mood_ids = {mood.name.lower(): mood.pk for mood in Mood.objects.all()}
-            rows = evaluation.seed_catalog_rows(SEED_DIR / "data_moods.csv", SEED_DIR / "track_genres.csv", mood_ids)
+            rows = evaluation.seed_catalog_rows(SEED_SONGS, SEED_GENRES, mood_ids)
             matrix, source = build_catalog(rows), "the bundled seed catalog, catalog/seed/data_moods.csv"
         if matrix.size < 100:
             raise CommandError(f"The catalog has {matrix.size} songs; the evaluation needs at least 100.")

@@ -1,0 +1,39 @@
+"""The mood map in API answers: a reading's `point` and the strategy's `target`, each {"valence", "energy"}."""
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from detection.models import Detection
+from detection.serializers import DetectionOutputSerializer
+from recommendations.mood_map import MapPoint
+
+
+class MapPointOutputSerializer(serializers.Serializer):
+    valence = serializers.FloatField(help_text="0 (sad) to 1 (happy).")
+    energy = serializers.FloatField(help_text="0 (calm) to 1 (energetic).")
+
+
+def map_point_data(point: MapPoint | None) -> dict[str, float] | None:
+    return point.as_dict() if point is not None else None
+
+
+POINT_HELP = "The reading on the mood map: the probability-weighted mean of the emotions' places; null before a result."
+TARGET_HELP = "Where the strategy moves the point; `mood` is the region holding it. Null before a result."
+
+
+class DetectionOnMapOutputSerializer(DetectionOutputSerializer):
+    """A detection with its place on the mood map, from the context's `map` (detection id -> (point, target))."""
+
+    point = serializers.SerializerMethodField(help_text=POINT_HELP)
+    target = serializers.SerializerMethodField(help_text=TARGET_HELP)
+
+    class Meta(DetectionOutputSerializer.Meta):
+        fields = [*DetectionOutputSerializer.Meta.fields, "point", "target"]
+
+    @extend_schema_field(MapPointOutputSerializer(allow_null=True))
+    def get_point(self, detection: Detection) -> dict[str, float] | None:
+        return map_point_data(self.context.get("map", {}).get(detection.pk, (None, None))[0])
+
+    @extend_schema_field(MapPointOutputSerializer(allow_null=True))
+    def get_target(self, detection: Detection) -> dict[str, float] | None:
+        return map_point_data(self.context.get("map", {}).get(detection.pk, (None, None))[1])
