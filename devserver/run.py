@@ -14,6 +14,8 @@ from pathlib import Path
 from honcho.manager import Manager
 from honcho.printer import Printer
 
+from devserver import embedded_redis
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
 BIN_DIR = Path(sys.executable).parent
@@ -36,15 +38,7 @@ def main() -> int:
     else:
         socket_path = VAR_DIR / "run" / "redis.sock"
         env["REDIS_URL"] = f"redis+socket://{socket_path}"
-        processes["redis"] = [
-            sys.executable,
-            "-m",
-            "devserver.embedded_redis",
-            "--socket",
-            str(socket_path),
-            "--dir",
-            str(VAR_DIR / "redis"),
-        ]
+        processes["redis"] = embedded_redis.supervised_command(socket_path=socket_path, data_dir=VAR_DIR / "redis")
         print(f"Starting the embedded Redis on {socket_path}")
     print(f"Using the database at {env.get('DATABASE_URL') or VAR_DIR / 'db.sqlite3'}")
 

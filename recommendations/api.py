@@ -9,8 +9,6 @@ handler (emomusic_site.api).
 from collections.abc import Sequence
 
 from django.http import FileResponse
-from django.utils.decorators import method_decorator
-from django.views.decorators.cache import never_cache
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -429,8 +427,6 @@ class MeDeleteInputSerializer(serializers.Serializer):
     password = serializers.CharField(max_length=4096, trim_whitespace=False, write_only=True)
 
 
-# Personal data: never kept by a browser's or a proxy's cache.
-@method_decorator(never_cache, name="dispatch")
 class MeApi(APIView):
     permission_classes = [IsAuthenticated]
 
@@ -473,7 +469,6 @@ class MeApi(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-@method_decorator(never_cache, name="dispatch")
 class MeExportApi(APIView):
     permission_classes = [IsAuthenticated]
 

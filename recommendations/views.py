@@ -16,7 +16,6 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.http import content_disposition_header
-from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from rest_framework.renderers import JSONRenderer
 
@@ -362,7 +361,6 @@ def pick_mood(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-@never_cache
 @require_GET
 def profile_export(request: HttpRequest) -> HttpResponse:
     """The same document as GET /api/me/export/, as a file to keep."""

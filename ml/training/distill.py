@@ -80,26 +80,8 @@ class DistillConfig:
 
     def as_train_config(self) -> TrainConfig:
         """The recipe's data, balance and schedule settings, as `ml.training.train` reads them."""
-        return TrainConfig(
-            arch=self.arch,
-            out=self.out,
-            data=self.data,
-            labels=self.labels,
-            ferplus=self.ferplus,
-            epochs=self.epochs,
-            batch_size=self.batch_size,
-            learning_rate=self.learning_rate,
-            weight_decay=self.weight_decay,
-            warmup_epochs=self.warmup_epochs,
-            balance=self.balance,
-            validation_fraction=0.2,
-            seed=self.seed,
-            width=self.width,
-            erase_probability=self.erase_probability,
-            limit_per_class=self.limit_per_class,
-            precision=self.precision,
-            backup_steps=self.backup_steps,
-        )
+        shared = {field.name for field in dataclasses.fields(TrainConfig)} & set(vars(self))
+        return TrainConfig(**{name: getattr(self, name) for name in shared})
 
 
 @keras.saving.register_keras_serializable(package="ml.training")

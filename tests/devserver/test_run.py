@@ -7,6 +7,8 @@ from pathlib import Path
 
 import redis
 
+from devserver import embedded_redis
+
 BASE_DIR = Path(__file__).resolve().parents[2]
 
 # Records its pid, then waits; SIGTERM makes it exit 0, as a Celery worker's warm shutdown does.
@@ -49,15 +51,7 @@ def _pids(path: Path) -> list[int]:
 def test_a_stopped_process_comes_back_and_ctrl_c_stops_everything(tmp_path):
     socket_path, starts = tmp_path / "redis.sock", tmp_path / "worker-starts"
     processes = {
-        "redis": [
-            sys.executable,
-            "-m",
-            "devserver.embedded_redis",
-            "--socket",
-            str(socket_path),
-            "--dir",
-            str(tmp_path),
-        ],
+        "redis": embedded_redis.supervised_command(socket_path=socket_path, data_dir=tmp_path),
         "worker": [sys.executable, "-c", WORKER, str(starts)],
     }
     script = (

@@ -115,3 +115,24 @@ def step_screenshots(request, page):
         folder.mkdir(parents=True, exist_ok=True)
         for index, (name, png) in enumerate(shots):
             (folder / f"{index:02d}-{name}.png").write_bytes(png)
+
+
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1280, "height": 900}
+
+
+def page_width(page) -> int:
+    """How wide the page is laid out, in CSS pixels: more than the window means it scrolls sideways."""
+    return page.evaluate("Math.max(document.documentElement.scrollWidth, document.body.scrollWidth)")
+
+
+def serious_violations(page) -> list[str]:
+    """axe-core's serious and critical violations on the page as it stands, one line each."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page)
+    return [
+        f"{violation['id']} ({violation['impact']}): {[node['target'] for node in violation['nodes']]}"
+        for violation in results.response["violations"]
+        if violation["impact"] in ("serious", "critical")
+    ]

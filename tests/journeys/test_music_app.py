@@ -13,32 +13,15 @@ import pytest
 
 from detection.models import Detection
 from tests.factories import DetectionFactory, OutcomeFactory, UserFactory, probabilities
-from tests.journeys.conftest import log_in
+from tests.journeys.conftest import DESKTOP, PHONE, log_in, page_width, serious_violations
 from tests.recommendations.conftest import load_seed_songs
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-PHONE = {"width": 390, "height": 844}
-DESKTOP = {"width": 1280, "height": 900}
 SIZES = pytest.mark.parametrize("size", [DESKTOP, PHONE], ids=["desktop", "phone"])
 
 # Spotify's embed, answered by the test: a page that loads, or one that never does.
 EMBED = "https://open.spotify.com/embed/**"
-
-
-def page_width(page) -> int:
-    return page.evaluate("Math.max(document.documentElement.scrollWidth, document.body.scrollWidth)")
-
-
-def serious_violations(page) -> list[str]:
-    from axe_playwright_python.sync_playwright import Axe
-
-    results = Axe().run(page)
-    return [
-        f"{violation['id']} ({violation['impact']}): {[node['target'] for node in violation['nodes']]}"
-        for violation in results.response["violations"]
-        if violation["impact"] in ("serious", "critical")
-    ]
 
 
 def open_songs(page, size, *, user=None) -> Detection:

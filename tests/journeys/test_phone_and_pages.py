@@ -17,30 +17,13 @@ from detection.models import Detection
 from recommendations.models import Rating
 from tests.conftest import FACES_DIR
 from tests.factories import DetectionFactory, RatingFactory, SongFactory, UserFactory
-from tests.journeys.conftest import log_in
+from tests.journeys.conftest import DESKTOP, PHONE, log_in, page_width, serious_violations
 from tests.journeys.test_result_page import group_detection
 from tests.recommendations.conftest import load_seed_songs
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-PHONE = {"width": 390, "height": 844}
-DESKTOP = {"width": 1280, "height": 900}
 SIZES = [pytest.param(DESKTOP, id="desktop"), pytest.param(PHONE, id="phone")]
-
-
-def page_width(page) -> int:
-    return page.evaluate("Math.max(document.documentElement.scrollWidth, document.body.scrollWidth)")
-
-
-def serious_violations(page) -> list[str]:
-    from axe_playwright_python.sync_playwright import Axe
-
-    results = Axe().run(page)
-    return [
-        f"{violation['id']} ({violation['impact']}): {[node['target'] for node in violation['nodes']]}"
-        for violation in results.response["violations"]
-        if violation["impact"] in ("serious", "critical")
-    ]
 
 
 def check_page(page, size: dict) -> None:

@@ -21,13 +21,10 @@ from detection.models import Detection, DetectionStatus
 from recommendations.models import Rating
 from tests.conftest import FACES_DIR
 from tests.factories import TEST_PASSWORD, DetectionFactory, UserFactory, probabilities
-from tests.journeys.conftest import log_in
+from tests.journeys.conftest import DESKTOP, PHONE, log_in, page_width
 from tests.recommendations.conftest import load_seed_songs
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-PHONE = {"width": 390, "height": 844}
-DESKTOP = {"width": 1280, "height": 900}
 
 
 def group_photo() -> tuple[bytes, tuple[int, int]]:
@@ -63,10 +60,6 @@ def open_result(page, user, *, shares: dict | None = None) -> Detection:
     log_in(page, user)
     page.goto(f"/detections/{detection.pk}/")
     return detection
-
-
-def page_width(page) -> int:
-    return page.evaluate("Math.max(document.documentElement.scrollWidth, document.body.scrollWidth)")
 
 
 # --- Bugs ------------------------------------------------------------------------------------------------
