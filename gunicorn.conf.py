@@ -12,6 +12,12 @@ import ctypes.util
 max_requests = 1000
 max_requests_jitter = 100
 
+# An idle connection is closed by the client or the proxy in front, never by gunicorn first. When the server
+# closes a keep-alive connection as its timer runs out (2 s by default) while the client is already sending its
+# next request on it, that request is reset unanswered: the load test's uploads, sent 2-4 s after a user's
+# last request, were ("HTTP 0"). nginx keeps idle upstream connections 60 s and most clients less.
+keepalive = 75
+
 # glibc's malloc options, set in each worker before its threads start.
 _M_MMAP_THRESHOLD = -3
 _M_ARENA_MAX = -8

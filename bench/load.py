@@ -18,8 +18,11 @@ would otherwise fill the run) and writes its CSV files and HTML report to
 reports/load/workers-N/. Then the queue is left to drain and the database
 says what became of every upload made during the run: upload -> done times
 (created to finished), completions per second once everyone had signed up,
-and lost detections (still queued or processing once drained). reports/load/summary.md and
-summary.json collect the figures; the exit status is 1 on any error or loss.
+and lost detections (still queued or processing once drained). The CPU seconds each
+part of the stack spent during the run (web, worker, PostgreSQL, Redis, S3, Locust
+itself, and whatever else ran on the machine) say where the time went.
+reports/load/summary.md and summary.json collect the figures; the exit status is 1
+on any error or loss.
 """
 
 import argparse
@@ -27,6 +30,7 @@ import csv
 import json
 import os
 import platform
+import resource
 import secrets
 import signal
 import statistics
@@ -39,6 +43,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+import psutil
 import psycopg
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -78,6 +83,7 @@ class Run:
     upload_to_done_p50: float | None = None
     upload_to_done_p95: float | None = None
     completions_per_second: float = 0.0
+    cpu_seconds: dict[str, float] = field(default_factory=dict)
     failures: list[str] = field(default_factory=list)
 
 
@@ -172,6 +178,69 @@ class Stack:
             ).fetchall()
 
 
+# Processes of the stack found by name; what none of these names covers is "other".
+PROCESS_NAMES = {"postgres": "PostgreSQL", "redis-server": "Redis", "weed": "S3"}
+
+
+def _process_seconds(process: psutil.Process, *, reaped_children: bool) -> float:
+    """CPU seconds of `process`, with those of its children already ended when `reaped_children`."""
+    times = process.cpu_times()
+    seconds = times.user + times.system
+    return seconds + (times.children_user + times.children_system if reaped_children else 0.0)
+
+
+def _tree_seconds(pid: int) -> float:
+    """A process and its children, live and ended (gunicorn recycles its workers; their time stays in the
+    master's children figures once reaped)."""
+    try:
+        root = psutil.Process(pid)
+        return _process_seconds(root, reaped_children=True) + sum(
+            _process_seconds(child, reaped_children=False) for child in root.children(recursive=True)
+        )
+    except psutil.NoSuchProcess:
+        return 0.0
+
+
+def cpu_snapshot(stack: Stack) -> dict[str, float]:
+    """CPU seconds so far: the web and worker process trees, the services by name, and the machine's total."""
+    seconds = {
+        "web": _tree_seconds(stack.processes["web"].pid),
+        "worker": _tree_seconds(stack.processes["worker"].pid),
+        **dict.fromkeys(PROCESS_NAMES.values(), 0.0),
+    }
+    for process in psutil.process_iter(["name"]):
+        part = PROCESS_NAMES.get(process.info["name"] or "")
+        if part is None:
+            continue
+        try:
+            # A service's own children (PostgreSQL's backends) are counted once: live ones by name here, ended
+            # ones in the parent's children figures only when the parent is not itself one of them.
+            parent = process.parent()
+            top = parent is None or (parent.name() or "") not in PROCESS_NAMES
+            seconds[part] += _process_seconds(process, reaped_children=top)
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            continue
+    machine = psutil.cpu_times()
+    seconds["machine"] = machine.user + machine.nice + machine.system + machine.irq + machine.softirq
+    return seconds
+
+
+def cpu_spent(before: dict[str, float], after: dict[str, float], *, locust_seconds: float) -> dict[str, float]:
+    """Seconds each part spent between two snapshots; "other" is the machine's total less every part."""
+    spent = {part: round(after[part] - before[part], 1) for part in before if part != "machine"}
+    spent["Locust"] = round(locust_seconds, 1)
+    total = after["machine"] - before["machine"]
+    spent["other"] = round(max(0.0, total - sum(spent.values())), 1)
+    spent["total"] = round(total, 1)
+    return spent
+
+
+def _children_seconds() -> float:
+    """CPU seconds of this process's waited-for children: during a run, Locust alone."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def run_locust(stack: Stack, *, out: Path, users: int, workers: int, steady_seconds: int) -> tuple[Path, Path]:
     folder = out / f"workers-{workers}"
     folder.mkdir(parents=True, exist_ok=True)
@@ -260,6 +329,11 @@ def _p50_p95(figures: dict[str, float] | None) -> str:
     return f"{figures['p50_ms']:.0f} / {figures['p95_ms']:.0f}" if figures else "-"
 
 
+def _cpu_share(run: Run, part: str) -> str:
+    seconds, total = run.cpu_seconds.get(part, 0.0), run.cpu_seconds.get("total", 0.0)
+    return f"{seconds:.0f} s ({seconds / total:.0%})" if total else "-"
+
+
 def write_summary(runs: list[Run], info: dict[str, str], run_seconds: int, out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     (out / "summary.json").write_text(
@@ -287,6 +361,18 @@ def write_summary(runs: list[Run], info: dict[str, str], run_seconds: int, out: 
             ],
         ),
     ]
+    parts = [part for part in runs[0].cpu_seconds if part != "total"] if runs and runs[0].cpu_seconds else []
+    if parts:
+        lines += [
+            "",
+            "CPU seconds spent during each run (share of the machine's total), from the processes' own counters:",
+            "",
+            *markdown_table(
+                ["part", *(f"{run.users} users, {run.workers} w" for run in runs)],
+                "l" + "r" * len(runs),
+                [[part, *(_cpu_share(run, part) for run in runs)] for part in [*parts, "total"]],
+            ),
+        ]
     lines += ["", "Outcomes of the uploads: " + "; ".join(
         f"{run.users} users, {run.workers} w: {run.outcomes}" for run in runs)]  # fmt: skip
     failures = [f"- {run.users} users, {run.workers} w: {failure}" for run in runs for failure in run.failures]
@@ -328,10 +414,14 @@ def main() -> None:
                     run = Run(workers=workers, users=users, load_average=os.getloadavg()[0])
                     since, started = datetime.now(UTC), time.monotonic()
                     print(f"--- {workers} worker process(es), {users} users", flush=True)
+                    cpu_before, locust_before = cpu_snapshot(stack), _children_seconds()
                     stats_csv, failures_csv = run_locust(
                         stack, out=args.out, users=users, workers=workers, steady_seconds=args.run_time
                     )
                     run.run_seconds = time.monotonic() - started
+                    run.cpu_seconds = cpu_spent(
+                        cpu_before, cpu_snapshot(stack), locust_seconds=_children_seconds() - locust_before
+                    )
                     read_locust(run, stats_csv, failures_csv)
                     drain(stack, run, since=since, ended=datetime.now(UTC), timeout_seconds=args.drain_timeout)
                     print(json.dumps(asdict(run), default=str), flush=True)

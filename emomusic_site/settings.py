@@ -125,6 +125,14 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
     {"NAME": "accounts.validators.VisibleCharactersValidator"},
 ]
+# The first stores new passwords (accounts.hashers says why); the others still read older ones.
+PASSWORD_HASHERS = [
+    "accounts.hashers.Argon2idPasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.ScryptPasswordHasher",
+]
 if IS_TEST:
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
@@ -272,6 +280,10 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # Pool processes load the LiteRT model and the face detector at start-up (worker_process_init);
 # Celery's 4-second default would kill them mid-load on a busy machine, forever.
 CELERY_WORKER_PROC_ALIVE_TIMEOUT = env.float("CELERY_WORKER_PROC_ALIVE_TIMEOUT", default=120.0)
+# The worker runs at a lower CPU priority than the web process (niceness 10): where the two share cores, a
+# page or a poll waits behind no photo, and a photo still gets every cycle the web leaves idle. 0 keeps the
+# worker level with the web, as on a host of its own.
+WORKER_NICENESS = env.int("WORKER_NICENESS", default=10)
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=60)
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=90)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True

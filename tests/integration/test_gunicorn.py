@@ -1,5 +1,6 @@
 """The proxy, throttle and token fixes through gunicorn, as production runs the site (behind a TLS proxy)."""
 
+import http.client
 import os
 import secrets
 import signal
@@ -161,3 +162,24 @@ def test_healthz_over_plain_http_shows_the_broken_broker(site):
     assert response.json()["broker"].startswith("down")
     assert time.monotonic() - started < 2
     assert httpx.get(f"{site}/songs/").status_code == 301
+
+
+def test_a_connection_idle_for_seconds_still_takes_the_next_request(site):
+    """gunicorn closes idle keep-alive connections after 2 s by default, without looking for a request already
+    sent on them: a client that sends just then gets a reset and no answer (the load test's "HTTP 0"). The
+    connection must outlast such pauses; the client or its proxy closes idle connections first."""
+    host, port = site.removeprefix("http://").split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=10)
+    try:
+        connection.request("GET", "/healthz")
+        connection.getresponse().read()  # 503 here: this site runs without a broker
+        first_socket = connection.sock
+        time.sleep(3.5)  # a user reading the page between two requests
+        connection.request("GET", "/healthz")  # http.client sends on the same socket; it never reconnects itself
+        answer = connection.getresponse()
+        answer.read()
+    finally:
+        connection.close()
+
+    assert first_socket is not None
+    assert answer.status == 503

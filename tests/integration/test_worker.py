@@ -2,9 +2,11 @@
 
 import contextlib
 import json
+import os
 import time
 from collections.abc import Iterator
 
+import psutil
 import pytest
 from django.conf import settings
 from django.db import transaction
@@ -93,3 +95,15 @@ def test_a_killed_pool_process_is_replaced_and_its_photo_rerun(celery_worker_fac
     detection = wait_for_end(detection_id, timeout_seconds=150, what="the photo to be analysed again", worker=worker)
     assert detection.status == DetectionStatus.DONE
     assert "WorkerLostError" in worker.log()  # the child died holding the photo, and the photo ran again
+
+
+def test_the_worker_and_its_pool_run_below_the_web_processes_priority(celery_worker_factory):
+    """Where the web and the worker share cores, a poll or a page must not wait behind a photo
+    (settings.WORKER_NICENESS)."""
+    worker = celery_worker_factory()
+    main = psutil.Process(worker.process.pid)
+    pool = main.children()
+    ours = os.nice(0)
+
+    assert main.nice() == min(19, ours + settings.WORKER_NICENESS)
+    assert pool and all(child.nice() == main.nice() for child in pool)
