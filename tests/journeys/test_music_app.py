@@ -191,6 +191,8 @@ def test_a_visitor_sees_what_emomusic_does(page, live_server, size):
     assert [step.strip() for step in steps] == ["A selfie", "An emotion", "Songs for it"]
     for strategy in ("Match my mood", "Lift my mood", "Calm me down"):
         assert page.get_by_text(strategy, exact=True).is_visible()
+    main = page.locator("main").inner_text()
+    assert all(word in main for word in ("disgusted", "scared", "surprised"))  # the site's one word per emotion
     picture = page.get_by_role("figure", name=re.compile("^A result"))
     assert picture.is_visible() and picture.locator("svg").count() >= 4
     assert picture.locator("img").count() == 0  # drawn in the page, no image file

@@ -235,7 +235,12 @@ def test_the_profile_is_laid_out_and_a_photo_deleting_choice_asks_first(page, li
     log_in(page, user)
 
     page.goto("/accounts/profile/")
-    assert page.locator(".profile-facts").evaluate("element => getComputedStyle(element).display") == "grid"
+    facts = page.locator(".profile-facts")
+    assert facts.evaluate("element => getComputedStyle(element).display") in ("grid", "flex")
+    email = facts.locator("dd").first
+    line_height = email.evaluate("element => parseFloat(getComputedStyle(element).lineHeight)")
+    assert email.inner_text() == user.email
+    assert email.bounding_box()["height"] < 1.5 * line_height  # one line: a usual address is not broken
     check_page(page, size)
 
     page.get_by_label("Delete the photo as soon as it is analysed").check()

@@ -53,3 +53,23 @@ def test_a_missing_or_out_of_range_feature_stays_in_range():
 
     assert blank == designs([{"valence": 0.5, "energy": 0.5, "tempo": 120, "danceability": 0.5}])[0]
     assert wild["hue"] == 40 and wild["saturation"] == 35 and wild["stripes"] == 9
+
+
+def test_the_key_places_a_disc_on_the_circle_of_fifths_as_large_as_the_song_is_acoustic():
+    c_major, g_major, electric, no_key = designs(
+        [{"key": 0, "acousticness": 1}, {"key": 7, "acousticness": 1}, {"key": 0, "acousticness": 0}, {"key": -1}]
+    )
+
+    assert (c_major["disc"]["x"], c_major["disc"]["y"]) == (24, 11)  # C at the top
+    assert g_major["disc"]["x"] > 24 and g_major["disc"]["y"] < 24  # G one step clockwise
+    assert (c_major["disc"]["r"], electric["disc"]["r"]) == (12, 4)
+    assert no_key["disc"] is None
+
+
+def test_the_genre_picks_the_pattern_the_same_way_every_time():
+    found = designs([{"genre": genre} for genre in ("pop", "rap", "rock", "latin", "r&b", "edm", "Pop ", "")])
+
+    patterns = [design["pattern"] for design in found]
+    assert patterns[:6] == ["stripes", "dots", "stripes", "rings", "rings", "dots"]  # each twice
+    assert patterns[0] == patterns[6]  # case and spacing do not matter
+    assert patterns[7] == "stripes"
