@@ -32,10 +32,27 @@ test-fast: $(STAMP)  ## Everything but the browser and worker integration tests
 test-browser: $(STAMP)
 	$(BIN)/python -m pytest -m browser
 
-.PHONY: screens
-screens: $(STAMP)  ## Screenshots of docs/screens (landing, camera, result, history, profile, dashboard; 1280 and 390 px)
+.PHONY: screens screens-after screens-before
+screens: screens-after screens-before  ## docs/screens before and after (landing, camera, result, history, profile, dashboard; 1280 and 390 px)
+
+screens-after: $(STAMP)
 	SCREENS_DIR=docs/screens $(BIN)/python -m pytest -q -m browser -p no:cacheprovider \
 		tests/journeys/test_phone_and_pages.py::test_screens
+
+# The same pages as drawn before the music-app and phone work: SCREENS_BEFORE_COMMIT checked out in a worktree of
+# its own, sharing .venv, runs tests/journeys/screens_before.py against its own code. fb33b8f's templates and
+# static files are those of the commits up to that work (7ec0f8e), and it is the last of them whose apps import
+# each other consistently on their own.
+SCREENS_BEFORE_COMMIT ?= fb33b8f
+SCREENS_BEFORE_TREE ?= $(or $(TMPDIR),/tmp)/emomusic-screens-before
+screens-before: $(STAMP)
+	git worktree remove --force $(SCREENS_BEFORE_TREE) 2>/dev/null || rm -rf $(SCREENS_BEFORE_TREE)
+	git worktree add --detach $(SCREENS_BEFORE_TREE) $(SCREENS_BEFORE_COMMIT)
+	ln -s $(CURDIR)/$(VENV) $(SCREENS_BEFORE_TREE)/$(VENV)
+	cp tests/journeys/screens_before.py $(SCREENS_BEFORE_TREE)/tests/journeys/test_screens_before.py
+	cd $(SCREENS_BEFORE_TREE) && SCREENS_DIR=$(CURDIR)/docs/screens $(BIN)/python -m pytest -q -m browser \
+		-p no:cacheprovider tests/journeys/test_screens_before.py; status=$$?; \
+		cd $(CURDIR) && git worktree remove --force $(SCREENS_BEFORE_TREE); exit $$status
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -60,8 +77,12 @@ clean:
 	rm -rf var staticfiles .pytest_cache .ruff_cache
 
 .PHONY: bench-recommend
-bench-recommend: $(STAMP)  ## The mood map's share of songs in the named mood, two users' overlap, p95 ms at 686 and 1,000,000 songs
+bench-recommend: $(STAMP)  ## Seeding time, the mood map's share of songs in the named mood, two users' overlap, p95 ms at the default catalog and 1,000,000 songs
 	$(BIN)/python bench/recommend_bench.py --songs 1000000
+
+.PHONY: report-catalog
+report-catalog: $(STAMP)  ## reports/catalog.md: the default catalog, and how often the mood map's regions agree with the labelled moods
+	$(BIN)/python manage.py catalog_report
 
 .PHONY: bench-upload-memory
 bench-upload-memory: $(STAMP)  ## Peak and retained RSS of gunicorn under 8 concurrent 6300x6300 RGBA PNG uploads
@@ -170,8 +191,8 @@ bench-ml: $(STAMP) fer-data  ## Load time, latency, memory and accuracy against 
 	$(BIN)/python -m pip install --no-deps -r bench/requirements-ml.txt
 	$(BIN)/python bench/ml_bench.py --data $(FER_DATA)
 
-LOAD_USERS ?= 10 50 100
-LOAD_WORKERS ?= 1 2
+LOAD_USERS ?= 50 100
+LOAD_WORKERS ?= 2
 LOAD_SECONDS ?= 60
 # The user counts repeated with 2 worker processes (enough to saturate the workers).
 LOAD_SCALE_USERS ?= 50

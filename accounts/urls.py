@@ -8,9 +8,9 @@ urlpatterns = [
     path("login/", views.LoginView.as_view(), name="login"),
     # Django's LogoutView answers only POST (a GET is 405), so a link or an image cannot log anyone out.
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("profile/", views.profile, name="profile"),
-    # Exporting the account's data and deleting the account reach its detections and ratings, so
-    # recommendations/urls.py serves them: /accounts/profile/export/ and /accounts/delete/.
+    # The profile (it offers the catalog's genres to leave out), exporting the account's data and deleting the
+    # account reach other apps, so recommendations/urls.py serves them: /accounts/profile/,
+    # /accounts/profile/genres/, /accounts/profile/export/ and /accounts/delete/.
     path("password/change/", views.PasswordChangeView.as_view(), name="password_change"),
     path("password/change/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
     path(

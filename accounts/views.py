@@ -1,16 +1,14 @@
 from django.contrib import admin, messages
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods
 
-from accounts import selectors, services
-from accounts.forms import LoginForm, PasswordChangeForm, PreferencesForm, SignupForm
-from accounts.models import PhotoRetention
+from accounts import services
+from accounts.forms import LoginForm, PasswordChangeForm, SignupForm
 from emomusic_site import errors
 from emomusic_site.errors import RateLimited
 from emomusic_site.ratelimit import client_address
@@ -140,33 +138,3 @@ def signup(request: HttpRequest) -> HttpResponse:
             messages.success(request, f"Welcome to EmoMusic, {user.username}! Take a selfie to get your first songs.")
             return redirect(_safe_next(request) or "home")
     return render(request, "registration/signup.html", {"form": form, "next": _safe_next(request) or ""})
-
-
-@login_required
-@require_http_methods(["GET", "POST"])
-def profile(request: HttpRequest) -> HttpResponse:
-    user = request.user
-    if request.method == "POST":
-        form = PreferencesForm(request.POST)
-        if form.is_valid():
-            # A choice that deletes photos now says how many, and waits for a second yes.
-            photos = selectors.photos_deleted_by_retention(user=user, retention=form.cleaned_data["photo_retention"])
-            if photos and request.POST.get("confirm") != "delete-photos":
-                retention = PhotoRetention(form.cleaned_data["photo_retention"])
-                return render(
-                    request,
-                    "accounts/retention_confirm.html",
-                    {"preferences": form.cleaned_data, "photos": photos, "retention": retention.label},
-                )
-            services.user_update_preferences(user=user, **form.cleaned_data)
-            messages.success(request, "Your preferences are saved.")
-            return redirect("profile")
-    else:
-        form = PreferencesForm(
-            initial={
-                "strategy": user.strategy,
-                "photo_retention": user.photo_retention,
-                "share_photos_for_training": user.share_photos_for_training,
-            }
-        )
-    return render(request, "accounts/profile.html", {"form": form, "summary": selectors.user_summary(user=user)})

@@ -4,15 +4,17 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import QuerySet
+from django.db.models import Avg, Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.html import format_html
+from django.utils.html import escape, format_html
 
 from catalog import selectors, services
+from catalog.csv_import import TIDYTUESDAY_SONGS
 from catalog.models import Mood, Song
+from catalog.mood_regions import MIN_CENTRE_DISTANCE
 from catalog.schema import KAGGLE_COLUMNS, SONG_FIELDS, UNIT_INTERVAL_FEATURES
 
 # The importer reads a file whole; a catalog of 100,000 songs is about 20 MB.
@@ -43,7 +45,7 @@ class SetMoodForm(forms.Form):
         queryset=Mood.objects.all(),
         required=False,
         empty_label="No mood (clear it)",
-        help_text="Replaces the mood of every selected song, including moods the classifier predicted.",
+        help_text="Replaces the mood of every selected song, including moods predicted from the mood map.",
     )
 
 
@@ -51,7 +53,9 @@ class SongImportForm(forms.Form):
     csv_file = forms.FileField(
         label="Songs CSV",
         help_text=(
-            f"The Kaggle format: {', '.join(KAGGLE_COLUMNS[:-1])} and optionally mood and genre. "
+            f"The Kaggle format: {', '.join(KAGGLE_COLUMNS[:-1])} and optionally mood, genre and subgenre; or "
+            f'TidyTuesday\'s "Spotify songs": {", ".join(TIDYTUESDAY_SONGS.required_columns)}, with playlist_genre '
+            "and playlist_subgenre (a track in several playlists keeps its first row). Compressed with gzip or not. "
             "Songs already in the catalog (same Spotify id) are updated."
         ),
     )
@@ -70,17 +74,106 @@ class SongImportForm(forms.Form):
         return cleaned
 
 
+class MoodAdminForm(forms.ModelForm):
+    """Refuses a centre that would put two moods' regions on top of each other, leave one almost no area or
+    too few songs, or move a mood without labelled songs (nothing is saved then)."""
+
+    class Meta:
+        model = Mood
+        fields = ("name", "description", "centre_valence", "centre_energy")
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        valence, energy = cleaned.get("centre_valence"), cleaned.get("centre_energy")
+        if self.errors or self.instance.pk is None:
+            # The fields' own messages say what is wrong; a new mood has no labelled songs, so no region.
+            if self.instance.pk is None and (valence is not None or energy is not None) and not self.errors:
+                raise forms.ValidationError(
+                    "A new mood has no labelled songs yet, so it has no region on the mood map to move: "
+                    "save it without a centre."
+                )
+            return cleaned
+        centre = None if valence is None or energy is None else (valence, energy)
+        # The instance still holds the saved centre here (the form's values reach it after clean()).
+        saved = self.instance.centre_valence, self.instance.centre_energy
+        if centre != (None if None in saved else saved):
+            problems = selectors.mood_region_problems(mood=self.instance, centre=centre)
+            if problems:
+                raise forms.ValidationError(problems)
+        return cleaned
+
+
 @admin.register(Mood)
 class MoodAdmin(admin.ModelAdmin):
-    list_display = ("name", "description", "song_count")
+    """The moods, and where each one's region sits on the mood map. Without a centre set here a mood's centre
+    is the mean valence and energy of its labelled songs; a point belongs to the mood of the nearest centre."""
+
+    form = MoodAdminForm
+    list_display = ("name", "description", "song_count", "region_centre")
     search_fields = ("name", "description")
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Mood]:
-        return selectors.moods_with_counts()
+        labelled = Q(songs__mood_predicted=False)
+        return selectors.moods_with_counts().annotate(
+            labelled_valence=Avg("songs__valence", filter=labelled),
+            labelled_energy=Avg("songs__energy", filter=labelled),
+        )
 
     @admin.display(description="songs", ordering="song_count")
     def song_count(self, mood: Mood) -> int:
         return mood.song_count
+
+    @admin.display(description="region's centre (valence, energy)")
+    def region_centre(self, mood: Mood) -> str:
+        if mood.centre_valence is not None and mood.centre_energy is not None:
+            return f"{mood.centre_valence:.2f}, {mood.centre_energy:.2f} (set here)"
+        if mood.labelled_valence is None:
+            return "— (no labelled songs)"
+        return f"{mood.labelled_valence:.2f}, {mood.labelled_energy:.2f} (its labelled songs)"
+
+    def render_change_form(self, request: HttpRequest, context: dict, *args, **kwargs):
+        form = context["adminform"].form if context.get("adminform") else None
+        if form is not None and "centre_valence" in form.fields:
+            moods = dict(Mood.objects.values_list("id", "name"))
+            labelled = selectors.mood_centres_labelled()
+            centres = selectors.mood_centres_get()
+            listed = "; ".join(
+                # The admin shows help text as HTML: a mood's name is escaped.
+                f"{escape(moods[mood_id])} {valence:.2f}, {energy:.2f}"
+                + ("" if labelled.get(mood_id) == (valence, energy) else " (set)")
+                for mood_id, (valence, energy) in sorted(centres.items(), key=lambda item: moods.get(item[0], ""))
+                if mood_id in moods
+            )
+            own = labelled.get(form.instance.pk) if form.instance.pk else None
+            form.fields["centre_valence"].help_text = (
+                "0 (sad) to 1 (happy). Leave both empty for the mean of the mood's labelled songs"
+                + (f" ({own[0]:.2f}, {own[1]:.2f})" if own else "")
+                + ". "
+                + (f"Every mood's centre now: {listed}. " if listed else "")
+                + f"Keep centres at least {MIN_CENTRE_DISTANCE} apart."
+            )
+        return super().render_change_form(request, context, *args, **kwargs)
+
+    def save_model(self, request: HttpRequest, obj: Mood, form: forms.ModelForm, change: bool) -> None:
+        if not change or not {"centre_valence", "centre_energy"} & set(form.changed_data):
+            super().save_model(request, obj, form, change)
+            return
+        # A moved region moves the predicted moods with it, in this same request.
+        centre = None if obj.centre_valence is None else (obj.centre_valence, obj.centre_energy)
+        try:
+            filled = services.mood_centre_set(mood=obj, centre=centre)
+        except ValidationError as error:
+            # Another admin's change since the form was checked: nothing was saved.
+            self.message_user(request, " ".join(error.messages), messages.ERROR)
+            return
+        changed = 0 if filled is None else filled.filled + filled.moved
+        where = f"{centre[0]:.2f}, {centre[1]:.2f}" if centre else "the mean of its labelled songs"
+        self.message_user(
+            request,
+            f"{obj.name}'s region now centres at {where}; {changed} song{'' if changed == 1 else 's'} "
+            f"with a predicted mood changed mood to follow the regions.",
+            messages.SUCCESS,
+        )
 
 
 # The features that say how a song feels, each from 0 to 1.
@@ -99,7 +192,7 @@ SONG_FIELD_HELP = {
     "loudness": "Decibels, usually -60 to 0 (most songs -15 to -5).",
     "tempo": "Beats per minute, above 0 (most songs 60 to 200).",
     "key": "-1 to 11: the pitch class (0 = C, 1 = C♯/D♭, … 11 = B), -1 if none was detected.",
-    "time_signature": "1 to 7: beats per bar (3 = 3/4, 4 = 4/4).",
+    "time_signature": "1 to 7: beats per bar (3 = 3/4, 4 = 4/4); empty when unknown.",
 }
 # The number inputs' ranges and steps, so that a browser helps with the same ranges the model checks.
 SONG_FIELD_INPUTS = {
@@ -116,7 +209,7 @@ SONG_FIELD_INPUTS = {
 class SongAdminForm(forms.ModelForm):
     class Meta:
         model = Song
-        fields = (*SONG_FIELDS, "mood", "mood_predicted", "genre")
+        fields = (*SONG_FIELDS, "mood", "mood_predicted", "genre", "subgenre")
         help_texts = SONG_FIELD_HELP
         widgets = {name: forms.NumberInput(attrs=attrs) for name, attrs in SONG_FIELD_INPUTS.items()}
 
@@ -135,7 +228,7 @@ class SongAdmin(admin.ModelAdmin):
     list_per_page = 50
     fieldsets = (
         (None, {"fields": ("name", "artist", "album", "spotify_id", "spotify_link", "release_date", "release_year")}),
-        ("Labels", {"fields": ("mood", "mood_predicted", "genre")}),
+        ("Labels", {"fields": ("mood", "mood_predicted", "genre", "subgenre")}),
         (
             "How it feels (Spotify's audio features, 0 to 1)",
             {"fields": FEEL_FIELDS},

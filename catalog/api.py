@@ -18,7 +18,7 @@ class SongOutputSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Song
-        fields = ("id", *SONG_FIELDS, "mood", "genre", "spotify_url")
+        fields = ("id", *SONG_FIELDS, "mood", "genre", "subgenre", "spotify_url")
         read_only_fields = fields
 
 
@@ -55,11 +55,14 @@ class SongInputSerializer(serializers.Serializer):
     popularity = serializers.IntegerField(**_model_range("popularity"))
     length_ms = serializers.IntegerField(**_model_range("length_ms"))
     key = serializers.IntegerField(**_model_range("key"))
-    time_signature = serializers.IntegerField(**_model_range("time_signature"))
+    time_signature = serializers.IntegerField(
+        **_model_range("time_signature"), allow_null=True, required=False, help_text="Beats per bar; null: unknown."
+    )
     mood = serializers.CharField(
         max_length=40, allow_null=True, allow_blank=True, required=False, help_text="The name of an existing mood."
     )
     genre = serializers.CharField(max_length=100, allow_blank=True, required=False)
+    subgenre = serializers.CharField(max_length=100, allow_blank=True, required=False)
 
     def get_fields(self) -> dict[str, serializers.Field]:
         # A number for each of the schema's audio features, in the model's range.

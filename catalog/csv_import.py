@@ -14,6 +14,7 @@ read is one more `SongRow`, with its line and the reason.
 import csv
 import io
 import math
+import zlib
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +28,11 @@ from catalog.spreadsheet import unescape_cell
 
 CsvSource = str | Path | bytes | IO[bytes] | IO[str]
 
+# A song file may come gzip-compressed (the bundled 28,000 songs do); it is told by its first bytes.
+GZIP_MAGIC = b"\x1f\x8b"
+# What a compressed file may unpack to: a few KB of zeros unpack to gigabytes.
+GUNZIPPED_LIMIT_BYTES = 500_000_000
+
 # The csv module refuses a longer cell (its default limit, in characters).
 CELL_LIMIT = csv.field_size_limit()
 
@@ -38,6 +44,8 @@ NONEMPTY_TEXT_FIELDS = ("spotify_id", "name")
 DISPLAYED_TEXT_FIELDS = ("name", "album", "artist")
 FLOAT_FIELDS = AUDIO_FEATURES
 INTEGER_FIELDS = ("popularity", "length_ms", "key", "time_signature")
+# Fields a song may lack (None: unknown): an empty cell, or a layout without the column, leaves them so.
+OPTIONAL_FIELDS = ("time_signature",)
 
 
 @dataclass(frozen=True)
@@ -45,9 +53,13 @@ class CsvLayout:
     """One kind of song file: the column each of the song's fields is read from, and its label columns."""
 
     name: str
-    column_of_field: Mapping[str, str]  # every song field, in the file's column order; each column is required
+    column_of_field: Mapping[str, str]  # the song's fields the file gives, in its column order; each required
     mood_column: str = ""  # optional in the file; "" where the layout has none
     genre_column: str = ""
+    subgenre_column: str = ""
+    # True where one track may fill several rows (a file of playlists): the first row is the song, the
+    # later ones are counted and passed over. Otherwise a repeated id is a mistake, and named.
+    repeats_tracks: bool = False
 
     @property
     def required_columns(self) -> tuple[str, ...]:
@@ -70,8 +82,37 @@ KAGGLE_MOODS = CsvLayout(
     column_of_field={FIELD_OF_COLUMN.get(column, column): column for column in KAGGLE_COLUMNS if column != "mood"},
     mood_column="mood",
     genre_column="genre",
+    subgenre_column="subgenre",
 )
-LAYOUTS: tuple[CsvLayout, ...] = (KAGGLE_MOODS,)
+# TidyTuesday's "Spotify songs" (2020-01-21): 32,833 rows of playlists, one row per track and playlist, so
+# a track in several playlists repeats (28,356 tracks). No mood and no time signature; the playlist's
+# genre and subgenre are the song's (the first playlist's, where the track is in several).
+TIDYTUESDAY_SONGS = CsvLayout(
+    name='TidyTuesday "Spotify songs"',
+    column_of_field={
+        "spotify_id": "track_id",
+        "name": "track_name",
+        "artist": "track_artist",
+        "popularity": "track_popularity",
+        "album": "track_album_name",
+        "release_date": "track_album_release_date",
+        "danceability": "danceability",
+        "energy": "energy",
+        "key": "key",
+        "loudness": "loudness",
+        "speechiness": "speechiness",
+        "acousticness": "acousticness",
+        "instrumentalness": "instrumentalness",
+        "liveness": "liveness",
+        "valence": "valence",
+        "tempo": "tempo",
+        "length_ms": "duration_ms",
+    },
+    genre_column="playlist_genre",
+    subgenre_column="playlist_subgenre",
+    repeats_tracks=True,
+)
+LAYOUTS: tuple[CsvLayout, ...] = (KAGGLE_MOODS, TIDYTUESDAY_SONGS)
 
 
 @dataclass(frozen=True)
@@ -91,6 +132,7 @@ class SongRow:
     readable: bool = True  # False: the row itself could not be read, and its one problem says why
     mood: str | None = None  # the mood cell, spaces collapsed; None where the file has no mood column
     genre: str | None = None  # None where the file has no genre column
+    subgenre: str | None = None  # None where the file has no subgenre column
 
     @property
     def spotify_id(self) -> str:
@@ -171,11 +213,28 @@ def _read_text(source: CsvSource, *, what: str) -> str:
         raw = source.read()
     if isinstance(raw, str):
         return raw
+    if raw[:2] == GZIP_MAGIC:
+        raw = _gunzipped(raw, what=what)
     try:
         # utf-8-sig: spreadsheets often save CSV with a byte-order mark.
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         raise ValidationError(f"The {what} is not a UTF-8 text file; save it as CSV (UTF-8) and try again.") from error
+
+
+def _gunzipped(raw: bytes, *, what: str) -> bytes:
+    decompressor = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+    try:
+        data = decompressor.decompress(raw, GUNZIPPED_LIMIT_BYTES)
+    except zlib.error as error:
+        raise ValidationError(f"The {what} is a damaged gzip file ({error}).") from error
+    if decompressor.unconsumed_tail:
+        raise ValidationError(
+            f"The {what} unpacks to more than {GUNZIPPED_LIMIT_BYTES // 1_000_000} MB; split it in parts."
+        )
+    if not decompressor.eof:
+        raise ValidationError(f"The {what} is a damaged gzip file (it ends early).")
+    return data
 
 
 def _reader(source: CsvSource, *, what: str) -> Any:
@@ -245,6 +304,7 @@ def _shape_problem(cells: list[str], columns: list[str]) -> str:
 def _song_rows(records: Iterator[CsvRecord], layout: CsvLayout, columns: list[str]) -> Iterator[SongRow]:
     has_mood = bool(layout.mood_column) and layout.mood_column in columns
     has_genre = bool(layout.genre_column) and layout.genre_column in columns
+    has_subgenre = bool(layout.subgenre_column) and layout.subgenre_column in columns
     for record in records:
         if record.problem:
             yield SongRow(record.line, {}, (record.problem,), readable=False)
@@ -256,6 +316,7 @@ def _song_rows(records: Iterator[CsvRecord], layout: CsvLayout, columns: list[st
             tuple(problems),
             mood=unescape_cell(" ".join(record.cells.get(layout.mood_column, "").split())) if has_mood else None,
             genre=unescape_cell(_cell(record.cells, layout.genre_column)) if has_genre else None,
+            subgenre=unescape_cell(_cell(record.cells, layout.subgenre_column)) if has_subgenre else None,
         )
 
 
@@ -292,8 +353,14 @@ def _parse_fields(cells: Mapping[str, str], layout: CsvLayout) -> tuple[dict[str
         *((name, _parse_float, "a number") for name in FLOAT_FIELDS),
         *((name, _parse_integer, "a whole number") for name in INTEGER_FIELDS),
     ):
+        if name in OPTIONAL_FIELDS and name not in layout.column_of_field:
+            # The file says nothing about it: a new song has it unknown, a known song keeps its value.
+            continue
         column = layout.column_for(name)
         raw = _cell(cells, column)
+        if name in OPTIONAL_FIELDS and not raw:
+            values[name] = None
+            continue
         try:
             values[name] = parse(raw)
         except (ValueError, OverflowError):

@@ -10,13 +10,41 @@ from django.db.models.functions import Lower
 from catalog.schema import UNIT_INTERVAL_FEATURES
 
 
+def _on_the_map() -> list:
+    return [
+        MinValueValidator(0.0, message="Points on the mood map run from 0 to 1."),
+        MaxValueValidator(1.0, message="Points on the mood map run from 0 to 1."),
+    ]
+
+
 class Mood(models.Model):
+    """A mood songs are labelled with, and its region of the valence x energy plane (catalog.mood_regions).
+
+    The region's centre is the mean valence and energy of the songs labelled with the mood, unless admins
+    set one here (both or neither). The checks that keep two regions apart need the other moods' centres,
+    so they run in the admin's form (catalog.selectors.mood_region_problems).
+    """
+
     name = models.CharField(max_length=40, unique=True)
     description = models.TextField(blank=True)
+    centre_valence = models.FloatField(
+        null=True, blank=True, validators=_on_the_map(), help_text="0 (sad) to 1 (happy)."
+    )
+    centre_energy = models.FloatField(
+        null=True, blank=True, validators=_on_the_map(), help_text="0 (calm) to 1 (energetic)."
+    )
 
     class Meta:
         ordering = ["name"]
         constraints = [
+            models.CheckConstraint(
+                condition=(
+                    models.Q(centre_valence__isnull=True, centre_energy__isnull=True)
+                    | models.Q(centre_valence__gte=0, centre_valence__lte=1, centre_energy__gte=0, centre_energy__lte=1)
+                ),
+                name="mood_centre_on_the_map",
+                violation_error_message="Set both the centre's valence and energy, each from 0 to 1, or neither.",
+            ),
             # Songs and API clients name moods in any case ("happy", "Happy").
             models.UniqueConstraint(
                 Lower("name"),
@@ -27,6 +55,11 @@ class Mood(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        if (self.centre_valence is None) != (self.centre_energy is None):
+            missing = "centre_energy" if self.centre_energy is None else "centre_valence"
+            raise ValidationError({missing: "Set both the centre's valence and energy, or clear both."})
 
 
 def validate_finite(value: float) -> None:
@@ -112,12 +145,19 @@ class Song(models.Model):
     speechiness = models.FloatField(validators=_unit_interval())
     tempo = models.FloatField(validators=[validate_finite, MinValueValidator(0.001)])
     key = models.SmallIntegerField(validators=[MinValueValidator(-1), MaxValueValidator(11)])
-    time_signature = models.PositiveSmallIntegerField(validators=[MinValueValidator(1), MaxValueValidator(7)])
+    # None: unknown. Spotify's own files give it, but catalogs built from playlists (the 28,000-song
+    # TidyTuesday file) leave it out, and no beats per bar are guessed for them.
+    time_signature = models.PositiveSmallIntegerField(
+        null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(7)]
+    )
     mood = models.ForeignKey(Mood, null=True, blank=True, on_delete=models.SET_NULL, related_name="songs")
-    # True when the mood was filled in by the mood classifier rather than given.
+    # True when the mood was filled in from the mood map's regions (catalog.mood_regions) rather than given.
     mood_predicted = models.BooleanField(default=False)
     genre = models.CharField(max_length=100, blank=True, db_index=True)
-    updated = models.DateTimeField(auto_now=True)
+    # A kind of its genre ("dance pop" in "pop"), where the source file names one.
+    subgenre = models.CharField(max_length=100, blank=True)
+    # Indexed: the recommender's cache asks for the latest change (MAX) and must not scan the catalog for it.
+    updated = models.DateTimeField(auto_now=True, db_index=True)
 
     class Meta:
         ordering = ["name", "id"]

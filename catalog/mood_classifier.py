@@ -1,15 +1,13 @@
-"""A scikit-learn mood classifier over the audio features (no Django).
+"""A scikit-learn mood classifier over the audio features (no Django): the yardstick for the mood regions.
 
-Trained on the songs whose mood was given (`catalog.selectors.mood_training_set`,
-over `catalog.schema.MOOD_CLASSIFIER_FEATURES`), it labels the songs an import
-brought in without one (`catalog.services.moods_fill_missing`). Two candidate
-models are compared by stratified cross-validation and the better one is kept.
-
-It is the catalog's one way of guessing a missing mood. The recommender
-guesses none of its own: a predicted mood is stored, shown and filterable
-like a given one, an admin can see it (`mood_predicted`) and correct it, and
-it was measured (`reports/recommender_mood_classifier.md`); a guess made at
-request time would be none of these.
+A song without a mood gets its region's mood on the mood map
+(`catalog.mood_regions`), so that the mood a song is tagged with is the mood
+of the place it has on the map. This classifier, trained on every audio
+feature and popularity (`catalog.schema.MOOD_CLASSIFIER_FEATURES`), reads more
+than valence and energy and agrees with the labels more often; `reports/catalog.md`
+(`manage.py catalog_report`) sets its cross-validated accuracy beside the
+regions' agreement. Two candidate models are compared by stratified
+cross-validation and the better one is kept.
 """
 
 from dataclasses import dataclass

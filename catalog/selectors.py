@@ -5,14 +5,21 @@ from collections.abc import Iterable
 from typing import TextIO
 
 import numpy as np
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Avg, Count, Q, QuerySet
 
 from catalog.models import Mood, Song
-from catalog.schema import FIELD_OF_COLUMN, KAGGLE_COLUMNS, MOOD_CLASSIFIER_FEATURES
+from catalog.mood_regions import (
+    PLANE_FEATURES,
+    REGION_SONGS_LEAST,
+    RegionRule,
+    own_songs_per_region,
+    region_problems,
+)
+from catalog.schema import FIELD_OF_COLUMN, KAGGLE_COLUMNS
 from catalog.spreadsheet import escape_cell
 
-# The Kaggle file's columns, then genre: what the admin exports and the importer reads back.
-EXPORT_COLUMNS = (*KAGGLE_COLUMNS, "genre")
+# The Kaggle file's columns, then genre and subgenre: what the admin exports and the importer reads back.
+EXPORT_COLUMNS = (*KAGGLE_COLUMNS, "genre", "subgenre")
 
 
 def songs_list(*, search: str = "", mood: str = "", genre: str = "") -> QuerySet[Song]:
@@ -33,15 +40,56 @@ def moods_with_counts() -> QuerySet[Mood]:
     return Mood.objects.annotate(song_count=Count("songs")).order_by("name")
 
 
-def mood_training_set() -> tuple[np.ndarray, np.ndarray]:
-    """What the mood classifier learns from: the features and mood names of the songs whose mood was given.
+def mood_centres_labelled() -> dict[int, tuple[float, float]]:
+    """Each mood's mean (valence, energy) over the songs labelled with it (given, not predicted); moods
+    without labelled songs left out. One grouped query."""
+    means = (
+        Song.objects.filter(mood__isnull=False, mood_predicted=False)
+        .values("mood_id")
+        .annotate(valence=Avg("valence"), energy=Avg("energy"))
+        .values_list("mood_id", "valence", "energy")
+    )
+    return {mood_id: (float(valence), float(energy)) for mood_id, valence, energy in means}
 
-    A mood the classifier predicted is left out: it would learn its own guesses.
+
+def mood_centres_get() -> dict[int, tuple[float, float]]:
+    """The centre of each mood's region on the valence x energy plane: the one admins set on the mood, else
+    the mean of its labelled songs. A mood without labelled songs has no region (a set centre waits for them).
+
+    The one source of the regions: the moods filled in on songs (services.moods_fill_missing) and the mood
+    map the recommender names moods and lists songs by both read it.
     """
-    labelled = Song.objects.filter(mood__isnull=False, mood_predicted=False)
-    rows = list(labelled.values_list("mood__name", *MOOD_CLASSIFIER_FEATURES))
-    features = np.array([row[1:] for row in rows], dtype=np.float64).reshape(len(rows), len(MOOD_CLASSIFIER_FEATURES))
-    return features, np.array([row[0] for row in rows], dtype=str)
+    centres = mood_centres_labelled()
+    chosen = Mood.objects.filter(pk__in=centres, centre_valence__isnull=False, centre_energy__isnull=False)
+    for mood_id, valence, energy in chosen.values_list("id", "centre_valence", "centre_energy"):
+        centres[mood_id] = (float(valence), float(energy))
+    return centres
+
+
+def mood_region_problems(*, mood: Mood, centre: tuple[float, float] | None) -> list[str]:
+    """Why a mood's region may not be centred there (`None`: at its labelled songs' mean), [] if it may:
+    no labelled songs, two regions on top of each other, a region with almost no area, or one holding
+    fewer than a list's worth of songs it can list."""
+    centres = mood_centres_get()
+    if mood.pk not in centres:
+        if centre is None:
+            return []
+        return [f"{mood.name} has no labelled songs yet, so it has no region on the mood map to move."]
+    centres[mood.pk] = centre if centre is not None else mood_centres_labelled()[mood.pk]
+    names = dict(Mood.objects.filter(pk__in=centres).values_list("id", "name"))
+    rule = RegionRule.from_centres(centres)
+    problems = region_problems([(names.get(mood_id, str(mood_id)), centres[mood_id]) for mood_id in rule.moods])
+    if problems:
+        return problems
+    rows = list(Song.objects.values_list("mood_id", "mood_predicted", *PLANE_FEATURES).iterator(chunk_size=10_000))
+    plane = np.array([row[2:] for row in rows], dtype=np.float64).reshape(len(rows), len(PLANE_FEATURES))
+    counts = own_songs_per_region(rule, plane, [row[0] for row in rows], [row[1] for row in rows])
+    return [
+        f"{names.get(mood_id, mood_id)}'s region would hold only {count} songs of its own mood (a list "
+        f"needs {REGION_SONGS_LEAST}): move its centre toward its songs."
+        for mood_id, count in counts.items()
+        if count < REGION_SONGS_LEAST
+    ]
 
 
 def songs_to_csv(*, songs: Iterable[Song], stream: TextIO) -> int:

@@ -1,9 +1,9 @@
-"""Writes to the song catalog: the CSV import, the moods the classifier fills in, and the staff edits.
+"""Writes to the song catalog: the CSV import, the moods the mood map's regions fill in, and the staff edits.
 
 Every path that writes a song (the importer, the admin, the API) ends in
 ``_song_validate``, so a value the importer refuses is refused everywhere.
-Reading a CSV file and its layouts is `catalog.csv_import`'s; the mood
-classifier itself is `catalog.mood_classifier`.
+Reading a CSV file and its layouts is `catalog.csv_import`'s; the rule that
+gives an unlabelled song its mood is `catalog.mood_regions`.
 """
 
 import copy
@@ -13,21 +13,27 @@ from dataclasses import dataclass, field
 from itertools import islice
 from typing import Any
 
-import numpy as np
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from catalog import csv_import, mood_classifier, selectors
+from catalog import csv_import, selectors
 from catalog.csv_import import CsvLayout, CsvSource, SongRow
 from catalog.models import Mood, Song, release_year_of
-from catalog.schema import MOOD_CLASSIFIER_FEATURES, SONG_FIELDS
+from catalog.mood_regions import PLANE_FEATURES, RegionRule
+from catalog.schema import SONG_FIELDS
 from catalog.signals import songs_changed_send
 
 logger = logging.getLogger(__name__)
 
 # The fields an import compares to decide whether a known song changed.
-COMPARED_FIELDS = (*(name for name in SONG_FIELDS if name != "spotify_id"), "release_year", "mood_id", "genre")
+COMPARED_FIELDS = (
+    *(name for name in SONG_FIELDS if name != "spotify_id"),
+    "release_year",
+    "mood_id",
+    "genre",
+    "subgenre",
+)
 
 # Rows validated together, then written in one transaction. SQLite lets one
 # writer in at a time: a rating posted during a 100,000-row import waits for
@@ -50,11 +56,13 @@ class ImportReport:
     updated: int = 0
     unchanged: int = 0
     skipped: list[SkippedRow] = field(default_factory=list)
+    # Later rows of a track already read, in a layout where tracks repeat (a file of playlists).
+    repeated: int = 0
     moods_created: list[str] = field(default_factory=list)
-    # Songs still without a mood after the import, and how many of them the classifier labelled.
+    # Songs still without a mood after the import, and how many of them the mood map's regions labelled.
     moods_missing: int = 0
     moods_filled: int = 0
-    moods_filled_by: str = ""  # the classifier that filled them, and its cross-validated accuracy
+    moods_filled_by: str = ""  # the rule that filled them
 
     @property
     def imported(self) -> int:
@@ -65,14 +73,19 @@ class ImportReport:
         text = (
             f"{self.created} created, {self.updated} updated, {self.unchanged} unchanged, {len(self.skipped)} skipped."
         )
+        if self.repeated:
+            text += (
+                f" {self.repeated} later row{'s' if self.repeated != 1 else ''} of a track already read "
+                "(in another playlist) passed over: the first row of each track is its song."
+            )
         if self.moods_created:
             text += f" New moods: {', '.join(self.moods_created)}."
         if self.moods_filled:
             text += f" Filled the missing mood of {_songs(self.moods_filled)} with the {self.moods_filled_by}."
         elif self.moods_missing:
             text += (
-                f" {_songs(self.moods_missing)} without a mood kept none: the mood classifier needs at least "
-                "five songs of each of two moods to learn from."
+                f" {_songs(self.moods_missing)} without a mood kept none: the mood map's regions need songs "
+                "labelled with at least two moods."
             )
         return text
 
@@ -108,6 +121,16 @@ def _other_problems(values: Mapping[str, Any], layout: CsvLayout) -> list[str]:
     return []
 
 
+def song_row_problems(*, row: SongRow, layout: CsvLayout) -> list[str]:
+    """What keeps a row read from a song file from being a valid song, as the importer names it; [] for none.
+
+    Not whether its Spotify id is taken or repeated: that depends on the catalog and the rest of the file.
+    """
+    if not row.readable:
+        return list(row.problems)
+    return [*row.problems, *_other_problems(row.values, layout)]
+
+
 # --- The importer ----------------------------------------------------------------
 
 
@@ -123,23 +146,28 @@ class _ImportRun:
     moods_to_create: list[Mood] = field(default_factory=list)  # saved with the next batch's songs
 
 
-def songs_import(*, csv_file: CsvSource, genres_file: CsvSource | None = None) -> ImportReport:
+def songs_import(*, csv_file: CsvSource, genres_file: CsvSource | None = None, fill_moods: bool = True) -> ImportReport:
     """Upsert songs from a song CSV, keyed by Spotify id, then fill the moods still missing.
 
     The file may come in any layout that `catalog.csv_import` recognises from
     its header. Every row read is either imported or listed as skipped with
     its line and reason. A row equal to the stored song counts as unchanged, so importing
     the same file twice changes nothing. A mood not yet known is created; an
-    empty mood leaves the song without one (a mood the classifier predicted
-    is kept) until the mood classifier fills it, at the end. Extra columns are
-    ignored. Raises ValidationError when the file itself is unusable (not a
-    readable CSV, a required column missing), before anything is written.
+    empty mood leaves the song without one (a predicted mood is kept) until
+    the mood map's regions fill it, at the end (`moods_fill_missing`). In a
+    layout whose tracks repeat (playlists), a track's later rows are counted
+    and passed over. Extra columns are ignored. Raises ValidationError when
+    the file itself is unusable (not a readable CSV, a required column
+    missing), before anything is written.
 
     Rows are read and validated IMPORT_BATCH_ROWS at a time outside any
     transaction, and each batch is then written in one short transaction:
     SQLite lets one writer in at a time, and a rating posted meanwhile waits
     for one batch's inserts, not for the whole file. An import cut short
     keeps the batches before; running it again completes it.
+
+    fill_moods=False leaves the missing moods to a later import (the seed
+    imports its unlabelled file before the labelled one).
     """
     songs_file = csv_import.songs_read(csv_file)
     report = ImportReport()
@@ -155,7 +183,8 @@ def songs_import(*, csv_file: CsvSource, genres_file: CsvSource | None = None) -
     )
     for batch in _batches(songs_file.rows, IMPORT_BATCH_ROWS):
         _import_batch(batch, run)
-    _fill_missing_moods(report)
+    if fill_moods:
+        _fill_missing_moods(report)
     return report
 
 
@@ -208,6 +237,11 @@ def _song_from_row(row: SongRow, run: _ImportRun, stored: Mapping[str, Song]) ->
     problems = list(row.problems)
     spotify_id = row.spotify_id
     if spotify_id in run.first_line_of:
+        if run.layout.repeats_tracks:
+            # The same track in another playlist: the first row read is the song (its genre and subgenre
+            # those of the first playlist), so a file imports the same way every time.
+            report.repeated += 1
+            return None
         problems.append(f"The Spotify id {spotify_id} already appeared on line {run.first_line_of[spotify_id]}.")
     if problems:
         report.skipped.append(SkippedRow(row.line, " ".join([*problems, *_other_problems(row.values, run.layout)])))
@@ -233,10 +267,16 @@ def _song_from_row(row: SongRow, run: _ImportRun, stored: Mapping[str, Song]) ->
 
 
 def _song_genre(song: Song, row: SongRow, run: _ImportRun) -> None:
+    genre = song.genre
     if spotify_genre := run.genres.get(song.spotify_id):
         song.genre = spotify_genre
     elif row.genre is not None:
         song.genre = row.genre
+    if row.subgenre is not None:
+        song.subgenre = row.subgenre
+    elif song.genre != genre:
+        # A subgenre is a kind of its genre: a file that changes the genre and names no subgenre clears it.
+        song.subgenre = ""
 
 
 def _song_mood(song: Song, row: SongRow, run: _ImportRun) -> None:
@@ -288,12 +328,11 @@ def _songs_write(*, created: list[Song], changed: list[Song], run: _ImportRun) -
 
 def _fill_missing_moods(report: ImportReport) -> None:
     report.moods_missing = Song.objects.filter(mood__isnull=True).count()
-    if not report.moods_missing:
-        return
-    filled, classifier = moods_fill_missing()
-    if classifier is not None:
-        report.moods_filled = filled
-        report.moods_filled_by = f"{classifier.name} classifier ({classifier.accuracy:.0%} cross-validated accuracy)"
+    # Predicted moods are redone too: the file may have brought labelled songs that move the centroids.
+    filled = moods_fill_missing(refresh=True)
+    if filled is not None and filled.filled:
+        report.moods_filled = filled.filled
+        report.moods_filled_by = "mood map's regions (the mood of the nearest centroid on valence x energy)"
 
 
 # --- Moods ---------------------------------------------------------------------
@@ -308,48 +347,82 @@ def mood_by_name(*, name: str) -> Mood:
     return mood
 
 
-def moods_fill_missing(
-    *, refresh: bool = False, always_train: bool = False
-) -> tuple[int, mood_classifier.TrainedClassifier | None]:
-    """Give every song without a mood the one the classifier predicts; returns (songs labelled, classifier).
+@dataclass(frozen=True)
+class MoodsFilled:
+    filled: int  # songs that had no mood
+    moved: int  # songs whose predicted mood changed (refresh only): the centroids moved
+    rule: RegionRule  # mood ids and their centroids
 
-    With refresh, songs labelled by an earlier run are predicted again (the
-    classifier may have learned from new labelled songs since). With
-    always_train the classifier is trained (and returned) even when no song
-    needs it, for its accuracy report.
+
+def moods_fill_missing(*, refresh: bool = False) -> MoodsFilled | None:
+    """Give every song without a mood the mood of its region on the mood map, marked as predicted.
+
+    The regions are those the recommender ranks by (`catalog.mood_regions`,
+    centres from `selectors.mood_centres_get`): each mood's centre is the one
+    admins set, else the mean valence and energy of the songs labelled with it
+    (given, not predicted), and a song takes the mood of the nearest centre.
+    So a song whose mood was filled in lies in its own mood's region. With
+    refresh, the moods predicted earlier are redone as well (labelled songs
+    added since, or a centre admins moved, move the regions); only the songs
+    whose mood changes are written. None when fewer than two moods have
+    labelled songs.
     """
+    centres = selectors.mood_centres_get()
+    if len(centres) < 2:
+        logger.warning("No mood regions: the catalog needs songs labelled with at least two moods.")
+        return None
+    rule = RegionRule.from_centres(centres)
     unlabelled = Song.objects.filter(mood__isnull=True)
     if refresh:
-        unlabelled = Song.objects.filter(mood__isnull=True) | Song.objects.filter(mood_predicted=True)
-    if not unlabelled.exists() and not always_train:
-        return 0, None
-    features, labels = selectors.mood_training_set()
-    classifier = mood_classifier.train(features, labels) if len(labels) else None
-    if classifier is None:
-        logger.warning("No mood classifier: the catalog needs labelled songs of at least two moods.")
-        return 0, None
-    moods = {mood.name: mood for mood in Mood.objects.filter(name__in=classifier.classes)}
-    songs = list(unlabelled.only("id", "mood", "mood_predicted", *MOOD_CLASSIFIER_FEATURES))
+        unlabelled = unlabelled | Song.objects.filter(mood_predicted=True)
+    songs = list(unlabelled.order_by("pk").only("id", "mood", "mood_predicted", *PLANE_FEATURES))
+    if not songs:
+        return MoodsFilled(filled=0, moved=0, rule=rule)
+    regions = rule.predict([[getattr(song, name) for name in PLANE_FEATURES] for song in songs])
+    ids_by_mood: dict[int, list[int]] = {}
+    filled = moved = 0
+    for song, mood_id in zip(songs, regions, strict=True):
+        if song.mood_id == mood_id and song.mood_predicted:
+            continue
+        filled += song.mood_id is None
+        moved += song.mood_id is not None
+        ids_by_mood.setdefault(mood_id, []).append(song.pk)
     now = timezone.now()
-    for start in range(0, len(songs), IMPORT_BATCH_ROWS):
-        batch = songs[start : start + IMPORT_BATCH_ROWS]
-        features = np.array([[getattr(song, name) for name in MOOD_CLASSIFIER_FEATURES] for song in batch], dtype=float)
-        for song, label in zip(batch, classifier.predict(features), strict=True):
-            song.mood = moods[str(label)]
-            song.mood_predicted = True
-            # bulk_update skips auto_now; the recommender's cache watches `updated`.
-            song.updated = now
-        with transaction.atomic():
-            Song.objects.bulk_update(batch, ["mood", "mood_predicted", "updated"])
-            songs_changed_send()
-    if songs:
-        logger.info("The mood classifier (%s) labelled %d songs.", classifier.name, len(songs))
-    return len(songs), classifier
+    # One UPDATE per mood and batch, not bulk_update's CASE per song: filling 28,000 songs took most of
+    # the seed's time that way. `updated` is set by hand: update() skips auto_now, and the cache watches it.
+    for mood_id, ids in ids_by_mood.items():
+        for start in range(0, len(ids), IMPORT_BATCH_ROWS):
+            with transaction.atomic():
+                Song.objects.filter(pk__in=ids[start : start + IMPORT_BATCH_ROWS]).update(
+                    mood_id=mood_id, mood_predicted=True, updated=now
+                )
+                songs_changed_send()
+    if ids_by_mood:
+        logger.info("The mood map's regions labelled %d songs and moved %d predicted moods.", filled, moved)
+    return MoodsFilled(filled=filled, moved=moved, rule=rule)
+
+
+def mood_centre_set(*, mood: Mood, centre: tuple[float, float] | None) -> MoodsFilled | None:
+    """Centre a mood's region there (None: back at its labelled songs' mean), and refill the predicted moods
+    at once, so that the moods stored on songs follow the new regions.
+
+    Checked first (`selectors.mood_region_problems`): a ValidationError says why, and nothing is saved.
+    Returns the refill (how many songs changed mood), None when fewer than two moods have regions.
+    """
+    problems = selectors.mood_region_problems(mood=mood, centre=centre)
+    if problems:
+        raise ValidationError(problems)
+    mood.centre_valence, mood.centre_energy = centre if centre is not None else (None, None)
+    mood.full_clean()
+    with transaction.atomic():
+        mood.save()
+        filled = moods_fill_missing(refresh=True)
+    return filled
 
 
 # --- Staff edits (admin and API) ---------------------------------------------------
 
-SONG_WRITABLE_FIELDS = (*SONG_FIELDS, "genre")
+SONG_WRITABLE_FIELDS = (*SONG_FIELDS, "genre", "subgenre")
 
 
 def _song_apply(song: Song, data: Mapping[str, Any]) -> None:

@@ -1,7 +1,7 @@
 """What the catalog tells the apps above it, without knowing who listens.
 
 Song.save() and delete() send Django's own post_save and post_delete. Writes
-that bypass them (the importer's bulk inserts and updates, the mood classifier
+that bypass them (the importer's bulk inserts and updates, the mood map's regions
 filling moods, the admin setting many songs' mood at once) send
 `songs_changed` when their transaction has committed. The recommendations app
 connects its catalog cache to all of these in its AppConfig.ready().

@@ -8,6 +8,7 @@ handler (emomusic_site.api).
 
 from collections.abc import Sequence
 
+from django.db import transaction
 from django.http import FileResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
@@ -46,12 +47,14 @@ from emomusic_site.ratelimit import client_address, rate_limit_hit
 from ml.runtime.labels import LABELS
 from recommendations import photos, selectors, services
 from recommendations.map_serializers import (
+    OFF_THE_MAP,
     POINT_HELP,
     TARGET_HELP,
     DetectionOnMapOutputSerializer,
     MapPointOutputSerializer,
     map_point_data,
 )
+from recommendations.mood_map import MapPoint
 from recommendations.serializers import AccountOutputSerializer, ExportOutputSerializer
 
 # The largest id the database's integer columns hold; a bigger one is simply not found.
@@ -69,8 +72,38 @@ class RecommendationsInputSerializer(serializers.Serializer):
     favourites = StrictBooleanField(
         default=False, help_text="true: songs you rated may fill the list (by default they take at most 3 of 10)."
     )
+    genre = serializers.CharField(
+        max_length=100,
+        required=False,
+        allow_blank=True,
+        help_text="Only songs of this genre (any case; GET /api/genres/ lists them). A genre the catalog lacks, "
+        "or one you left out in your profile, answers 400.",
+    )
+
+    valence = serializers.FloatField(
+        required=False,
+        min_value=0.0,
+        max_value=1.0,
+        error_messages={"min_value": OFF_THE_MAP, "max_value": OFF_THE_MAP, "invalid": OFF_THE_MAP},
+        help_text="With energy: a point picked on the mood map (0 sad to 1 happy), in place of detection or emotion.",
+    )
+    energy = serializers.FloatField(
+        required=False,
+        min_value=0.0,
+        max_value=1.0,
+        error_messages={"min_value": OFF_THE_MAP, "max_value": OFF_THE_MAP, "invalid": OFF_THE_MAP},
+        help_text="With valence: a point picked on the mood map (0 calm to 1 energetic).",
+    )
 
     def validate(self, attrs: dict) -> dict:
+        if "valence" in attrs or "energy" in attrs:
+            if ("valence" in attrs) != ("energy" in attrs):
+                raise serializers.ValidationError("Give a point on the mood map as both valence and energy.")
+            if "detection" in attrs or "emotion" in attrs:
+                raise serializers.ValidationError(
+                    "Give a point on the mood map (valence and energy), or detection, or emotion: one of the three."
+                )
+            return attrs
         if ("detection" in attrs) == ("emotion" in attrs):
             raise serializers.ValidationError(
                 "Give either detection (the id of one of your selfies) or emotion (one of "
@@ -102,7 +135,19 @@ class RecommendationListOutputSerializer(serializers.Serializer):
     strategy = serializers.CharField()
     point = serializers.SerializerMethodField(help_text=POINT_HELP)
     target = serializers.SerializerMethodField(help_text=TARGET_HELP)
+    genre = serializers.CharField(
+        allow_null=True, help_text="The genre the list is filtered by (lower case); null for every genre."
+    )
+    notice = serializers.CharField(
+        help_text="One plain line when the genres you left out, or the one asked for, leave fewer songs than the "
+        'limit ("Only 3 rock songs are in the Calm mood."), else "".'
+    )
     results = RecommendationOutputSerializer(many=True)
+
+    def to_representation(self, instance: selectors.RecommendationList) -> dict:
+        data = super().to_representation(instance)
+        data["genre"] = data["genre"] or None
+        return data
 
     @extend_schema_field(MapPointOutputSerializer(allow_null=True))
     def get_point(self, result: selectors.RecommendationList) -> dict[str, float] | None:
@@ -120,21 +165,26 @@ class RecommendationsApi(APIView):
             200: RecommendationListOutputSerializer,
             400: OpenApiResponse(
                 description="Not exactly one of detection and emotion (OpenAPI cannot say 'one of two query "
-                "parameters'), or a value out of range: {field: [sentence]}."
+                "parameters'), a value out of range, a genre the catalog lacks or one you left out: "
+                "{field: [sentence]}."
             ),
             404: OpenApiResponse(description="No such detection of yours."),
             409: OpenApiResponse(description="The detection is not analysed yet, or no face was found."),
         },
-        description="Songs for one of your selfies (detection) or for an emotion picked by hand (emotion): "
-        "give exactly one of the two.",
+        description="Songs for one of your selfies (detection), for an emotion picked by hand (emotion), or for "
+        "a point picked on the mood map (valence and energy, each 0..1; `emotion` in the answer is then the "
+        "emotion whose place is nearest, the context ratings made there are kept in): give exactly one of the three.",
     )
     def get(self, request: Request) -> Response:
         params = RecommendationsInputSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
         data = params.validated_data
         strategy = data.get("strategy") or request.user.strategy
-        probabilities = detection_id = None
-        if "detection" in data:
+        probabilities = detection_id = point = None
+        if "valence" in data:
+            point = MapPoint(data["valence"], data["energy"])
+            emotion = selectors.emotion_at(point=point)
+        elif "detection" in data:
             detection = detection_get_for(user=request.user, detection_id=data["detection"])
             if detection.status != DetectionStatus.DONE:
                 raise Conflict(
@@ -154,8 +204,30 @@ class RecommendationsApi(APIView):
             limit=data["limit"],
             detection_id=detection_id,
             favourites=data["favourites"],
+            genre=data.get("genre", ""),
+            point=point,
         )
         return Response(RecommendationListOutputSerializer(result).data)
+
+
+class GenreOutputSerializer(serializers.Serializer):
+    name = serializers.CharField(help_text="Lower case, as the genre filter and excluded_genres take it.")
+    songs = serializers.IntegerField(help_text="How many of the catalog's songs are of this genre.")
+    excluded = serializers.BooleanField(help_text="True when you left this genre out in your profile.")
+
+
+class GenreListApi(APIView):
+    @extend_schema(
+        summary="The catalog's genres, by name, and which of them you left out",
+        responses=GenreOutputSerializer(many=True),
+    )
+    def get(self, request: Request) -> Response:
+        excluded = set(selectors.excluded_genres_for(user=request.user))
+        genres = [
+            {"name": genre.name, "songs": genre.songs, "excluded": genre.name in excluded}
+            for genre in selectors.genres_in_catalog()
+        ]
+        return Response(GenreOutputSerializer(genres, many=True).data)
 
 
 # --- Ratings -------------------------------------------------------------------
@@ -412,15 +484,30 @@ class DetectionOutcomeApi(_DetectionChangeApi):
 # --- The account: /api/me/ ----------------------------------------------------------------------
 
 
+EXCLUDED_GENRES_HELP = "The genres left out of every list of yours (lower case); GET /api/genres/ lists the catalog's."
+
+
 class MeOutputSerializer(AccountOutputSerializer):
     detections = serializers.IntegerField(help_text="How many detections the account holds.")
     ratings = serializers.IntegerField(help_text="How many ratings the account holds.")
+    excluded_genres = serializers.ListField(child=serializers.CharField(), help_text=EXCLUDED_GENRES_HELP)
 
 
 class MeUpdateInputSerializer(serializers.Serializer):
     strategy = serializers.ChoiceField(choices=Strategy.choices, required=False)
     photo_retention = serializers.ChoiceField(choices=PhotoRetention.choices, required=False)
     share_photos_for_training = StrictBooleanField(required=False)
+    excluded_genres = serializers.ListField(
+        child=serializers.CharField(max_length=100),
+        required=False,
+        allow_empty=True,
+        max_length=500,
+        help_text=EXCLUDED_GENRES_HELP + " The list replaces the earlier one; [] includes every genre again.",
+    )
+
+
+def _me(user) -> dict:
+    return {**account_selectors.user_summary(user=user), "excluded_genres": selectors.excluded_genres_for(user=user)}
 
 
 class MeDeleteInputSerializer(serializers.Serializer):
@@ -432,14 +519,29 @@ class MeApi(APIView):
 
     @extend_schema(responses=MeOutputSerializer)
     def get(self, request: Request) -> Response:
-        return Response(MeOutputSerializer(account_selectors.user_summary(user=request.user)).data)
+        return Response(MeOutputSerializer(_me(request.user)).data)
 
-    @extend_schema(request=MeUpdateInputSerializer, responses=MeOutputSerializer)
+    @extend_schema(
+        request=MeUpdateInputSerializer,
+        responses={
+            200: MeOutputSerializer,
+            400: OpenApiResponse(
+                description="A value that is not one of the choices, or a genre the catalog lacks: "
+                "{field: [sentence]}; nothing is changed."
+            ),
+        },
+    )
     def patch(self, request: Request) -> Response:
         data = MeUpdateInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        user = account_services.user_update_preferences(user=request.user, **data.validated_data)
-        return Response(MeOutputSerializer(account_selectors.user_summary(user=user)).data)
+        preferences = dict(data.validated_data)
+        excluded_genres = preferences.pop("excluded_genres", None)
+        # Both or neither: a refused genre leaves the strategy as it was too.
+        with transaction.atomic():
+            if excluded_genres is not None:
+                services.excluded_genres_set(user=request.user, genres=excluded_genres)
+            user = account_services.user_update_preferences(user=request.user, **preferences)
+        return Response(MeOutputSerializer(_me(user)).data)
 
     # drf-spectacular documents a request body for PUT, PATCH and POST only, so the description states this one.
     @extend_schema(

@@ -10,6 +10,7 @@ urlpatterns = [
     path("detections/<int:detection_id>/face/", api.DetectionFaceApi.as_view(), name="api_detection_face"),
     path("detections/<int:detection_id>/outcome/", api.DetectionOutcomeApi.as_view(), name="api_detection_outcome"),
     path("recommendations/", api.RecommendationsApi.as_view(), name="api_recommendations"),
+    path("genres/", api.GenreListApi.as_view(), name="api_genres"),
     path("mood-map/", map_api.MoodMapApi.as_view(), name="api_mood_map"),
     path("ratings/", api.RatingListCreateApi.as_view(), name="api_ratings"),
     # Only ids that fit the database's integer column reach the query; anything else is a 404.

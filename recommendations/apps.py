@@ -5,7 +5,17 @@ class RecommendationsConfig(AppConfig):
     name = "recommendations"
 
     def ready(self) -> None:
+        self._one_blas_thread()
         self._forget_the_catalog_matrix_when_the_catalog_changes()
+
+    @staticmethod
+    def _one_blas_thread() -> None:
+        # The recommender's matrix products are small (thousands of songs by nine features): OpenBLAS's
+        # threads cost more to wake than they save, and on a 2-core machine shared by the web processes and
+        # the worker they wait on each other. At 28,000 songs they made the p95 of a list several times longer.
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(limits=1, user_api="blas")
 
     @staticmethod
     def _forget_the_catalog_matrix_when_the_catalog_changes() -> None:

@@ -8,8 +8,9 @@ How a change is noticed, cheapest first:
   when the cache is shared (Redis, database). RecommendationsConfig.ready()
   connects the receivers;
 * every request compares a fast fingerprint: song count, highest song id,
-  mood count and highest mood id (index lookups, about a millisecond at
-  200,000 songs), which catches bulk inserts and deletes;
+  and every mood's id with the region centre admins set on it (index lookups
+  and a few rows, about a millisecond at 200,000 songs), which
+  catches bulk inserts and deletes and a region moved in another process;
 * at most every SLOW_CHECK_SECONDS, the latest `updated` time of any song,
   which catches queryset updates in other processes. It needs a table scan
   (about 150 ms at 200,000 songs on SQLite), too much for every request.
@@ -25,6 +26,7 @@ from django.core.cache import cache
 from django.db.models import Max
 
 from catalog.models import Mood, Song
+from catalog.selectors import mood_centres_get
 from recommendations.engine import FEATURES, Catalog, CatalogColumns, build_catalog_from_columns, columns_from_rows
 
 logger = logging.getLogger(__name__)
@@ -33,7 +35,8 @@ SLOW_CHECK_SECONDS = 30.0
 VERSION_KEY = "recommendations:catalog-version"
 
 _lock = threading.Lock()
-_cached: tuple[tuple[Any, ...], Catalog] | None = None
+# (fingerprint, matrix, the moods' region centres as catalog.selectors.mood_centres_get gave them)
+_cached: tuple[tuple[Any, ...], Catalog, dict[int, tuple[float, float]]] | None = None
 _slow_fingerprint: tuple[float, Any] = (0.0, None)  # (checked at, latest update)
 
 
@@ -44,12 +47,13 @@ def catalog_fingerprint(*, slow: bool = True) -> tuple[Any, ...]:
     # index and MAX(id) from the primary key, but scans the whole table for
     # COUNT(id) or for both in one query (30 ms instead of 1 at 200,000 songs).
     songs = {"count": Song.objects.count(), "top": Song.objects.aggregate(top=Max("id"))["top"]}
-    moods = {"count": Mood.objects.count(), "top": Mood.objects.aggregate(top=Max("id"))["top"]}
+    # The moods are a handful of rows: one query gives their ids (count and highest) and the centres set.
+    moods = tuple(Mood.objects.order_by("id").values_list("id", "centre_valence", "centre_energy"))
     checked_at, latest = _slow_fingerprint
     if slow or time.monotonic() - checked_at >= SLOW_CHECK_SECONDS:
         latest = Song.objects.aggregate(changed=Max("updated"))["changed"]
         _slow_fingerprint = (time.monotonic(), latest)
-    return (songs["count"], songs["top"], moods["count"], moods["top"], _version(), latest)
+    return (songs["count"], songs["top"], moods, _version(), latest)
 
 
 def _version() -> int:
@@ -78,21 +82,32 @@ def catalog_columns() -> CatalogColumns:
     )
 
 
-def current_catalog() -> Catalog:
-    """The matrix for the catalog as it is in the database (see the module's docstring for how fresh)."""
+def _current() -> tuple[Catalog, dict[int, tuple[float, float]]]:
     global _cached
     fingerprint = catalog_fingerprint(slow=False)
     cached = _cached
     if cached is not None and cached[0] == fingerprint:
-        return cached[1]
+        return cached[1], cached[2]
     with _lock:
         # Another thread may have rebuilt it while this one waited.
         if _cached is not None and _cached[0] == fingerprint:
-            return _cached[1]
+            return _cached[1], _cached[2]
         fingerprint = catalog_fingerprint(slow=True)
         catalog = build_catalog_from_columns(catalog_columns())
-        _cached = (fingerprint, catalog)
-        return catalog
+        centres = mood_centres_get()
+        _cached = (fingerprint, catalog, centres)
+        return catalog, centres
+
+
+def current_catalog() -> Catalog:
+    """The matrix for the catalog as it is in the database (see the module's docstring for how fresh)."""
+    return _current()[0]
+
+
+def current_catalog_and_centres() -> tuple[Catalog, dict[int, tuple[float, float]]]:
+    """The matrix and each mood's region centre (catalog.selectors.mood_centres_get), read together and as
+    fresh: one freshness check for both."""
+    return _current()
 
 
 def catalog_forget(**kwargs: Any) -> None:

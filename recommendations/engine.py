@@ -73,6 +73,14 @@ SEPARATION_FLOOR = 0.1  # no feature weighs less than this share of the most sep
 EXPLORE_WINDOW_MIN = 60  # exploration samples from at least this many of the best candidates,
 EXPLORE_WINDOW_PER_PICK = 6  # or this many per song already chosen
 EXPLORE_EVERY = 5  # an exploration song takes every fifth place
+# What catalogs write for a song without a genre (the bundled seed writes "N/A"): all of them are no genre.
+NO_GENRE_NAMES = frozenset({"", "n/a", "na", "none", "unknown", "-"})
+
+
+def genre_key(genre: str) -> str:
+    """A genre as the recommender compares it: trimmed, lower case, "" for none ("Rock " is "rock")."""
+    key = genre.strip().lower()
+    return "" if key in NO_GENRE_NAMES else key
 
 
 @dataclass(frozen=True)
@@ -164,7 +172,8 @@ def build_catalog_from_columns(columns: CatalogColumns) -> Catalog:
     artist_keys = artist_keys.where(artist_keys != "", "#" + pd.Series(columns.song_ids).astype(str))
     artist_codes, _ = pd.factorize(artist_keys)
     first_of_artist = np.unique(artist_codes, return_index=True)[1] if n else np.zeros(0, dtype=int)
-    genre_codes, genre_uniques = pd.factorize(pd.Series(columns.genres, dtype=object).str.strip().str.lower())
+    genre_keys = pd.Series(columns.genres, dtype=object).str.strip().str.lower()
+    genre_codes, genre_uniques = pd.factorize(genre_keys.where(~genre_keys.isin(NO_GENRE_NAMES), ""))
     titles = pd.Series(columns.titles, dtype=object).str.strip().str.lower()
     dedupe_codes, _ = pd.factorize(titles + "\x00" + artist_keys)
     mood_ids = sorted(int(mood_id) for mood_id in np.unique(columns.mood_ids) if mood_id >= 0)
@@ -343,18 +352,19 @@ def personal_linear(
     emotion count half. Refitted on every request: a user has tens of ratings,
     so the solve is a few microseconds and the next list reflects a new rating.
     """
-    rows = ratings.rows
+    # What the model learns from; `rows` is what it predicts for.
+    rated_rows = ratings.rows
     offsets = (ratings.scores - 3.0) / 2.0  # -1 for one star, +1 for five
     sample_weight = _context_weights(ratings, emotion)
-    rated_artists = np.unique(catalog.artist_codes[rows])
-    rated_genres = np.unique(catalog.genre_codes[rows])
+    rated_artists = np.unique(catalog.artist_codes[rated_rows])
+    rated_genres = np.unique(catalog.genre_codes[rated_rows])
     rated_genres = rated_genres[[catalog.genres[code] != "" for code in rated_genres]]
     dimension = catalog.features.shape[1]
     design = np.hstack(
         [
-            catalog.features[rows].astype(np.float64),
-            (catalog.artist_codes[rows][:, None] == rated_artists[None, :]).astype(np.float64),
-            (catalog.genre_codes[rows][:, None] == rated_genres[None, :]).astype(np.float64),
+            catalog.features[rated_rows].astype(np.float64),
+            (catalog.artist_codes[rated_rows][:, None] == rated_artists[None, :]).astype(np.float64),
+            (catalog.genre_codes[rated_rows][:, None] == rated_genres[None, :]).astype(np.float64),
         ]
     )
     penalty = np.concatenate(
@@ -385,7 +395,7 @@ def personal_linear(
     return np.clip(linear, -1.0, 1.0), _Personal(
         artist_affinity=artist_affinity,
         genre_affinity=genre_affinity,
-        liked_rows=rows[liked],
+        liked_rows=rated_rows[liked],
         liked_scores=ratings.scores[liked],
     )
 
@@ -462,6 +472,23 @@ def _top(values: np.ndarray, count: int) -> np.ndarray:
     return finite[np.argpartition(-values[finite], count - 1)[:count]]
 
 
+def genres_allowed(catalog: Catalog, *, excluded: Iterable[str] = (), only: str = "") -> np.ndarray | None:
+    """(n,) bool: the songs outside the `excluded` genres and, given `only`, of that genre; None when all are.
+
+    A song without a genre is never excluded, and is not of any genre `only` names.
+    """
+    excluded_codes = [
+        catalog.genres.index(key) for key in {genre_key(genre) for genre in excluded} - {""} if key in catalog.genres
+    ]
+    only_key = genre_key(only)
+    if not excluded_codes and not only_key:
+        return None
+    allowed = ~np.isin(catalog.genre_codes, excluded_codes)
+    if only_key:
+        allowed &= catalog.genre_codes == (catalog.genres.index(only_key) if only_key in catalog.genres else -1)
+    return allowed
+
+
 def excluded_rows(ratings: UserRatings, *, emotion: str) -> np.ndarray:
     """Songs rated 1 or 2 in this emotion (or with no context at all) are not offered again here."""
     if not len(ratings):
@@ -483,16 +510,20 @@ def recommend(
     exclude_rated: bool = False,
     favourites: bool = False,
     content: tuple[np.ndarray, np.ndarray | None] | None = None,
+    allowed: np.ndarray | None = None,
 ) -> list[Pick]:
     """The list for one request: scored, filtered, diversified, with exploration and reasons.
 
     Songs the user rated take at most RATED_SHARE_MAX of the places (the best
     of them), so the list keeps bringing new songs; `favourites` lifts that cap.
+    `allowed`: (n,) bool, the songs that may be listed at all (the user's genres); None for every song.
     """
     if catalog.size == 0 or limit <= 0:
         return []
     scored = score_catalog(catalog, mood_weights=mood_weights, ratings=ratings, emotion=emotion, content=content)
     total = scored.total.copy()
+    if allowed is not None:
+        total[~allowed] = -np.inf
     total[excluded_rows(ratings, emotion=emotion)] = -np.inf
     if exclude_rated and len(ratings):
         total[ratings.rows] = -np.inf

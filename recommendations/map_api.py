@@ -9,10 +9,8 @@ from rest_framework.views import APIView
 
 from accounts.models import Strategy
 from recommendations import selectors
-from recommendations.map_serializers import POINT_HELP, TARGET_HELP, MapPointOutputSerializer
+from recommendations.map_serializers import OFF_THE_MAP, POINT_HELP, TARGET_HELP, MapPointOutputSerializer
 from recommendations.mood_map import MapPoint
-
-OFF_THE_MAP = "A point on the mood map has a valence and an energy from 0 to 1."
 
 
 class MoodMapInputSerializer(serializers.Serializer):
@@ -46,7 +44,9 @@ class MoodMapInputSerializer(serializers.Serializer):
 
 class MoodCentreOutputSerializer(serializers.Serializer):
     name = serializers.CharField()
-    centre = MapPointOutputSerializer(help_text="The mean valence and energy of the mood's labelled songs.")
+    centre = MapPointOutputSerializer(
+        help_text="The centre admins set for the mood's region, else the mean valence and energy of its labelled songs."
+    )
 
 
 class MoodMapOutputSerializer(serializers.Serializer):

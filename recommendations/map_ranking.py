@@ -1,14 +1,16 @@
 """The mood map applied to the catalog matrix: each song's place and region, and the content score
 inside the target's region. numpy over `engine.Catalog`, no Django.
 
-The regions come from the catalog itself (each mood's centroid is the mean valence and energy of
-the songs labelled with it, i.e. its profile in the matrix), so they follow the catalog when it
-changes. A song is a candidate for a mood when it lies in that mood's region and its own mood, if
+The regions' centres are the catalog's (catalog.selectors.mood_centres_get: the centre admins set
+on a mood, else the mean valence and energy of the songs labelled with it), the same centres that
+gave songs their predicted moods; a matrix alone (offline evaluation) uses its labelled songs'
+means. A song is a candidate for a mood when it lies in that mood's region and its own mood, if
 it has one, is that mood: the list then agrees with the mood named both on the map and by the tags
 the page shows beside each song. A region holding too few such songs lends its other songs.
 """
 
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -43,7 +45,7 @@ class CatalogMap:
 
 
 _lock = threading.Lock()
-_cached: tuple[Catalog, CatalogMap] | None = None
+_cached: tuple[Catalog, tuple, CatalogMap] | None = None
 
 
 def catalog_plane(catalog: Catalog) -> np.ndarray:
@@ -53,26 +55,33 @@ def catalog_plane(catalog: Catalog) -> np.ndarray:
     return np.clip(plane, 0.0, 1.0).astype(np.float32)
 
 
-def build_catalog_map(catalog: Catalog) -> CatalogMap:
-    plane = catalog_plane(catalog)
-    kept = [
-        (mood_id, profile)
+def labelled_centres(catalog: Catalog) -> dict[int, MapPoint]:
+    """Each mood's centre as the matrix's labelled songs set it: their mean valence and energy (moods without
+    any left out). For a matrix alone; the live map uses the catalog's centres (mood_centres_get)."""
+    return {
+        int(mood_id): MapPoint.clipped(
+            float(profile[VALENCE] * catalog.std[VALENCE] + catalog.mean[VALENCE]),
+            float(profile[ENERGY] * catalog.std[ENERGY] + catalog.mean[ENERGY]),
+        )
         for mood_id, profile in zip(catalog.mood_ids, catalog.mood_profiles, strict=True)
         if not np.isnan(profile).any()
-    ]
-    # A mood's profile is the mean of its labelled songs' standardized features: un-standardized, its
-    # valence and energy are the mean valence and energy of those songs, the region's centroid.
-    centroids = np.array(
-        [
-            [
-                profile[VALENCE] * catalog.std[VALENCE] + catalog.mean[VALENCE],
-                profile[ENERGY] * catalog.std[ENERGY] + catalog.mean[ENERGY],
-            ]
-            for _, profile in kept
-        ],
-        dtype=np.float64,
-    ).reshape(-1, 2)
-    regions = MoodRegions(mood_ids=tuple(int(mood_id) for mood_id, _ in kept), centroids=centroids)
+    }
+
+
+def _profile(catalog: Catalog, mood_id: int) -> np.ndarray | None:
+    """The mood's mean standardized features in the matrix, None for a mood it has no songs of."""
+    if mood_id not in catalog.mood_ids:
+        return None
+    profile = catalog.mood_profiles[catalog.mood_ids.index(mood_id)]
+    return None if np.isnan(profile).any() else profile
+
+
+def build_catalog_map(catalog: Catalog, centres: Mapping[int, MapPoint] | None = None) -> CatalogMap:
+    """The map of the catalog with these regions' centres (mood id -> point, catalog.selectors.mood_centres_get);
+    None: the means of the matrix's labelled songs (`labelled_centres`)."""
+    plane = catalog_plane(catalog)
+    regions = MoodRegions.from_centres(labelled_centres(catalog) if centres is None else centres)
+    kept = [(mood_id, _profile(catalog, mood_id)) for mood_id in regions.mood_ids]
     region_codes = regions.region_of(plane)
     song_moods = np.full(catalog.size, -1, dtype=np.int64)
     known = catalog.mood_codes >= 0
@@ -98,17 +107,18 @@ def build_catalog_map(catalog: Catalog) -> CatalogMap:
     )
 
 
-def catalog_map(catalog: Catalog) -> CatalogMap:
-    """The map of this catalog matrix, kept for as long as the matrix is the current one."""
+def catalog_map(catalog: Catalog, centres: Mapping[int, MapPoint] | None = None) -> CatalogMap:
+    """The map of this catalog matrix and these centres, kept while both are the current ones."""
     global _cached
+    key = tuple(sorted((mood_id, point.valence, point.energy) for mood_id, point in (centres or {}).items()))
     cached = _cached
-    if cached is not None and cached[0] is catalog:
-        return cached[1]
+    if cached is not None and cached[0] is catalog and cached[1] == key:
+        return cached[2]
     with _lock:
-        if _cached is not None and _cached[0] is catalog:
-            return _cached[1]
-        built = build_catalog_map(catalog)
-        _cached = (catalog, built)
+        if _cached is not None and _cached[0] is catalog and _cached[1] == key:
+            return _cached[2]
+        built = build_catalog_map(catalog, centres)
+        _cached = (catalog, key, built)
         return built
 
 
@@ -119,13 +129,24 @@ class MapScores:
     profile: np.ndarray | None  # the named mood's feature profile, for the reasons' words
 
 
-def map_scores(catalog: Catalog, *, target: MapPoint, seed: int | None, minimum: int = 10) -> MapScores:
+def map_scores(
+    catalog: Catalog,
+    *,
+    target: MapPoint,
+    seed: int | None,
+    minimum: int = 10,
+    allowed: np.ndarray | None = None,
+    centres: Mapping[int, MapPoint] | None = None,
+) -> MapScores:
     """The content score of the songs of the target's region (-inf elsewhere).
 
     `minimum`: when fewer songs of the region carry its mood (or none), the region's other songs
-    join; a catalog without moods ranks every song by the plane alone.
+    join; a catalog without moods ranks every song by the plane alone. `allowed`: (n,) bool, the
+    songs that may be listed (the user's genres); the others are -inf too. They do not count toward
+    `minimum`: genres left out make a list shorter (the answer says so), never one of another mood.
+    `centres`: the regions' centres, as build_catalog_map.
     """
-    mapped = catalog_map(catalog)
+    mapped = catalog_map(catalog, centres)
     mood_id = mapped.regions.mood_of(target)
     if mood_id is None:
         chosen, profile = mapped.everything, None
@@ -133,10 +154,14 @@ def map_scores(catalog: Catalog, *, target: MapPoint, seed: int | None, minimum:
         chosen = mapped.agreeing[mood_id]
         if len(chosen.rows) < minimum:
             chosen = mapped.in_region[mood_id]
-        profile = catalog.mood_profiles[catalog.mood_ids.index(mood_id)]
+        profile = _profile(catalog, mood_id)
     content = np.full(catalog.size, -np.inf, dtype=np.float32)
     if len(chosen.rows):
+        # Scored over the whole candidate set, then masked: each song keeps its share of the user's
+        # variety whichever genres are left out.
         content[chosen.rows] = map_content(plane=chosen.plane, steady=chosen.steady, target=target, seed=seed)
+    if allowed is not None:
+        content[~allowed] = -np.inf
     return MapScores(mood_id=mood_id, content=content, profile=profile)
 
 

@@ -17,6 +17,7 @@ def map_point_data(point: MapPoint | None) -> dict[str, float] | None:
     return point.as_dict() if point is not None else None
 
 
+OFF_THE_MAP = "A point on the mood map has a valence and an energy from 0 to 1."
 POINT_HELP = "The reading on the mood map: the probability-weighted mean of the emotions' places; null before a result."
 TARGET_HELP = "Where the strategy moves the point; `mood` is the region holding it. Null before a result."
 

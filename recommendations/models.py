@@ -100,3 +100,24 @@ class Rating(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} rated {self.song}: {self.score}"
+
+
+class ExcludedGenre(models.Model):
+    """A genre the user left out in their profile: no list of theirs holds its songs.
+
+    It lives here, not on the user, because only this app knows both the users and the catalog's genres
+    it is checked against (recommendations.services.excluded_genres_set).
+    """
+
+    user = models.ForeignKey("accounts.User", on_delete=models.CASCADE, related_name="excluded_genres")
+    # As the recommender compares genres: trimmed and lower case (recommendations.engine.genre_key).
+    genre = models.CharField(max_length=100)
+
+    class Meta:
+        ordering = ["genre"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "genre"], name="excluded_genre_unique_per_user"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} leaves out {self.genre}"

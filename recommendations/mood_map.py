@@ -1,4 +1,4 @@
-"""The mood map: one plane for emotions, moods and songs. Pure numpy, no Django.
+"""The mood map: one plane for emotions, moods and songs. Pure numpy, no Django (`catalog.mood_regions` aside).
 
 The plane is valence (x: sad to happy) by energy (y: calm to energetic), both
 catalog columns in 0..1. On it:
@@ -9,9 +9,11 @@ catalog columns in 0..1. On it:
 * a strategy moves the point to a target (match stays, lift moves toward
   positive valence, calm toward low energy) by an amount admins set through
   `StrategyMove`;
-* the moods are regions: each mood's centroid is the mean (valence, energy)
-  of the songs labelled with it, and a point belongs to the nearest centroid
-  (Voronoi cells). The mood a page names is the region holding the target;
+* the moods are regions: each mood's centre is the one admins set on the mood
+  (catalog.Mood), else the mean (valence, energy) of the songs labelled with
+  it, and a point belongs to the nearest centre (Voronoi cells, the catalog's
+  own rule: catalog.mood_regions). The mood a page names is the region holding
+  the target;
 * songs rank by closeness to the target on the plane first, the other audio
   features a lighter term, and only songs of the named region are candidates,
   so the mood named and the songs listed agree by construction.
@@ -22,6 +24,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+
+from catalog import mood_regions
+from catalog.mood_regions import MIN_CENTRE_DISTANCE as MIN_CENTRE_DISTANCE
+from catalog.mood_regions import MIN_REGION_AREA as MIN_REGION_AREA
+from catalog.mood_regions import Polygon, nearest_centroid
+from catalog.mood_regions import polygon_area as polygon_area
+from catalog.mood_regions import region_polygons as region_polygons
 
 EMOTIONS: tuple[str, ...] = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
 STRATEGIES: tuple[str, ...] = ("match", "uplift", "calm")
@@ -142,19 +151,58 @@ class MoodRegions:
 
     def region_of(self, points: np.ndarray) -> np.ndarray:
         """(n,) index into mood_ids of the nearest centroid for each (valence, energy) row; -1 without moods."""
-        points = np.asarray(points, dtype=np.float32).reshape(-1, 2)
-        if not self.mood_ids:
-            return np.full(len(points), -1, dtype=np.int32)
-        centroids = self.centroids.astype(np.float32)
-        # |p - c|² = |p|² - 2 p·c + |c|²; |p|² is the same for every centroid, so it can be left out.
-        distance = (centroids * centroids).sum(axis=1)[None, :] - 2.0 * (points @ centroids.T)
-        return np.argmin(distance, axis=1).astype(np.int32)
+        # The catalog's rule, so that a song whose mood it filled in lies in that mood's region.
+        return nearest_centroid(points, self.centroids if self.mood_ids else np.zeros((0, 2)))
 
     def mood_of(self, point: MapPoint) -> int | None:
         """The id of the mood whose region holds the point."""
         if not self.mood_ids:
             return None
         return self.mood_ids[int(self.region_of(point.as_array()[None, :])[0])]
+
+    @classmethod
+    def from_centres(cls, centres: Mapping[int, MapPoint]) -> "MoodRegions":
+        """The regions of these centres (mood id -> point; catalog.selectors.mood_centres_get), by mood id."""
+        mood_ids = tuple(sorted(centres))
+        centroids = np.array([centres[mood_id].as_array() for mood_id in mood_ids], dtype=np.float64)
+        return cls(mood_ids=mood_ids, centroids=centroids.reshape(-1, 2))
+
+
+# --- Regions as polygons -----------------------------------------------------------------------------
+
+# The cells and their checks are the catalog's (catalog.mood_regions, imported above): the map draws
+# and checks the regions with the same code that gives songs their moods.
+
+
+def polygon_centre(polygon: Polygon) -> tuple[float, float]:
+    """The centre of mass of a polygon's area (the mean corner for a degenerate one)."""
+    twice = cx = cy = 0.0
+    for (x0, y0), (x1, y1) in zip(polygon, polygon[1:] + polygon[:1], strict=True):
+        cross = x0 * y1 - x1 * y0
+        twice += cross
+        cx += (x0 + x1) * cross
+        cy += (y0 + y1) * cross
+    if abs(twice) < 1e-12:
+        count = max(1, len(polygon))
+        return sum(x for x, _ in polygon) / count, sum(y for _, y in polygon) / count
+    return cx / (3.0 * twice), cy / (3.0 * twice)
+
+
+def region_problems(centres: Sequence[tuple[str, MapPoint]]) -> list[str]:
+    """Sentences naming moods whose regions sit on top of each other or have (almost) no area; [] if fine."""
+    return mood_regions.region_problems([(name, (centre.valence, centre.energy)) for name, centre in centres])
+
+
+def nearest_emotion(point: MapPoint, places: Mapping[str, MapPoint] | None = None) -> str:
+    """The emotion whose place is closest to the point (the context a rating made there is kept in)."""
+    places = places or DEFAULT_PLACES
+    return min(
+        EMOTIONS,
+        key=lambda emotion: math.dist(
+            (point.valence, point.energy),
+            (places.get(emotion, DEFAULT_PLACES[emotion]).valence, places.get(emotion, DEFAULT_PLACES[emotion]).energy),
+        ),
+    )
 
 
 # The default moods' centres in the bundled catalog (the mean valence and energy of each mood's

@@ -5,39 +5,61 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+import numpy as np
+from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
-from accounts.models import User
+from accounts.models import Strategy, User
 from accounts.selectors import account_export
 from catalog.models import Mood, Song
 from detection.models import EMOTION_WORDS, Detection, DetectionStatus
 from detection.selectors import detections_export, detections_for, outcomes_export_for
-from recommendations import engine, mood_map
-from recommendations.catalog_cache import current_catalog
-from recommendations.engine import UserRatings
+from recommendations import engine, map_figure, mood_map
+from recommendations.catalog_cache import current_catalog, current_catalog_and_centres
+from recommendations.engine import UserRatings, genre_key, genres_allowed
 from recommendations.map_ranking import catalog_map, map_scores
-from recommendations.models import EmotionPlace, Rating, StrategyMove
+from recommendations.models import EmotionPlace, ExcludedGenre, Rating, StrategyMove
 from recommendations.mood_map import MapPoint
 
 
 @dataclass(frozen=True)
 class MapSettings:
-    """The admins' places and moves, the defaults filling in what they have not set."""
+    """The admins' places and moves, the defaults filling in what they have not set, and the moods' centres."""
 
     places: dict[str, MapPoint]
     moves: dict[str, float]
+    # mood id -> its region's centre, the catalog's (catalog.selectors.mood_centres_get): the same
+    # centres that gave the songs their predicted moods
+    centres: dict[int, MapPoint] = field(default_factory=dict)
+    # The catalog matrix read with the centres (one freshness check a request, not one per use)
+    catalog: engine.Catalog | None = None
 
 
 def map_settings() -> MapSettings:
-    """The emotions' places and the strategies' moves on the mood map (two small queries)."""
+    """The emotions' places, the strategies' moves (two small queries) and the moods' region centres (read with
+    the catalog matrix, as fresh)."""
     places = dict(mood_map.DEFAULT_PLACES)
     for emotion, valence, energy in EmotionPlace.objects.values_list("emotion", "valence", "energy"):
         places[emotion] = MapPoint.clipped(valence, energy)
     moves = dict(mood_map.DEFAULT_MOVES)
     moves.update(StrategyMove.objects.values_list("strategy", "amount"))
-    return MapSettings(places=places, moves=moves)
+    catalog, centres = current_catalog_and_centres()
+    return MapSettings(
+        places=places,
+        moves=moves,
+        centres={mood_id: MapPoint.clipped(*centre) for mood_id, centre in centres.items()},
+        catalog=catalog,
+    )
+
+
+def _regions(catalog: engine.Catalog, settings: MapSettings) -> mood_map.MoodRegions:
+    """The moods' regions: the catalog's centres (the defaults before any song is labelled)."""
+    regions = catalog_map(catalog, settings.centres).regions
+    if not regions.mood_ids:
+        regions = mood_map.default_regions(dict(Mood.objects.values_list("id", "name")))
+    return regions
 
 
 @dataclass(frozen=True)
@@ -58,8 +80,9 @@ def mood_mix_for(*, emotion: str, strategy: str, probabilities: Mapping[str, flo
     after a user corrects a detection, or picks an emotion by hand, that
     emotion's place alone is the point.
     """
+    settings = map_settings()
     (mix,) = _mood_mixes(
-        readings=[(emotion, probabilities)], strategy=strategy, settings=map_settings(), catalog=current_catalog()
+        readings=[(emotion, probabilities)], strategy=strategy, settings=settings, catalog=settings.catalog
     )
     return mix
 
@@ -85,17 +108,20 @@ def _mood_mixes(
     strategy: str,
     settings: MapSettings,
     catalog: engine.Catalog,
+    chosen_point: MapPoint | None = None,
 ) -> list[MoodMix]:
-    regions = catalog_map(catalog).regions
-    if not regions.mood_ids:
-        regions = mood_map.default_regions(dict(Mood.objects.values_list("id", "name")))
+    """`chosen_point`: a place on the map picked by hand, used as the readings' point."""
+    regions = _regions(catalog, settings)
     mixes: list[tuple[dict[str, float], MapPoint | None, MapPoint | None, int | None]] = []
     for emotion, probabilities in readings:
         if emotion not in mood_map.EMOTIONS or strategy not in mood_map.STRATEGIES:
             mixes.append(({}, None, None, None))
             continue
-        shares = _trusted_shares(emotion=emotion, probabilities=probabilities)
-        point = mood_map.reading_point(shares, settings.places)
+        if chosen_point is not None:
+            shares, point = {}, chosen_point
+        else:
+            shares = _trusted_shares(emotion=emotion, probabilities=probabilities)
+            point = mood_map.reading_point(shares, settings.places)
         target = mood_map.strategy_target(point, strategy=strategy, amount=settings.moves.get(strategy))
         mixes.append((shares, point, target, regions.mood_of(target)))
     moods = Mood.objects.in_bulk({mood_id for *_, mood_id in mixes if mood_id is not None})
@@ -127,9 +153,7 @@ class MoodMapView:
 def mood_map_for(*, strategy: str, point: MapPoint | None = None) -> MoodMapView:
     """The map (places, moves, regions) and, for a point, its target under the strategy and the mood named."""
     settings = map_settings()
-    regions = catalog_map(current_catalog()).regions
-    if not regions.mood_ids:
-        regions = mood_map.default_regions(dict(Mood.objects.values_list("id", "name")))
+    regions = _regions(settings.catalog, settings)
     moods = Mood.objects.in_bulk(list(regions.mood_ids))
     centres = [
         (moods[mood_id], MapPoint.clipped(*centroid))
@@ -142,6 +166,73 @@ def mood_map_for(*, strategy: str, point: MapPoint | None = None) -> MoodMapView
     target = mood_map.strategy_target(point, strategy=strategy, amount=settings.moves.get(strategy))
     mood_id = regions.mood_of(target)
     return replace(view, point=point, target=target, mood=moods.get(mood_id) if mood_id is not None else None)
+
+
+def emotion_at(*, point: MapPoint) -> str:
+    """The emotion whose place is nearest a point picked on the map: the context its ratings are kept in."""
+    return mood_map.nearest_emotion(point, map_settings().places)
+
+
+# The most songs a drawn map highlights (the API's longest list).
+MAP_SONGS_MOST = 50
+
+
+def mood_map_figure_for(
+    *,
+    user: User,
+    strategy: str,
+    emotion: str = "",
+    probabilities: Mapping[str, float] | None = None,
+    point: MapPoint | None = None,
+    detection_id: int | None = None,
+    song_ids: Sequence[int] | None = None,
+) -> map_figure.MapFigure:
+    """The mood map drawn for a page: the regions, the reading (an emotion's, or a point picked by hand) and
+    its target, and the songs listed: `song_ids`, or, when None, the user's list as the page first loads it."""
+    settings = map_settings()
+    catalog = settings.catalog
+    regions = _regions(catalog, settings)
+    names = dict(Mood.objects.filter(pk__in=regions.mood_ids).values_list("id", "name"))
+    mix = None
+    if point is not None:
+        emotion = emotion or mood_map.nearest_emotion(point, settings.places)
+    if emotion:
+        (mix,) = _mood_mixes(
+            readings=[(emotion, probabilities)],
+            strategy=strategy,
+            settings=settings,
+            catalog=catalog,
+            chosen_point=point,
+        )
+    if song_ids is None:
+        songs = []
+        if mix is not None and mix.target is not None:
+            listed = recommendations_for(
+                user=user,
+                emotion=emotion,
+                strategy=strategy,
+                probabilities=probabilities,
+                detection_id=detection_id,
+                point=point,
+            )
+            songs = [result.song for result in listed.results]
+    else:
+        found = Song.objects.only("id", "name", "valence", "energy").in_bulk(list(song_ids)[:MAP_SONGS_MOST])
+        songs = [found[song_id] for song_id in song_ids if song_id in found]
+    return map_figure.map_figure(
+        sample=map_figure.catalog_sample(catalog),
+        catalog_size=catalog.size,
+        regions=[
+            (names.get(mood_id, str(mood_id)), MapPoint.clipped(*centroid))
+            for mood_id, centroid in zip(regions.mood_ids, regions.centroids.tolist(), strict=True)
+        ],
+        point=mix.point if mix else None,
+        target=mix.target if mix else None,
+        point_label="Your point" if point is not None else "Your reading",
+        strategy_label=Strategy(strategy).label if strategy in Strategy.values else "",
+        mood_name=mix.mood.name if mix and mix.mood else None,
+        songs=[(song.pk, song.name, MapPoint.clipped(song.valence, song.energy)) for song in songs],
+    )
 
 
 # An emotion with less of the face than this is not named in the one-line
@@ -167,12 +258,13 @@ def detection_moods_for(*, detections: Sequence[Detection], strategy: str) -> li
         for detection in detections
         if detection.status == DetectionStatus.DONE and detection.effective_emotion
     ]
+    settings = map_settings() if finished else None
     mixes = (
         _mood_mixes(
             readings=[(detection.effective_emotion, detection.probabilities) for detection in finished],
             strategy=strategy,
-            settings=map_settings(),
-            catalog=current_catalog(),
+            settings=settings,
+            catalog=settings.catalog,
         )
         if finished
         else []
@@ -237,6 +329,97 @@ def rating_for_user(*, user: User, rating_id: int) -> Rating:
 
 
 @dataclass(frozen=True)
+class GenreCount:
+    name: str  # as the recommender compares genres: lower case
+    songs: int
+
+
+def genres_in_catalog() -> list[GenreCount]:
+    """The catalog's genres, by name, with how many songs each holds; songs without a genre are in none.
+
+    Read from the catalog matrix the recommender ranks, so the genres offered are the ones it can filter by.
+    """
+    catalog = current_catalog()
+    counts = np.bincount(catalog.genre_codes, minlength=len(catalog.genres)) if catalog.size else []
+    return sorted(
+        (
+            GenreCount(name=genre, songs=int(count))
+            for genre, count in zip(catalog.genres, counts, strict=True)
+            if genre
+        ),
+        key=lambda genre: genre.name,
+    )
+
+
+def excluded_genres_for(*, user: User) -> list[str]:
+    """The genres the user left out in their profile, by name."""
+    return list(ExcludedGenre.objects.filter(user=user).order_by("genre").values_list("genre", flat=True))
+
+
+# How many of the catalog's genres a sentence names when it says which ones there are.
+GENRES_NAMED = 8
+
+
+def genres_in_words(genres: Sequence[GenreCount]) -> str:
+    """ "rock, pop, rap and 3 more": the genres with the most songs first."""
+    names = [genre.name for genre in sorted(genres, key=lambda genre: (-genre.songs, genre.name))]
+    if len(names) > GENRES_NAMED:
+        return f"{', '.join(names[:GENRES_NAMED])} and {len(names) - GENRES_NAMED} more"
+    return _and_list(names)
+
+
+def _and_list(names: Sequence[str]) -> str:
+    """ "rock", "rock and pop", "rock, pop and rap"."""
+    return " and ".join([", ".join(names[:-1]), names[-1]]) if len(names) > 1 else "".join(names)
+
+
+def genre_filter_clean(*, user: User, genre: str) -> str:
+    """The genre a list is filtered by, as the recommender compares it ("" for every genre).
+
+    ValidationError on "genre" for one the catalog does not have, or one the user left out in their
+    profile: a list filtered by it would always be empty, so the answer says why instead.
+    """
+    genre = genre.replace("\x00", "").strip()
+    key = genre_key(genre)
+    if not key:
+        return ""
+    genres = genres_in_catalog()
+    if key not in {known.name for known in genres}:
+        shown = genre[:100]
+        raise ValidationError(
+            {
+                "genre": f"The catalog has no genre “{shown}”. Pick one of its genres ({genres_in_words(genres)}), "
+                "or none for every genre."
+                if genres
+                else f"The catalog has no genre “{shown}”: none of its songs has a genre yet."
+            }
+        )
+    if ExcludedGenre.objects.filter(user=user, genre=key).exists():
+        raise ValidationError(
+            {"genre": f"You left {key} out in your profile. Include it again there to filter your songs by it."}
+        )
+    return key
+
+
+def _few_songs_notice(*, count: int, limit: int, genre: str, excluded: Sequence[str], mood: Mood | None) -> str:
+    """One plain line when the genres left out, or the one filtered by, leave fewer songs than asked for."""
+    if count >= limit or not (genre or excluded):
+        return ""
+    in_mood = f"in the {mood.name} mood" if mood else "for this reading"
+    if genre:
+        if not count:
+            return f"No {genre} songs are {in_mood}. Pick another genre, or all genres."
+        return f"Only {count} {genre} song{'s are' if count > 1 else ' is'} {in_mood}."
+    left_out = _and_list(excluded) if len(excluded) <= 3 else f"{len(excluded)} genres"
+    if not count:
+        return f"No songs are left {in_mood} once {left_out} are left out. Include a genre again in your profile."
+    return (
+        f"Only {count} song{'s are' if count > 1 else ' is'} left {in_mood} once {left_out} are left out. "
+        "Include a genre again in your profile for more."
+    )
+
+
+@dataclass(frozen=True)
 class Recommendation:
     song: Song
     score: float
@@ -254,6 +437,8 @@ class RecommendationList:
     mood_reason: str = ""  # one plain line when a mix of emotions chose the mood
     point: MapPoint | None = None  # the reading on the mood map
     target: MapPoint | None = None  # where the strategy moves it: the mood is the region holding it
+    genre: str = ""  # the genre the list is filtered by, "" for every genre
+    notice: str = ""  # one plain line when the genres leave fewer songs than asked for
 
 
 def recommendations_for(
@@ -265,15 +450,27 @@ def recommendations_for(
     limit: int = 10,
     detection_id: int | None = None,
     favourites: bool = False,
+    genre: str = "",
+    point: MapPoint | None = None,
 ) -> RecommendationList:
     """The user's list for an emotion under a strategy, reflecting every rating made so far.
 
+    `point`: a place on the mood map picked by hand, used as the reading's point (`emotion` is then
+    the context its ratings are kept in: `emotion_at`).
+
     detection_id only says which of the user's own ratings to show beside each
-    song (those of that selfie, or those made without one).
+    song (those of that selfie, or those made without one). No song of a genre the
+    user left out is listed; `genre` keeps only that genre's songs (ValidationError
+    for one the catalog lacks or the user left out: `genre_filter_clean`).
     """
-    catalog = current_catalog()
+    genre = genre_filter_clean(user=user, genre=genre)
+    excluded = excluded_genres_for(user=user)
+    settings = map_settings()
+    catalog = settings.catalog
+    # A mask over the matrix (microseconds at 200,000 songs), not a query per request.
+    allowed = genres_allowed(catalog, excluded=excluded, only=genre)
     (mix,) = _mood_mixes(
-        readings=[(emotion, probabilities)], strategy=strategy, settings=map_settings(), catalog=catalog
+        readings=[(emotion, probabilities)], strategy=strategy, settings=settings, catalog=catalog, chosen_point=point
     )
     rated = list(
         Rating.objects.filter(user=user)
@@ -290,7 +487,14 @@ def recommendations_for(
     if mix.target is not None:
         # Variety is seeded by the user alone: two new users with one reading get different lists,
         # and one user gets the same list for the same reading.
-        scores = map_scores(catalog, target=mix.target, seed=variety_seed(user_id=user.pk), minimum=limit)
+        scores = map_scores(
+            catalog,
+            target=mix.target,
+            seed=variety_seed(user_id=user.pk),
+            minimum=limit,
+            allowed=allowed,
+            centres=settings.centres,
+        )
         content = (scores.content, scores.profile)
     picks = engine.recommend(
         catalog,
@@ -303,6 +507,7 @@ def recommendations_for(
         seed=seed,
         favourites=favourites,
         content=content,
+        allowed=allowed,
     )
     songs = Song.objects.select_related("mood").in_bulk([int(catalog.song_ids[pick.row]) for pick in picks])
     results = [
@@ -325,6 +530,8 @@ def recommendations_for(
         mood_reason=mood_mix_in_words(mix=mix),
         point=mix.point,
         target=mix.target,
+        genre=genre,
+        notice=_few_songs_notice(count=len(results), limit=limit, genre=genre, excluded=excluded, mood=mix.mood),
     )
 
 
@@ -358,7 +565,8 @@ def ratings_export_for(*, user: User) -> dict[str, list[dict[str, Any]]]:
 
 
 def user_export(*, user: User) -> dict[str, Any]:
-    """Everything stored about the user, for them to download: account, detections, corrections, outcomes, ratings.
+    """Everything stored about the user, for them to download: account, detections, corrections, outcomes, ratings,
+    the genres they left out.
 
     Photos are left out (only whether one is still stored), and so are the password hash and the API
     token. Blank emotions are None, as in the API. Each detection carries the mood it gets under the
@@ -375,4 +583,5 @@ def user_export(*, user: User) -> dict[str, Any]:
         **sections,
         **outcomes_export_for(user=user),
         **ratings_export_for(user=user),
+        "excluded_genres": excluded_genres_for(user=user),
     }

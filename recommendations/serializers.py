@@ -83,3 +83,6 @@ class ExportOutputSerializer(serializers.Serializer):
     corrections = ExportCorrectionSerializer(many=True)
     outcomes = ExportOutcomeSerializer(many=True)
     ratings = ExportRatingSerializer(many=True)
+    excluded_genres = serializers.ListField(
+        child=serializers.CharField(), help_text="The genres you left out of your lists, in your profile."
+    )

@@ -1,4 +1,7 @@
-"""Writes for recommendations: ratings, and deleting what they hang on (a selfie, an account)."""
+"""Writes for recommendations: ratings, the genres a user leaves out, and deleting what they hang on (a selfie,
+an account)."""
+
+from collections.abc import Iterable
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -9,7 +12,9 @@ from catalog.models import Song
 from detection import services as detection_services
 from detection.models import Detection, DetectionStatus
 from ml.runtime.labels import LABELS
-from recommendations.models import Rating
+from recommendations import selectors
+from recommendations.engine import genre_key
+from recommendations.models import ExcludedGenre, Rating
 
 
 def rating_upsert(
@@ -48,6 +53,35 @@ def rating_upsert(
             if attempt:
                 raise
     raise AssertionError("unreachable")
+
+
+def excluded_genres_set(*, user: User, genres: Iterable[str]) -> list[str]:
+    """Leave exactly these genres out of the user's lists (any case; an empty list includes every genre again).
+
+    Each must be one of the catalog's genres, or one the user already leaves out (a genre the
+    catalog has since lost can stay); anything else raises ValidationError on "excluded_genres" and
+    changes nothing. Returns the genres now left out, by name.
+    """
+    wanted = {genre_key(str(genre).replace("\x00", "")): str(genre).strip() for genre in genres}
+    if "" in wanted:
+        raise ValidationError({"excluded_genres": "Name each genre to leave out: a blank, or “N/A”, is no genre."})
+    catalog_genres = selectors.genres_in_catalog()
+    known = {genre.name for genre in catalog_genres} | set(selectors.excluded_genres_for(user=user))
+    unknown = [shown for key, shown in wanted.items() if key not in known]
+    if unknown:
+        names = ", ".join(f"“{name[:100]}”" for name in sorted(unknown))
+        raise ValidationError(
+            {
+                "excluded_genres": f"The catalog has no genre {names}. Pick from its genres: "
+                f"{selectors.genres_in_words(catalog_genres)}."
+            }
+        )
+    with transaction.atomic():
+        ExcludedGenre.objects.filter(user=user).exclude(genre__in=wanted).delete()
+        ExcludedGenre.objects.bulk_create(
+            [ExcludedGenre(user=user, genre=genre) for genre in sorted(wanted)], ignore_conflicts=True
+        )
+    return sorted(wanted)
 
 
 def rating_delete(*, rating: Rating) -> None:

@@ -21,7 +21,12 @@ urlpatterns = [
     ),
     # Songs for an emotion picked by hand.
     path("mood/", views.pick_mood, name="pick_mood"),
-    # The account's data: its export, and deleting it (the rest of /accounts/ is accounts/urls.py).
+    # The mood map alone, for the songs panel's script to redraw once its list has loaded.
+    path("mood/map", views.mood_map_part, name="mood_map_part"),
+    # The profile (the catalog's genres beside the account's preferences), the account's data and deleting it
+    # (the rest of /accounts/ is accounts/urls.py).
+    path("accounts/profile/", views.profile, name="profile"),
+    path("accounts/profile/genres/", views.profile_genres, name="profile_genres"),
     path("accounts/profile/export/", views.profile_export, name="profile_export"),
     path("accounts/delete/", views.account_delete, name="account_delete"),
 ]

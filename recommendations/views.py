@@ -2,12 +2,13 @@
 
 Every screen that shows a selfie also shows the mood its songs are in, so these pages live here, above
 detection: they call detection's services and selectors and this app's own directly. So do the two
-screens that reach every app a user's data lies in: the data export and deleting the account.
+screens that reach every app a user's data lies in: the data export and deleting the account, and the
+profile, which offers the catalog's genres to leave out beside the account's preferences.
 History lives in insights, which also draws its charts.
 """
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from django.contrib import messages
 from django.contrib.auth import logout
@@ -15,13 +16,15 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils.http import content_disposition_header
+from django.urls import reverse
+from django.utils.http import content_disposition_header, urlencode
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from rest_framework.renderers import JSONRenderer
 
 from accounts import selectors as account_selectors
-from accounts.forms import DeleteAccountForm
-from accounts.models import Strategy
+from accounts import services as account_services
+from accounts.forms import DeleteAccountForm, PreferencesForm
+from accounts.models import PhotoRetention, Strategy, User
 from detection import selectors as detection_selectors
 from detection import services as detection_services
 from detection.forms import OutcomeForm, PhotoUploadForm
@@ -31,6 +34,8 @@ from emomusic_site.errors import DomainError, RateLimited, Unavailable
 from emomusic_site.ratelimit import client_address, rate_limit_hit
 from ml.runtime.labels import LABELS
 from recommendations import photos, selectors, services
+from recommendations.forms import ExcludedGenresForm
+from recommendations.mood_map import MapPoint, OffTheMap
 from recommendations.serializers import ExportOutputSerializer
 
 logger = logging.getLogger(__name__)
@@ -102,20 +107,27 @@ def _result_page_context(request: HttpRequest, detection_id: int) -> dict:
     the page asks for."""
     detection = detection_selectors.detection_get_for(user=request.user, detection_id=detection_id)
     detection = detection_services.detection_fail_if_stuck(detection=detection)
-    return result_context(detection, strategy=request.GET.get("strategy"))
+    return result_context(detection, strategy=request.GET.get("strategy"), genre=request.GET.get("genre", ""))
+
+
+def _refused_genre_status(context: dict) -> int:
+    """400 when the address asks for a genre the list cannot be filtered by (the page says why), else 200."""
+    return 400 if context.get("genre_error") else 200
 
 
 @login_required
 @require_GET
 def detection_detail(request: HttpRequest, detection_id: int) -> HttpResponse:
-    return render(request, "recommendations/detection_detail.html", _result_page_context(request, detection_id))
+    context = _result_page_context(request, detection_id)
+    return render(request, "recommendations/detection_detail.html", context, status=_refused_genre_status(context))
 
 
 @login_required
 @require_GET
 def detection_result(request: HttpRequest, detection_id: int) -> HttpResponse:
     """The result part of the detail page alone, for the page's script to swap in."""
-    response = render(request, "recommendations/_detection_result.html", _result_page_context(request, detection_id))
+    context = _result_page_context(request, detection_id)
+    response = render(request, "recommendations/_detection_result.html", context, status=_refused_genre_status(context))
     response["Cache-Control"] = "private, no-store"
     return response
 
@@ -276,8 +288,21 @@ def _face_crop(box: list[int]) -> str:
     return f"{round(x + width / 2 - side / 2)} {round(y + height / 2 - side / 2)} {side} {side}"
 
 
-def result_context(detection: Detection, *, strategy: str | None = None) -> dict:
-    """The result page's context; `strategy` is the songs panel's choice for this page, else the user's own."""
+def genre_filter_context(*, user: User, genre: str) -> dict:
+    """The songs panel's genre filter: the genres the user may pick (not those left out), the one the address
+    asks for ("" for every genre), and why it cannot be used ("" when it can)."""
+    try:
+        chosen, error = selectors.genre_filter_clean(user=user, genre=genre), ""
+    except ValidationError as refused:
+        chosen, error = "", " ".join(refused.messages)
+    excluded = set(selectors.excluded_genres_for(user=user))
+    genres = [choice for choice in selectors.genres_in_catalog() if choice.name not in excluded]
+    return {"genres": genres, "genre": chosen, "genre_error": error}
+
+
+def result_context(detection: Detection, *, strategy: str | None = None, genre: str = "") -> dict:
+    """The result page's context; `strategy` is the songs panel's choice for this page, else the user's own;
+    `genre` the genre its list is filtered by."""
     if strategy not in Strategy.values:
         strategy = detection.user.strategy
     context: dict = {
@@ -321,6 +346,15 @@ def result_context(detection: Detection, *, strategy: str | None = None) -> dict
                 "faces": faces,
                 "hints": detection.hint_messages,
                 "main_face_number": next((face["number"] for face in faces if face["main"]), None),
+                "mood_map": selectors.mood_map_figure_for(
+                    user=detection.user,
+                    strategy=strategy,
+                    emotion=emotion,
+                    probabilities=detection.probabilities,
+                    detection_id=detection.pk,
+                ),
+                "mood_map_url": _figure_url({"detection": detection.pk, "strategy": strategy}),
+                **genre_filter_context(user=detection.user, genre=genre),
             }
         )
     return context
@@ -331,7 +365,7 @@ def result_context(detection: Detection, *, strategy: str | None = None) -> dict
 
 @login_required
 def pick_mood(request: HttpRequest) -> HttpResponse:
-    """Pick an emotion by hand, no photo, and get the list for it."""
+    """Pick an emotion by hand, or a point on the mood map, no photo, and get the list for it."""
     emotion = request.GET.get("emotion", "")
     labels = dict(EMOTION_CHOICES)
     strategy = request.GET.get("strategy", "")
@@ -339,9 +373,28 @@ def pick_mood(request: HttpRequest) -> HttpResponse:
         strategy = request.user.strategy
     status = 200
     error = ""
+    point = None
     if emotion and emotion not in labels:
         error = "Pick one of the seven emotions below."
         emotion = ""
+        status = 400
+    elif "valence" in request.GET or "energy" in request.GET:
+        try:
+            point = map_point_from(request.GET)
+        except OffTheMap as refused:
+            error, status = str(refused), 400
+        else:
+            if emotion:
+                error, status, point, emotion = "Pick an emotion or a point on the mood map, not both.", 400, None, ""
+            else:
+                emotion = selectors.emotion_at(point=point)
+    figure_query: dict = {"strategy": strategy}
+    if point is not None:
+        figure_query.update(valence=point.valence, energy=point.energy)
+    elif emotion:
+        figure_query["emotion"] = emotion
+    genres = genre_filter_context(user=request.user, genre=request.GET.get("genre", ""))
+    if genres["genre_error"]:
         status = 400
     return render(
         request,
@@ -352,9 +405,168 @@ def pick_mood(request: HttpRequest) -> HttpResponse:
             "emotions": EMOTION_CHOICES,
             "strategy": strategy,
             "error": error,
+            **genres,
+            "point": point,
+            "slider": point or MapPoint(0.5, 0.5),
+            "mood_map": selectors.mood_map_figure_for(
+                user=request.user,
+                strategy=strategy,
+                emotion=emotion,
+                point=point,
+                # Before anything is picked the map lists no songs; after, those the panel first loads.
+                song_ids=None if emotion else [],
+            ),
+            "mood_map_url": _figure_url(figure_query),
         },
         status=status,
     )
+
+
+def map_point_from(params: Mapping[str, str]) -> MapPoint:
+    """A point on the mood map from `valence` and `energy` (each 0..1); OffTheMap with a sentence otherwise."""
+    values = {}
+    for name in ("valence", "energy"):
+        text = params.get(name, "").strip()
+        if not text:
+            raise OffTheMap("Give a point on the mood map as both valence and energy, each from 0 to 1.")
+        try:
+            values[name] = float(text)
+        except ValueError:
+            raise OffTheMap(f"{name.capitalize()} must be a number from 0 to 1, not “{text[:20]}”.") from None
+    return MapPoint(valence=values["valence"], energy=values["energy"])
+
+
+def _figure_url(query: Mapping[str, object]) -> str:
+    return f"{reverse('mood_map_part')}?{urlencode(query)}"
+
+
+@login_required
+@require_GET
+def mood_map_part(request: HttpRequest) -> HttpResponse:
+    """The mood map alone, for the songs panel's script to swap in once its list (`songs`, ids) has loaded:
+    for one of the user's selfies (`detection`), an emotion picked by hand, or a point (`valence`, `energy`)."""
+    strategy = request.GET.get("strategy", "")
+    if strategy not in Strategy.values:
+        strategy = request.user.strategy
+    listed = [song_id.strip() for song_id in request.GET.get("songs", "").split(",") if song_id.strip()]
+    # Ids that fit the database's integer column, at most a long list's worth.
+    well_formed = all(song_id.isascii() and song_id.isdigit() and len(song_id) <= 18 for song_id in listed)
+    if len(listed) > selectors.MAP_SONGS_MOST or not well_formed:
+        return HttpResponse(
+            f"Give the songs as at most {selectors.MAP_SONGS_MOST} ids separated by commas.",
+            status=400,
+            content_type="text/plain",
+        )
+    song_ids = [int(song_id) for song_id in listed]
+    reading: dict = {}
+    query: dict = {}
+    detection_id = request.GET.get("detection", "")
+    if detection_id.isascii() and detection_id.isdigit() and len(detection_id) <= 18:
+        detection = detection_selectors.detection_get_for(user=request.user, detection_id=int(detection_id))
+        if detection.status == DetectionStatus.DONE and detection.effective_emotion:
+            reading = {
+                "emotion": detection.effective_emotion,
+                "probabilities": detection.probabilities,
+                "detection_id": detection.pk,
+            }
+        query["detection"] = detection.pk
+    elif "valence" in request.GET or "energy" in request.GET:
+        try:
+            point = map_point_from(request.GET)
+        except OffTheMap as refused:
+            return HttpResponse(str(refused), status=400, content_type="text/plain")
+        reading = {"point": point}
+        query.update(valence=point.valence, energy=point.energy)
+    elif request.GET.get("emotion", "") in dict(EMOTION_CHOICES):
+        reading = {"emotion": request.GET["emotion"]}
+        query["emotion"] = request.GET["emotion"]
+    elif request.GET.get("emotion") or detection_id:
+        return HttpResponse(
+            "Give one of your selfies (detection), an emotion, or a point (valence and energy).",
+            status=400,
+            content_type="text/plain",
+        )
+    figure = selectors.mood_map_figure_for(user=request.user, strategy=strategy, song_ids=song_ids, **reading)
+    response = render(
+        request,
+        "recommendations/_mood_map.html",
+        {"mood_map": figure, "mood_map_url": _figure_url({**query, "strategy": strategy})},
+    )
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+# --- The profile ----------------------------------------------------------------------------------
+# The user's preferences (accounts) beside the catalog's genres to leave out (catalog), so it lives here.
+
+
+def _profile_page(
+    request: HttpRequest,
+    *,
+    form: PreferencesForm | None = None,
+    genres_form: ExcludedGenresForm | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    user = request.user
+    if form is None:
+        form = PreferencesForm(
+            initial={
+                "strategy": user.strategy,
+                "photo_retention": user.photo_retention,
+                "share_photos_for_training": user.share_photos_for_training,
+            }
+        )
+    if genres_form is None:
+        genres_form = ExcludedGenresForm(
+            genres=selectors.genres_in_catalog(), excluded=selectors.excluded_genres_for(user=user)
+        )
+    context = {"form": form, "genres_form": genres_form, "summary": account_selectors.user_summary(user=user)}
+    return render(request, "recommendations/profile.html", context, status=status)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def profile(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    if request.method == "GET":
+        return _profile_page(request)
+    form = PreferencesForm(request.POST)
+    if not form.is_valid():
+        return _profile_page(request, form=form)
+    # A choice that deletes photos now says how many, and waits for a second yes.
+    photos_deleted = account_selectors.photos_deleted_by_retention(
+        user=user, retention=form.cleaned_data["photo_retention"]
+    )
+    if photos_deleted and request.POST.get("confirm") != "delete-photos":
+        retention = PhotoRetention(form.cleaned_data["photo_retention"])
+        return render(
+            request,
+            "recommendations/retention_confirm.html",
+            {"preferences": form.cleaned_data, "photos": photos_deleted, "retention": retention.label},
+        )
+    account_services.user_update_preferences(user=user, **form.cleaned_data)
+    messages.success(request, "Your preferences are saved.")
+    return redirect("profile")
+
+
+@login_required
+@require_POST
+def profile_genres(request: HttpRequest) -> HttpResponse:
+    """The profile's genres form: the ticked genres are left out of every list."""
+    excluded = selectors.excluded_genres_for(user=request.user)
+    form = ExcludedGenresForm(request.POST, genres=selectors.genres_in_catalog(), excluded=excluded)
+    if form.is_valid():
+        try:
+            left_out = services.excluded_genres_set(user=request.user, genres=form.cleaned_data["excluded_genres"])
+        except ValidationError as error:
+            form.add_error("excluded_genres", error.message_dict["excluded_genres"])
+        else:
+            messages.success(
+                request,
+                f"Your lists now leave out {', '.join(left_out)}." if left_out else "Your lists hold every genre.",
+            )
+            return redirect(f"{reverse('profile')}#genres")
+    return _profile_page(request, genres_form=form, status=400)
 
 
 # --- The account's data ----------------------------------------------------------------------------

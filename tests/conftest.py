@@ -29,7 +29,7 @@ FER_FIXTURE_DIR = FIXTURES_DIR / "fer2013"
 
 # The Song object of the API contract: the schema's fields and the labels
 # (tests/catalog/test_schema.py holds the schema to the contract's names).
-SONG_FIELDS = {"id", *song_schema.SONG_FIELDS, "mood", "genre", "spotify_url"}
+SONG_FIELDS = {"id", *song_schema.SONG_FIELDS, "mood", "genre", "subgenre", "spotify_url"}
 
 
 # Playwright's sync API keeps an event loop running in the test thread for the

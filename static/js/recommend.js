@@ -1,7 +1,8 @@
 // The recommendations panel: loads the list from /api/recommendations/,
-// saves star ratings to /api/ratings/ without a page reload and refreshes the
-// list (a 1 or 2 star rating removes the song, with an undo), toggles "why
-// this?", exports the list (M3U, CSV, copied links), and plays songs in a
+// saves star ratings to /api/ratings/ without a page reload and never moves the
+// rows under the pointer (a 1 or 2 star rating takes out that row alone, with an
+// undo; a higher one leaves the list as it is and offers "Refresh with your
+// ratings"), redraws the mood map for the list shown, toggles "why this?", exports the list (M3U, CSV, copied links), and plays songs in a
 // mini-player that stays at the bottom of the page. The Spotify player loads
 // only when the user presses play (no request to Spotify before that); each
 // row's cover (js/covers.js) is drawn from the song's own audio features.
@@ -182,6 +183,18 @@
         panel.load("Strategy changed.");
       });
     }
+    // The genre filter is a GET form (it works without this script); here it reloads only the list.
+    this.genre = root.querySelector("[data-rec-genre]");
+    this.notice = root.querySelector("[data-rec-notice]");
+    var genreForm = root.querySelector("[data-rec-genre-form]");
+    if (this.genre && genreForm) {
+      genreForm.querySelector("[data-rec-genre-submit]").hidden = true;
+      genreForm.addEventListener("submit", function (event) { event.preventDefault(); });
+      this.genre.addEventListener("change", function () {
+        panel.rememberGenre();
+        panel.load(panel.genre.value ? "Showing " + panel.genre.value + " songs." : "Showing every genre.");
+      });
+    }
     this.favourites = root.querySelector("[data-rec-favourites]");
     this.favourites.addEventListener("change", function () {
       panel.load(panel.favourites.checked ? "Your favourites may fill the list." : "Mostly new songs again.");
@@ -194,6 +207,11 @@
     });
     root.querySelector("[data-rec-copy]").addEventListener("click", function () { panel.copyLinks(); });
     root.querySelector("[data-rec-undo-button]").addEventListener("click", function () { panel.undo(); });
+    this.refreshLine = root.querySelector("[data-rec-refresh]");
+    root.querySelector("[data-rec-refresh-button]").addEventListener("click", function () {
+      panel.hideUndo();
+      panel.load("Refreshed with your ratings.");
+    });
     this.load();
   }
 
@@ -214,12 +232,26 @@
     if (note) note.hidden = value === this.root.dataset.defaultStrategy;
   };
 
+  // Like the strategy: kept in the page's address and in the "pick my mood" form.
+  Panel.prototype.rememberGenre = function () {
+    var value = this.genre.value;
+    var url = new URL(window.location.href);
+    if (value) url.searchParams.set("genre", value);
+    else url.searchParams.delete("genre");
+    window.history.replaceState(window.history.state, "", url.toString());
+    document.querySelectorAll("[data-genre-input]").forEach(function (input) { input.value = value; });
+  };
+
   Panel.prototype.query = function () {
     var params = new URLSearchParams({ limit: "10" });
     if (this.root.dataset.detection) params.set("detection", this.root.dataset.detection);
-    else params.set("emotion", this.root.dataset.emotion);
+    else if (this.root.dataset.valence) {
+      params.set("valence", this.root.dataset.valence);
+      params.set("energy", this.root.dataset.energy);
+    } else params.set("emotion", this.root.dataset.emotion);
     if (this.strategy) params.set("strategy", this.strategy.value);
     if (this.favourites && this.favourites.checked) params.set("favourites", "true");
+    if (this.genre && this.genre.value) params.set("genre", this.genre.value);
     return this.root.dataset.apiUrl + "?" + params.toString();
   };
 
@@ -232,6 +264,7 @@
     if (this.inFlight) this.inFlight.abort();
     this.inFlight = typeof AbortController === "function" ? new AbortController() : null;
     this.list.setAttribute("aria-busy", "true");
+    this.refreshLine.hidden = true;
     var options = { credentials: "same-origin", headers: { Accept: "application/json" } };
     if (this.inFlight) options.signal = this.inFlight.signal;
     return fetch(this.query(), options)
@@ -245,8 +278,13 @@
         if (!current()) return;
         panel.render(body, focusSongId);
         var count = body.results.length;
+        // The genres left out, or the one picked, may leave fewer songs than asked for: the answer says so.
+        if (panel.notice) {
+          panel.notice.textContent = body.notice || "";
+          panel.notice.hidden = !body.notice;
+        }
         panel.status.textContent = (announcement ? announcement + " " : "") +
-          (count ? count + " songs." : "No songs to suggest yet: the catalogue is empty.");
+          (count ? count + " songs." : body.notice ? "No songs." : "No songs to suggest yet: the catalogue is empty.");
       })
       .catch(function (error) {
         if (!current()) return;
@@ -298,12 +336,34 @@
     body.results.forEach(function (result, index) {
       panel.list.appendChild(panel.item(result, index));
     });
+    this.redrawMap(body);
     if (focusSongId) {
       var target = this.list.querySelector('[data-song="' + focusSongId + '"] input:checked') ||
         this.list.querySelector('[data-song="' + focusSongId + '"] input');
       if (target) target.focus();
       else this.status.focus();
     }
+  };
+
+  // The mood map beside the list is redrawn on the server for the songs now listed and the strategy now
+  // chosen, so that its target, its region and its highlighted songs agree with the list.
+  Panel.prototype.redrawMap = function (body) {
+    var figure = document.querySelector("[data-mood-map]");
+    if (!figure || !figure.getAttribute("data-map-url")) return;
+    var url = new URL(figure.getAttribute("data-map-url"), window.location.href);
+    url.searchParams.set("strategy", body.strategy);
+    url.searchParams.set("songs", body.results.map(function (result) { return result.song.id; }).join(","));
+    var request = (this.mapRequest = (this.mapRequest || 0) + 1);
+    var panel = this;
+    fetch(url.toString(), { credentials: "same-origin", headers: { Accept: "text/html" } })
+      .then(function (response) { return response.ok ? response.text() : null; })
+      .then(function (html) {
+        var current = document.querySelector("[data-mood-map]");
+        if (!html || !current || request !== panel.mapRequest) return;
+        var fresh = new DOMParser().parseFromString(html, "text/html").querySelector("[data-mood-map]");
+        if (fresh) current.replaceWith(document.importNode(fresh, true));
+      })
+      .catch(function () { /* the map drawn with the page stays; the list is what matters */ });
   };
 
   // One compact row, as a music app shows a song: its cover (which plays it), the title and artist, the
@@ -338,7 +398,12 @@
       window.emoCovers.coverElement(document, song, base + "-cover"),
       el("span", { class: "rec-cover-play", "aria-hidden": "true", text: "▶" }),
     ]);
-    cover.addEventListener("click", function () { player().play(panel.songs(), index); });
+    // The place is looked up on play: a row taken out by a low rating shifts the ones after it.
+    cover.addEventListener("click", function () {
+      var songs = panel.songs();
+      var place = songs.findIndex(function (listed) { return listed.id === song.id; });
+      player().play(songs, place < 0 ? index : place);
+    });
     var open = el("a", { class: "rec-icon", href: song.spotify_url, target: "_blank", rel: "noopener noreferrer", title: "Open in Spotify" }, [
       el("span", { "aria-hidden": "true", text: "↗" }),
       el("span", { class: "visually-hidden", text: "Open in Spotify: " + song.name + " (opens in a new tab)" }),
@@ -407,17 +472,64 @@
       .then(function (rating) {
         var stars = score + (score === 1 ? " star" : " stars");
         if (score <= 2) {
-          panel.offerUndo(song, rating, previous);
-          return panel.load("Saved " + stars + " for " + song.name + ". We won't suggest it again for this mood.");
+          var removed = panel.removeRow(song);
+          panel.offerUndo(song, rating, previous, removed);
+          panel.status.textContent = "Saved " + stars + " for " + song.name + ". We won't suggest it again for this mood.";
+          return;
         }
-        panel.hideUndo();
-        return panel.load("Saved " + stars + " for " + song.name + ". The list was updated.", song.id);
+        // The rows stay where they are: a list that reorders under the pointer makes the next tap land on
+        // another song. The next list (this line's button, the next visit) reflects the rating.
+        panel.refreshLine.hidden = false;
+        panel.status.textContent = "Saved " + stars + " for " + song.name + ". Refresh with your ratings to see what changes.";
       })
       .catch(function (error) { panel.status.textContent = error.message; });
   };
 
-  Panel.prototype.offerUndo = function (song, rating, previous) {
-    this.undoState = { song: song, rating: rating, previous: previous };
+  // Takes the song's row out of the list on screen (the others stay where they are) and off the map;
+  // returns what undo needs to put it back: the row, its result and its place.
+  Panel.prototype.removeRow = function (song) {
+    var row = this.list.querySelector('[data-song="' + song.id + '"]');
+    var results = this.body ? this.body.results : [];
+    var index = -1;
+    results.forEach(function (result, position) { if (result.song.id === song.id) index = position; });
+    if (!row || index < 0) return null;
+    var removed = { row: row, result: results[index], index: index };
+    // A keyboard user rating that row keeps their place: focus goes to the row that takes its place,
+    // without scrolling (the rows stay under the pointer).
+    var hadFocus = row.contains(document.activeElement);
+    var neighbour = row.nextElementSibling || row.previousElementSibling;
+    results.splice(index, 1);
+    row.remove();
+    if (hadFocus) {
+      var star = neighbour && (neighbour.querySelector("input:checked") || neighbour.querySelector("input"));
+      (star || this.status).focus({ preventScroll: true });
+    }
+    document.querySelectorAll('[data-mood-map] [data-map-song="' + song.id + '"]').forEach(function (mark) {
+      mark.setAttribute("display", "none");
+    });
+    this.tools.hidden = !results.length;
+    this.root.querySelector("[data-rec-play-all]").hidden = !results.length;
+    return removed;
+  };
+
+  Panel.prototype.restoreRow = function (removed, score) {
+    var results = this.body ? this.body.results : [];
+    var index = Math.min(removed.index, results.length);
+    removed.result.rating = score || null;
+    results.splice(index, 0, removed.result);
+    // A fresh row: its stars show the rating put back.
+    var row = this.item(removed.result, index);
+    this.list.insertBefore(row, this.list.children[index] || null);
+    document.querySelectorAll('[data-mood-map] [data-map-song="' + removed.result.song.id + '"]').forEach(function (mark) {
+      mark.removeAttribute("display");
+    });
+    this.tools.hidden = false;
+    this.root.querySelector("[data-rec-play-all]").hidden = false;
+    return row;
+  };
+
+  Panel.prototype.offerUndo = function (song, rating, previous, removed) {
+    this.undoState = { song: song, rating: rating, previous: previous, removed: removed };
     this.undoBar.querySelector("[data-rec-undo-text]").textContent = "“" + song.name + "” was removed from your list.";
     this.undoBar.hidden = false;
   };
@@ -432,12 +544,20 @@
     var state = this.undoState;
     var panel = this;
     if (!state) return;
+    // The undo button goes with its bar: a keyboard user's focus moves to the row put back.
+    var fromKeyboard = this.undoBar.contains(document.activeElement);
     this.hideUndo();
     var request = state.previous
       ? send(this.root.dataset.ratingsUrl, "POST", this.context({ song: state.song.id, score: state.previous }))
       : send(this.root.dataset.ratingsUrl + state.rating.id + "/", "DELETE");
     request
-      .then(function () { return panel.load("“" + state.song.name + "” is back.", state.song.id); })
+      .then(function () {
+        if (!state.removed) return panel.load("“" + state.song.name + "” is back.", state.song.id);
+        var row = panel.restoreRow(state.removed, state.previous);
+        panel.status.textContent = "“" + state.song.name + "” is back.";
+        var star = row.querySelector("input:checked") || row.querySelector("input");
+        if (star && fromKeyboard) star.focus({ preventScroll: true });
+      })
       .catch(function (error) { panel.status.textContent = error.message; });
   };
 

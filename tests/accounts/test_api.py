@@ -18,6 +18,7 @@ ME_FIELDS = {
     "detections",
     "ratings",
     "date_joined",
+    "excluded_genres",
 }
 
 
@@ -362,7 +363,7 @@ class TestSignupRateLimits:
         assert User.objects.filter(username="bob").exists()
 
 
-EXPORT_SECTIONS = {"exported", "account", "detections", "corrections", "outcomes", "ratings"}
+EXPORT_SECTIONS = {"exported", "account", "detections", "corrections", "outcomes", "ratings", "excluded_genres"}
 
 
 class TestExport:

@@ -43,9 +43,7 @@ def test_a_new_password_is_argon2id_with_19_mib_two_passes_one_lane():
 @override_settings(PASSWORD_HASHERS=PRODUCTION_HASHERS)
 def test_a_pbkdf2_password_is_rehashed_with_argon2id_when_its_owner_logs_in(client):
     user = UserFactory(username="ada")
-    User.objects.filter(pk=user.pk).update(
-        password=make_password("correct horse battery", hasher="pbkdf2_sha256")
-    )
+    User.objects.filter(pk=user.pk).update(password=make_password("correct horse battery", hasher="pbkdf2_sha256"))
 
     response = client.post("/api/auth/token/", {"username": "ada", "password": "correct horse battery"})
 

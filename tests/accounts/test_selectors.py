@@ -145,7 +145,8 @@ class TestUserExport:
             history(user)
         user_export(user=user)  # loads the song catalog into the process's cache, as any earlier page has
 
-        # The user's detections, outcomes and ratings; the mood map's emotion places and strategy moves; the
-        # catalog cache's four freshness checks and the moods: the same ten however many selfies there are.
+        # The user's detections, outcomes, ratings and genres left out; the mood map's emotion places and
+        # strategy moves; the catalog cache's three freshness checks (the moods' centres among them) and the
+        # moods: the same ten however many selfies there are.
         with django_assert_num_queries(10):
             user_export(user=user)

@@ -56,7 +56,9 @@ def app_templates() -> list[tuple[str, Path]]:
 
 
 def test_the_apps_have_templates_to_check():
-    assert {app for app, _ in app_templates()} >= {"accounts", "catalog", "insights", "recommendations"}
+    # accounts has none of its own: its pages are the site's registration/ templates, and the profile, which
+    # offers the catalog's genres, is composed in recommendations.
+    assert {app for app, _ in app_templates()} >= {"catalog", "insights", "recommendations"}
 
 
 @pytest.mark.parametrize(("app", "template"), app_templates(), ids=lambda value: str(value).split("templates/")[-1])

@@ -1,4 +1,5 @@
 import csv
+import gzip
 import io
 import re
 
@@ -41,6 +42,26 @@ class TestImportPage:
         assert "<td>14</td><td>loudness must be a number, not &#x27;loud&#x27;.</td>" in page
         assert Song.objects.count() == 4
         assert Song.objects.get(spotify_id="2H7PHVdQ3mXqEHXcvclTB0").genre == "funk"
+
+    def test_a_gzip_compressed_tidytuesday_file_imports_its_tracks_once_and_names_its_broken_rows(
+        self, staff, seeded_catalog
+    ):
+        data = gzip.compress((CATALOG_FIXTURES / "tidytuesday_songs.csv").read_bytes())
+        upload = SimpleUploadedFile("spotify_songs.csv.gz", data, content_type="application/gzip")
+
+        response = staff.post(reverse(IMPORT_URL), {"csv_file": upload})
+
+        assert response.status_code == 200
+        report = response.context["report"]
+        # Heaven is one of the 686: updated, and keeps its label; the other four take their region's mood.
+        assert (report.created, report.updated, report.repeated, len(report.skipped)) == (4, 1, 1, 3)
+        page = response.content.decode()
+        assert "Import finished: 4 created, 1 updated, 0 unchanged, 3 skipped." in page
+        assert "<td>8</td><td>valence must be a number, not &#x27;high&#x27;.</td>" in page
+        assert report.moods_filled == 4
+        assert Song.objects.get(spotify_id="0r7CVbZTWZgbTCYdfa2P31").subgenre == "dance pop"
+        heaven = Song.objects.get(spotify_id="4QAUGy6k7c3IOAhgWz52r7")
+        assert (heaven.mood.name, heaven.mood_predicted, heaven.subgenre) == ("Happy", False, "dance pop")
 
     def test_the_import_fills_missing_moods_and_says_how_many(self, staff, seeded_catalog):
         header = (CATALOG_FIXTURES / "bad_rows.csv").read_text().splitlines()[0]
@@ -174,6 +195,18 @@ class TestSongChangelist:
         assert response.status_code == 302
         song.refresh_from_db()
         assert (song.release_date, song.release_year, song.danceability) == ("1966-03", 1966, 0.25)
+
+    def test_the_change_form_takes_an_unknown_time_signature_and_a_subgenre(self, staff):
+        song = SongFactory(time_signature=4)
+        form = staff.get(reverse("admin:catalog_song_change", args=[song.pk])).context["adminform"].form
+        data = {name: form[name].value() for name in form.fields}
+        data.update({"time_signature": "", "subgenre": "dance pop", "mood": ""})
+
+        response = staff.post(reverse("admin:catalog_song_change", args=[song.pk]), data)
+
+        assert response.status_code == 302
+        song.refresh_from_db()
+        assert (song.time_signature, song.subgenre) == (None, "dance pop")
 
     def test_the_change_form_refuses_values_the_importer_refuses(self, staff):
         song = SongFactory(tempo=120.0)

@@ -130,6 +130,24 @@ class TestWriting:
         song.refresh_from_db()
         assert (song.name, song.mood.name) == ("New name", "Sad")
 
+    def test_a_song_without_a_time_signature_has_it_unknown_and_keeps_its_subgenre(self, staff_client, db):
+        data = {name: value for name, value in new_song().items() if name != "time_signature"}
+
+        response = staff_client.post("/api/songs/", data | {"genre": "pop", "subgenre": "dance pop"}, format="json")
+
+        assert response.status_code == 201
+        body = response.json()
+        assert (body["time_signature"], body["genre"], body["subgenre"]) == (None, "pop", "dance pop")
+        song = Song.objects.get(spotify_id=data["spotify_id"])
+        assert (song.time_signature, song.subgenre) == (None, "dance pop")
+
+    def test_a_time_signature_out_of_range_is_a_400_with_a_sentence(self, staff_client, db):
+        response = staff_client.post("/api/songs/", new_song(time_signature=9), format="json")
+
+        assert response.status_code == 400
+        assert "time_signature" in response.json()
+        assert not Song.objects.exists()
+
     def test_staff_replaces_a_song_with_put(self, staff_client, db):
         MoodFactory(name="Happy")
         song = SongFactory()

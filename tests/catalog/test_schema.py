@@ -35,12 +35,13 @@ CONTRACT_SONG = [
     "time_signature",
     "mood",
     "genre",
+    "subgenre",
     "spotify_url",
 ]
 
 
 def test_the_schema_is_the_contracts_song():
-    assert ["id", *schema.SONG_FIELDS, "mood", "genre", "spotify_url"] == CONTRACT_SONG
+    assert ["id", *schema.SONG_FIELDS, "mood", "genre", "subgenre", "spotify_url"] == CONTRACT_SONG
 
 
 def test_every_field_of_the_schema_is_a_column_of_the_model():
@@ -52,14 +53,14 @@ def test_every_field_of_the_schema_is_a_column_of_the_model():
 
 def test_the_api_reads_and_writes_the_schemas_fields():
     assert list(SongOutputSerializer().fields) == CONTRACT_SONG
-    assert set(SongInputSerializer().fields) == {*schema.SONG_FIELDS, "mood", "genre"}
+    assert set(SongInputSerializer().fields) == {*schema.SONG_FIELDS, "mood", "genre", "subgenre"}
 
 
 def test_the_csv_columns_carry_every_field():
     columns = {schema.FIELD_OF_COLUMN.get(column, column) for column in schema.KAGGLE_COLUMNS}
 
     assert set(schema.SONG_FIELDS) <= columns
-    assert (*schema.KAGGLE_COLUMNS, "genre") == EXPORT_COLUMNS
+    assert (*schema.KAGGLE_COLUMNS, "genre", "subgenre") == EXPORT_COLUMNS
 
 
 def test_the_recommender_and_its_reasons_cover_every_audio_feature():

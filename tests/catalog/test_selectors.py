@@ -1,9 +1,17 @@
 import csv
 import io
 
-from catalog.models import Song
-from catalog.schema import MOOD_CLASSIFIER_FEATURES
-from catalog.selectors import EXPORT_COLUMNS, mood_training_set, moods_with_counts, songs_list, songs_to_csv
+import pytest
+
+from catalog.models import Mood, Song
+from catalog.selectors import (
+    EXPORT_COLUMNS,
+    mood_centres_get,
+    mood_centres_labelled,
+    moods_with_counts,
+    songs_list,
+    songs_to_csv,
+)
 from catalog.services import songs_import
 from tests.factories import MoodFactory, SongFactory
 
@@ -53,24 +61,33 @@ def test_moods_with_counts(db):
     assert counts["Empty"] == 0
 
 
-def test_the_mood_classifier_learns_only_from_moods_people_gave(db):
-    given = SongFactory(mood=MoodFactory(name="Calm"), popularity=12)
+def test_the_mood_regions_learn_only_from_moods_people_gave(db):
+    calm = MoodFactory(name="Calm")
+    SongFactory(mood=calm, valence=0.1, energy=0.2)
+    SongFactory(mood=calm, valence=0.2, energy=0.3)
     SongFactory(mood=MoodFactory(name="Happy"), mood_predicted=True)
     SongFactory(mood=None)
 
-    features, labels = mood_training_set()
-
-    assert list(labels) == ["Calm"]
-    assert features.shape == (1, len(MOOD_CLASSIFIER_FEATURES))
-    assert features[0, MOOD_CLASSIFIER_FEATURES.index("popularity")] == 12
-    assert features[0, MOOD_CLASSIFIER_FEATURES.index("valence")] == given.valence
+    assert mood_centres_get() == {calm.pk: pytest.approx((0.15, 0.25))}
 
 
-def test_the_mood_classifier_has_nothing_to_learn_from_an_empty_catalog(db):
-    features, labels = mood_training_set()
+def test_a_centre_admins_set_takes_the_place_of_the_songs_mean(db):
+    calm, sad = MoodFactory(name="Calm"), MoodFactory(name="Sad")
+    Mood.objects.filter(pk=calm.pk).update(centre_valence=0.3, centre_energy=0.1)
+    SongFactory(mood=calm, valence=0.1, energy=0.2)
+    SongFactory(mood=sad, valence=0.2, energy=0.4)
+    # A centre set on a mood without labelled songs waits for them: the mood has no region yet.
+    waiting = MoodFactory(name="Dreamy", centre_valence=0.9, centre_energy=0.9)
+    SongFactory(mood=waiting, mood_predicted=True)
 
-    assert features.shape == (0, len(MOOD_CLASSIFIER_FEATURES))
-    assert len(labels) == 0
+    assert mood_centres_get() == {calm.pk: (0.3, 0.1), sad.pk: pytest.approx((0.2, 0.4))}
+    assert mood_centres_labelled()[calm.pk] == pytest.approx((0.1, 0.2))
+
+
+def test_the_mood_regions_have_nothing_to_learn_from_an_empty_catalog(db):
+    Mood.objects.filter(name="Calm").update(centre_valence=0.3, centre_energy=0.1)
+
+    assert mood_centres_get() == {}
 
 
 def test_exported_songs_reimport_without_changes(db):
@@ -104,8 +121,17 @@ def test_the_export_cannot_run_formulas_in_a_spreadsheet_and_still_reimports_unc
 
 def test_exported_songs_rebuild_an_empty_catalog(db):
     happy = MoodFactory(name="Happy")
-    original = SongFactory(release_date="1966-03", release_year=1966, mood=happy, genre="jazz", tempo=97.123456789)
-    expected = {field: getattr(original, field) for field in ("spotify_id", "name", "tempo", "valence", "genre")}
+    original = SongFactory(
+        release_date="1966-03",
+        release_year=1966,
+        mood=happy,
+        genre="pop",
+        subgenre="dance pop",
+        tempo=97.123456789,
+        time_signature=None,
+    )
+    fields = ("spotify_id", "name", "tempo", "valence", "genre", "subgenre", "time_signature")
+    expected = {field: getattr(original, field) for field in fields}
     stream = io.StringIO()
     songs_to_csv(songs=Song.objects.all(), stream=stream)
     Song.objects.all().delete()

@@ -48,3 +48,24 @@ def _fresh_catalog_matrix():
 @pytest.fixture
 def seed_songs(db) -> list[Song]:
     return load_seed_songs()
+
+
+# The large catalog's six genres (TidyTuesday's), in the spellings catalogs use.
+GENRES = ("pop", "rap", "rock", "latin", "r&b", "edm")
+
+
+def genres_given(songs: list[Song]) -> list[Song]:
+    """Give the songs the large catalog's genres in turn, every seventh none and every eleventh written "N/A"
+    or in capitals, as imports leave them."""
+    for index, song in enumerate(songs):
+        genre = GENRES[index % len(GENRES)]
+        song.genre = "" if index % 7 == 6 else "N/A" if index % 11 == 10 else genre.upper() if index % 5 == 0 else genre
+    Song.objects.bulk_update(songs, ["genre"])
+    catalog_forget()
+    return songs
+
+
+@pytest.fixture
+def genre_songs(db) -> list[Song]:
+    """The seed catalog with the large catalog's six genres (and songs without one)."""
+    return genres_given(load_seed_songs())

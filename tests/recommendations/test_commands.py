@@ -36,6 +36,20 @@ def test_generate_catalog_samples_valid_songs_from_the_real_ones(seed_songs):
 
 
 @pytest.mark.django_db
+def test_generate_catalog_keeps_unknown_time_signatures_unknown(seed_songs):
+    # Half the real songs without a time signature, as TidyTuesday's songs come.
+    Song.objects.filter(pk__in=[song.pk for song in seed_songs[::2]]).update(time_signature=None)
+
+    run("generate_catalog", "--songs", "200", "--seed", "2")
+
+    synthetic = Song.objects.filter(spotify_id__startswith=SYNTHETIC_PREFIX)
+    signatures = list(synthetic.values_list("time_signature", flat=True))
+    assert len(signatures) == 200
+    assert 40 < signatures.count(None) < 160
+    assert {signature for signature in signatures if signature is not None} <= set(range(1, 8))
+
+
+@pytest.mark.django_db
 def test_generate_catalog_twice_adds_new_ids_and_delete_removes_them(seed_songs):
     run("generate_catalog", "--songs", "20")
     run("generate_catalog", "--songs", "20", "--unlabelled")
@@ -71,6 +85,27 @@ def test_evaluate_recommender_writes_a_report_showing_the_gain(tmp_path):
     markdown = (tmp_path / "recommender_evaluation.md").read_text()
     assert "| 40 |" in markdown
     assert "recommender_evaluation.md" in out
+
+
+@pytest.mark.django_db
+def test_evaluate_recommender_shows_the_database_catalog_beside_the_labelled_songs(seed_songs, tmp_path):
+    run("evaluate_recommender", "--users", "2", "--catalog", "database", "--output", str(tmp_path))
+
+    report = json.loads((tmp_path / "recommender_evaluation.json").read_text())
+    assert report["catalog_source"] == "the catalog in the database"
+    assert report["catalog_songs"] == Song.objects.count()
+    assert report["labelled_songs"]["catalog_songs"] == 686
+    assert [checkpoint["ratings"] for checkpoint in report["labelled_songs"]["checkpoints"]] == [0, 10, 20, 40]
+    markdown = (tmp_path / "recommender_evaluation.md").read_text()
+    assert f"## {Song.objects.count():,} songs beside the 686 labelled songs alone" in markdown
+
+
+@pytest.mark.django_db
+def test_evaluate_recommender_on_the_seed_shows_it_once(tmp_path):
+    run("evaluate_recommender", "--users", "2", "--catalog", "seed", "--output", str(tmp_path))
+
+    assert "labelled_songs" not in json.loads((tmp_path / "recommender_evaluation.json").read_text())
+    assert "beside the" not in (tmp_path / "recommender_evaluation.md").read_text()
 
 
 @pytest.mark.django_db

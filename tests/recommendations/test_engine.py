@@ -117,6 +117,24 @@ def test_a_five_star_song_lifts_its_neighbours(catalog):
     )
 
 
+def test_the_learned_model_predicts_for_the_unrated_candidates_too(catalog):
+    # The mood map hands the engine its candidates as `rows`: the model must score those, not only the rated songs.
+    genre = catalog.genre_codes[0]
+    same_genre = np.flatnonzero(catalog.genre_codes == genre)
+    rated, unrated = same_genre[:3], same_genre[3:]
+    ratings = UserRatings.from_triples(catalog, [(int(catalog.song_ids[row]), 5, "sad") for row in rated])
+    candidates = np.concatenate([rated, unrated, np.flatnonzero(catalog.genre_codes != genre)[:50]])
+
+    everywhere, _ = engine.personal_linear(catalog, ratings, emotion="sad")
+    on_candidates, _ = engine.personal_linear(catalog, ratings, emotion="sad", rows=candidates)
+
+    assert len(unrated) > 0
+    np.testing.assert_allclose(on_candidates[candidates], everywhere[candidates], atol=1e-6)
+    assert np.all(on_candidates[unrated] != 0)
+    outside = np.setdiff1d(np.arange(catalog.size), candidates)
+    assert np.all(on_candidates[outside] == 0)
+
+
 def test_low_ratings_exclude_a_song_only_in_their_context(catalog):
     top = _rows(_recommend(catalog))[0]
     ratings = UserRatings.from_triples(catalog, [(int(catalog.song_ids[top]), 1, "sad")])

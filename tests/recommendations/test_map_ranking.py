@@ -109,3 +109,33 @@ def test_ratings_still_steer_the_list_inside_the_region(catalog):
 
     assert not set(before[:3]) & set(after)
     assert (_song_moods(catalog)[after] == mood_id).all()
+
+
+def test_a_song_whose_mood_the_catalog_filled_in_lies_in_its_moods_region(db):
+    """The catalog's rule (catalog.mood_regions) and the map's regions are the same cells."""
+    from catalog.models import Song
+    from catalog.services import moods_fill_missing
+    from recommendations.catalog_cache import current_catalog
+    from tests.factories import MoodFactory, SongFactory
+
+    rng = np.random.default_rng(3)
+    for name, centre in (
+        ("Calm", (0.15, 0.15)),
+        ("Sad", (0.3, 0.4)),
+        ("Happy", (0.6, 0.75)),
+        ("Energetic", (0.45, 0.9)),
+    ):
+        mood = MoodFactory(name=name)
+        for valence, energy in np.clip(rng.normal(centre, 0.08, (6, 2)), 0, 1):
+            SongFactory(mood=mood, valence=valence, energy=energy)
+    for valence, energy in rng.random((60, 2)):
+        SongFactory(mood=None, valence=valence, energy=energy)
+
+    assert moods_fill_missing().filled == 60
+
+    catalog = current_catalog()
+    mapped = catalog_map(catalog)
+    predicted = Song.objects.filter(mood_predicted=True)
+    rows = [catalog.row_of[song.pk] for song in predicted]
+    regions = [mapped.regions.mood_ids[code] for code in mapped.region_codes[rows]]
+    assert regions == [song.mood_id for song in predicted]

@@ -129,3 +129,55 @@ def test_jaccard():
 
 def test_a_point_in_words():
     assert mood_map.point_in_words(MapPoint(0.2, 0.5)) == "low valence, middling energy"
+
+
+# --- Regions as polygons, and the checks on centres admins set ---------------------------------------
+
+DEFAULT_CENTRES = [(name.capitalize(), centre) for name, centre in mood_map.DEFAULT_MOOD_CENTRES.items()]
+
+
+def test_each_region_is_the_part_of_the_square_nearest_its_centre():
+    centres = np.array([[0.25, 0.5], [0.75, 0.5]])
+
+    left, right = mood_map.region_polygons(centres)
+
+    assert mood_map.polygon_area(left) == pytest.approx(0.5) == mood_map.polygon_area(right)
+    assert mood_map.polygon_centre(left) == pytest.approx((0.25, 0.5))
+    assert max(x for x, _ in left) == pytest.approx(0.5) and min(x for x, _ in right) == pytest.approx(0.5)
+
+
+def test_the_default_regions_raise_no_problem():
+    assert mood_map.region_problems(DEFAULT_CENTRES) == []
+
+
+def test_centres_on_top_of_each_other_are_named():
+    centres = [*DEFAULT_CENTRES[:3], ("Energetic", MapPoint(0.29, 0.4))]  # beside Sad's 0.289, 0.388
+
+    problems = mood_map.region_problems(centres)
+
+    assert problems[0].startswith("Sad and Energetic would sit on top of each other on the mood map")
+    assert "at least 0.05 apart" in problems[0]
+
+
+def test_a_region_squeezed_into_a_corner_is_named():
+    centres = [("Calm", MapPoint(0.0, 0.0)), ("Sad", MapPoint(0.06, 0.06)), ("Happy", MapPoint(0.5, 0.5))]
+
+    problems = mood_map.region_problems(centres)
+
+    assert problems == ["Calm's region would cover less than 1% of the mood map: move its centre away from the others."]
+
+
+def test_regions_from_centres_are_ordered_by_mood_id():
+    regions = MoodRegions.from_centres({7: MapPoint(0.9, 0.1), 2: MapPoint(0.2, 0.2)})
+
+    assert regions.mood_ids == (2, 7)
+    np.testing.assert_allclose(regions.centroids, [[0.2, 0.2], [0.9, 0.1]])
+    assert regions.mood_of(MapPoint(0.7, 0.15)) == 7
+    assert MoodRegions.from_centres({}).mood_of(MapPoint(0.5, 0.5)) is None
+
+
+def test_the_nearest_emotion_names_a_picked_point():
+    assert mood_map.nearest_emotion(MapPoint(0.85, 0.55)) == "happy"
+    assert mood_map.nearest_emotion(MapPoint(0.19, 0.33)) == "sad"
+    assert mood_map.nearest_emotion(MapPoint(0.5, 0.5)) == "neutral"
+    assert mood_map.nearest_emotion(MapPoint(0.9, 0.1), {"sad": MapPoint(0.9, 0.1)}) == "sad"

@@ -34,35 +34,40 @@ class Command(BaseCommand):
     def handle(self, *args, users: int, seed: int, strategy: str, catalog: str, output: Path, **options) -> None:
         if users < 1:
             raise CommandError("--users must be at least 1.")
+        mood_ids = {mood.name.lower(): mood.pk for mood in Mood.objects.all()}
+        labelled_matrix = build_catalog(evaluation.seed_catalog_rows(SEED_SONGS, SEED_GENRES, mood_ids))
+        labelled_source = "the labelled songs alone, catalog/seed/data_moods.csv"
         if catalog == "database" or (catalog == "auto" and Song.objects.exists()):
             matrix, source = current_catalog(), "the catalog in the database"
         else:
-            mood_ids = {mood.name.lower(): mood.pk for mood in Mood.objects.all()}
-            rows = evaluation.seed_catalog_rows(SEED_SONGS, SEED_GENRES, mood_ids)
-            matrix, source = build_catalog(rows), "the bundled seed catalog, catalog/seed/data_moods.csv"
+            matrix, source = labelled_matrix, "the bundled seed catalog, catalog/seed/data_moods.csv"
         if matrix.size < 100:
             raise CommandError(f"The catalog has {matrix.size} songs; the evaluation needs at least 100.")
 
-        mixes = {}
+        mixes, targets = {}, {}
         for emotion in evaluation.EMOTIONS:
             mix = mood_mix_for(emotion=emotion, strategy=strategy)
             mixes[emotion] = (mix.weights, mix.mood.pk if mix.mood else None, mix.mood.name if mix.mood else None)
+            targets[emotion] = mix.target
 
         def progress(done: int) -> None:
             if done % 10 == 0 or done == users:
                 self.stdout.write(f"  {done}/{users} users")
 
-        report = evaluation.evaluate(
-            matrix,
-            mood_weights_for=mixes.__getitem__,
-            users=users,
-            seed=seed,
-            strategy=strategy,
-            catalog_source=source,
-            progress=progress,
-        )
+        common = {"mood_weights_for": mixes.__getitem__, "users": users, "seed": seed, "strategy": strategy}
+        report = evaluation.evaluate(matrix, **common, catalog_source=source, progress=progress, targets=targets)
+        data = report.as_dict()
+        labelled = None
+        if matrix is not labelled_matrix:
+            # The same listeners on the labelled songs alone, so that the report shows both catalogs side by side.
+            self.stdout.write(f"The {labelled_matrix.size} labelled songs alone:")
+            labelled = evaluation.evaluate(
+                labelled_matrix, **common, catalog_source=labelled_source, progress=progress, targets=targets
+            )
+            data["labelled_songs"] = labelled.as_dict()
+        text = evaluation.markdown(report, labelled)
         output.mkdir(parents=True, exist_ok=True)
-        (output / "recommender_evaluation.md").write_text(evaluation.markdown(report), encoding="utf-8")
-        (output / "recommender_evaluation.json").write_text(json.dumps(report.as_dict(), indent=2) + "\n")
-        self.stdout.write(evaluation.markdown(report))
+        (output / "recommender_evaluation.md").write_text(text, encoding="utf-8")
+        (output / "recommender_evaluation.json").write_text(json.dumps(data, indent=2) + "\n")
+        self.stdout.write(text)
         self.stdout.write(self.style.SUCCESS(f"Wrote {output / 'recommender_evaluation.md'} and .json"))

@@ -43,7 +43,9 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--songs", type=int, help="how many synthetic songs to add")
         parser.add_argument("--seed", type=int, default=0)
-        parser.add_argument("--unlabelled", action="store_true", help="leave their mood empty (for the classifier)")
+        parser.add_argument(
+            "--unlabelled", action="store_true", help="leave their mood empty (for the mood regions to fill)"
+        )
         parser.add_argument("--delete", action="store_true", help="remove every synthetic song instead")
 
     def handle(self, *args, songs: int | None, seed: int, unlabelled: bool, delete: bool, **options) -> None:
@@ -101,7 +103,8 @@ class Command(BaseCommand):
             members = transformed[mood_ids == mood]
             covariance = np.cov(members, rowvar=False) if len(members) > 2 else np.eye(transformed.shape[1])
             models[mood] = (members.mean(axis=0), covariance + 1e-6 * np.eye(transformed.shape[1]))
-        keys, time_signatures = rows[:, 5 + unit].astype(int), rows[:, 6 + unit].astype(int)
+        # NaN: a real song whose time signature is unknown; the synthetic songs keep that share unknown.
+        keys, time_signatures = rows[:, 5 + unit].astype(int), rows[:, 6 + unit]
         mood_objects = Mood.objects.in_bulk([int(mood) for mood in moods])
         artist_pool = max(1, total // 4)
         number = start
@@ -134,10 +137,14 @@ class Command(BaseCommand):
                         loudness=float(np.clip(round(sample[unit], 3), -60, 5)),
                         tempo=float(np.clip(round(np.exp(sample[unit + 1]), 3), 40, 250)),
                         key=int(keys[rng.integers(len(keys))]),
-                        time_signature=int(time_signatures[rng.integers(len(time_signatures))]),
+                        time_signature=_known_or_none(time_signatures[rng.integers(len(time_signatures))]),
                         mood=None if unlabelled else mood_objects[int(chosen[index])],
                         genre=genres[rng.integers(len(genres))],
                         **{name: float(value) for name, value in values.items()},
                     )
                 )
             yield batch
+
+
+def _known_or_none(value: float) -> int | None:
+    return None if np.isnan(value) else int(value)
