@@ -47,11 +47,11 @@ from emomusic_site.ratelimit import client_address, rate_limit_hit
 from ml.runtime.labels import LABELS
 from recommendations import photos, selectors, services
 from recommendations.map_serializers import (
-    OFF_THE_MAP,
     POINT_HELP,
     TARGET_HELP,
     DetectionOnMapOutputSerializer,
     MapPointOutputSerializer,
+    map_coordinate_field,
     map_point_data,
 )
 from recommendations.mood_map import MapPoint
@@ -80,20 +80,10 @@ class RecommendationsInputSerializer(serializers.Serializer):
         "or one you left out in your profile, answers 400.",
     )
 
-    valence = serializers.FloatField(
-        required=False,
-        min_value=0.0,
-        max_value=1.0,
-        error_messages={"min_value": OFF_THE_MAP, "max_value": OFF_THE_MAP, "invalid": OFF_THE_MAP},
-        help_text="With energy: a point picked on the mood map (0 sad to 1 happy), in place of detection or emotion.",
+    valence = map_coordinate_field(
+        help_text="With energy: a point picked on the mood map (0 sad to 1 happy), in place of detection or emotion."
     )
-    energy = serializers.FloatField(
-        required=False,
-        min_value=0.0,
-        max_value=1.0,
-        error_messages={"min_value": OFF_THE_MAP, "max_value": OFF_THE_MAP, "invalid": OFF_THE_MAP},
-        help_text="With valence: a point picked on the mood map (0 calm to 1 energetic).",
-    )
+    energy = map_coordinate_field(help_text="With valence: a point picked on the mood map (0 calm to 1 energetic).")
 
     def validate(self, attrs: dict) -> dict:
         if "valence" in attrs or "energy" in attrs:

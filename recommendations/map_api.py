@@ -9,23 +9,13 @@ from rest_framework.views import APIView
 
 from accounts.models import Strategy
 from recommendations import selectors
-from recommendations.map_serializers import OFF_THE_MAP, POINT_HELP, TARGET_HELP, MapPointOutputSerializer
+from recommendations.map_serializers import POINT_HELP, TARGET_HELP, MapPointOutputSerializer, map_coordinate_field
 from recommendations.mood_map import MapPoint
 
 
 class MoodMapInputSerializer(serializers.Serializer):
-    valence = serializers.FloatField(
-        required=False,
-        min_value=0.0,
-        max_value=1.0,
-        error_messages={"min_value": OFF_THE_MAP, "max_value": OFF_THE_MAP, "invalid": OFF_THE_MAP},
-    )
-    energy = serializers.FloatField(
-        required=False,
-        min_value=0.0,
-        max_value=1.0,
-        error_messages={"min_value": OFF_THE_MAP, "max_value": OFF_THE_MAP, "invalid": OFF_THE_MAP},
-    )
+    valence = map_coordinate_field()
+    energy = map_coordinate_field()
     strategy = serializers.ChoiceField(choices=Strategy.values, required=False)
 
     def validate(self, attrs: dict) -> dict:

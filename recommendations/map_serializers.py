@@ -18,6 +18,19 @@ def map_point_data(point: MapPoint | None) -> dict[str, float] | None:
 
 
 OFF_THE_MAP = "A point on the mood map has a valence and an energy from 0 to 1."
+
+
+def map_coordinate_field(*, help_text: str = "") -> serializers.FloatField:
+    """One coordinate of a point given on the mood map (an optional query parameter): 0 to 1, else OFF_THE_MAP."""
+    return serializers.FloatField(
+        required=False,
+        min_value=0.0,
+        max_value=1.0,
+        error_messages={"min_value": OFF_THE_MAP, "max_value": OFF_THE_MAP, "invalid": OFF_THE_MAP},
+        help_text=help_text,
+    )
+
+
 POINT_HELP = "The reading on the mood map: the probability-weighted mean of the emotions' places; null before a result."
 TARGET_HELP = "Where the strategy moves the point; `mood` is the region holding it. Null before a result."
 

@@ -351,8 +351,14 @@
     var figure = document.querySelector("[data-mood-map]");
     if (!figure || !figure.getAttribute("data-map-url")) return;
     var url = new URL(figure.getAttribute("data-map-url"), window.location.href);
+    var listed = body.results.map(function (result) { return String(result.song.id); });
+    var drawn = Array.prototype.map.call(figure.querySelectorAll("[data-map-song]"), function (mark) {
+      return mark.getAttribute("data-map-song");
+    });
+    // The map the server drew with the page already shows this list under this strategy: nothing to redraw.
+    if (url.searchParams.get("strategy") === body.strategy && listed.slice().sort().join(",") === drawn.sort().join(",")) return;
     url.searchParams.set("strategy", body.strategy);
-    url.searchParams.set("songs", body.results.map(function (result) { return result.song.id; }).join(","));
+    url.searchParams.set("songs", listed.join(","));
     var request = (this.mapRequest = (this.mapRequest || 0) + 1);
     var panel = this;
     fetch(url.toString(), { credentials: "same-origin", headers: { Accept: "text/html" } })
