@@ -9,7 +9,10 @@ How a change is noticed, cheapest first:
   connects the receivers;
 * every request compares a fast fingerprint: the highest song id, and every
   mood's id with the region centre admins set on it (an index lookup and a
-  few rows), which catches bulk inserts and a region moved in another process;
+  few rows), which catches bulk inserts and a region moved in another process.
+  It is read in one round trip with the rest of the map's small tables (the
+  moods, the emotions' places, the strategies' moves: `catalog_state_read`), so
+  a request that needs the map reads the database once for all of it;
 * at most every SLOW_CHECK_SECONDS, the song count and the latest `updated`
   time of any song, which catch deletes and queryset updates that bypass the
   signals. PostgreSQL counts rows by reading them (4 ms at 28,933 songs, on
@@ -20,15 +23,18 @@ How a change is noticed, cheapest first:
 import logging
 import threading
 import time
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from django.core.cache import cache
+from django.db import connection
 from django.db.models import Max
 
 from catalog.models import Mood, Song
 from catalog.selectors import mood_centres_get
 from recommendations.engine import FEATURES, Catalog, CatalogColumns, build_catalog_from_columns, columns_from_rows
+from recommendations.models import EmotionPlace, StrategyMove
 
 logger = logging.getLogger(__name__)
 
@@ -41,19 +47,67 @@ _cached: tuple[tuple[Any, ...], Catalog, dict[int, tuple[float, float]]] | None 
 _slow_fingerprint: tuple[float, Any] = (0.0, None)  # (checked at, (song count, latest update))
 
 
-def catalog_fingerprint(*, slow: bool = True) -> tuple[Any, ...]:
-    """What identifies the catalog's current state; `slow` adds the song count and the latest update."""
+@dataclass(frozen=True)
+class CatalogState:
+    """The catalog's fast fingerprint and the mood map's small tables, as one query read them."""
+
+    top_song: int | None  # the highest song id
+    moods: tuple[Mood, ...]  # every mood, by id
+    places: tuple[tuple[str, float, float], ...]  # the emotions' places admins set: (emotion, valence, energy)
+    moves: tuple[tuple[str, float], ...]  # the strategies' moves admins set: (strategy, amount)
+
+    @property
+    def mood_centres(self) -> tuple[tuple[int, float | None, float | None], ...]:
+        return tuple((mood.pk, mood.centre_valence, mood.centre_energy) for mood in self.moods)
+
+
+_MOOD, _PLACE, _MOVE = 1, 2, 3
+
+
+def catalog_state_read() -> CatalogState:
+    """The highest song id, the moods, the places and the moves in one round trip (UNION ALL of four small
+    reads): the ORM would send four queries, and this runs on every request that shows the map."""
+    quote = connection.ops.quote_name
+    song, mood, place, move = (quote(model._meta.db_table) for model in (Song, Mood, EmotionPlace, StrategyMove))
+    # Only quoted table names and integer constants are formatted in.
+    sql = (
+        f"SELECT 0, MAX(id), NULL, NULL, NULL, NULL FROM {song} "  # noqa: S608
+        f"UNION ALL SELECT {_MOOD}, id, name, description, centre_valence, centre_energy FROM {mood} "
+        f"UNION ALL SELECT {_PLACE}, NULL, emotion, NULL, valence, energy FROM {place} "
+        f"UNION ALL SELECT {_MOVE}, NULL, strategy, NULL, amount, NULL FROM {move}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql)
+        rows = cursor.fetchall()
+    top_song = next((row[1] for row in rows if row[0] == 0), None)
+    moods = sorted(
+        (
+            Mood(id=row[1], name=row[2], description=row[3], centre_valence=row[4], centre_energy=row[5])
+            for row in rows
+            if row[0] == _MOOD
+        ),
+        key=lambda mood: mood.pk,
+    )
+    return CatalogState(
+        top_song=top_song,
+        moods=tuple(moods),
+        places=tuple((row[2], row[4], row[5]) for row in rows if row[0] == _PLACE),
+        moves=tuple((row[2], row[4]) for row in rows if row[0] == _MOVE),
+    )
+
+
+def catalog_fingerprint(*, slow: bool = True, state: CatalogState | None = None) -> tuple[Any, ...]:
+    """What identifies the catalog's current state; `slow` adds the song count and the latest update.
+    `state`: the catalog state already read in this request."""
     global _slow_fingerprint
-    top_song = Song.objects.aggregate(top=Max("id"))["top"]
-    # The moods are a handful of rows: one query gives their ids (count and highest) and the centres set.
-    moods = tuple(Mood.objects.order_by("id").values_list("id", "centre_valence", "centre_energy"))
+    state = state or catalog_state_read()
     checked_at, slow_part = _slow_fingerprint
     if slow or time.monotonic() - checked_at >= SLOW_CHECK_SECONDS:
         # Separate queries on purpose: SQLite answers COUNT(*) from its smallest index, but scans the whole
         # table for COUNT(id) or for a count and a maximum in one query.
         slow_part = (Song.objects.count(), Song.objects.aggregate(changed=Max("updated"))["changed"])
         _slow_fingerprint = (time.monotonic(), slow_part)
-    return (top_song, moods, _version(), slow_part)
+    return (state.top_song, state.mood_centres, _version(), slow_part)
 
 
 def _version() -> int:
@@ -82,32 +136,41 @@ def catalog_columns() -> CatalogColumns:
     )
 
 
-def _current() -> tuple[Catalog, dict[int, tuple[float, float]]]:
+@dataclass(frozen=True)
+class MapState:
+    """The catalog matrix, the moods' region centres read with it, and the map's small tables as fresh."""
+
+    catalog: Catalog
+    centres: dict[int, tuple[float, float]]  # as catalog.selectors.mood_centres_get gave them
+    state: CatalogState
+
+
+def current_map_state() -> MapState:
+    """The matrix (rebuilt when the fingerprint moved) with this request's read of the small tables."""
     global _cached
-    fingerprint = catalog_fingerprint(slow=False)
+    state = catalog_state_read()
+    fingerprint = catalog_fingerprint(slow=False, state=state)
     cached = _cached
     if cached is not None and cached[0] == fingerprint:
-        return cached[1], cached[2]
+        return MapState(catalog=cached[1], centres=cached[2], state=state)
     with _lock:
         # Another thread may have rebuilt it while this one waited.
-        if _cached is not None and _cached[0] == fingerprint:
-            return _cached[1], _cached[2]
-        fingerprint = catalog_fingerprint(slow=True)
-        catalog = build_catalog_from_columns(catalog_columns())
-        centres = mood_centres_get()
-        _cached = (fingerprint, catalog, centres)
-        return catalog, centres
+        if _cached is None or _cached[0] != fingerprint:
+            fingerprint = catalog_fingerprint(slow=True, state=state)
+            _cached = (fingerprint, build_catalog_from_columns(catalog_columns()), mood_centres_get())
+        return MapState(catalog=_cached[1], centres=_cached[2], state=state)
 
 
 def current_catalog() -> Catalog:
     """The matrix for the catalog as it is in the database (see the module's docstring for how fresh)."""
-    return _current()[0]
+    return current_map_state().catalog
 
 
 def current_catalog_and_centres() -> tuple[Catalog, dict[int, tuple[float, float]]]:
     """The matrix and each mood's region centre (catalog.selectors.mood_centres_get), read together and as
     fresh: one freshness check for both."""
-    return _current()
+    current = current_map_state()
+    return current.catalog, current.centres
 
 
 def catalog_forget(**kwargs: Any) -> None:

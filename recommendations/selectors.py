@@ -17,10 +17,10 @@ from catalog.models import Mood, Song
 from detection.models import EMOTION_WORDS, Detection, DetectionStatus
 from detection.selectors import detections_export, detections_for, outcomes_export_for
 from recommendations import engine, map_figure, mood_map
-from recommendations.catalog_cache import current_catalog, current_catalog_and_centres
+from recommendations.catalog_cache import current_catalog, current_map_state
 from recommendations.engine import UserRatings, genre_key, genres_allowed
 from recommendations.map_ranking import catalog_map, map_scores
-from recommendations.models import EmotionPlace, ExcludedGenre, Rating, StrategyMove
+from recommendations.models import ExcludedGenre, Rating
 from recommendations.mood_map import MapPoint
 
 
@@ -35,22 +35,24 @@ class MapSettings:
     centres: dict[int, MapPoint] = field(default_factory=dict)
     # The catalog matrix read with the centres (one freshness check a request, not one per use)
     catalog: engine.Catalog | None = None
+    moods: dict[int, Mood] = field(default_factory=dict)  # every mood, by id, as this request read them
 
 
 def map_settings() -> MapSettings:
-    """The emotions' places, the strategies' moves (two small queries) and the moods' region centres (read with
-    the catalog matrix, as fresh)."""
+    """The emotions' places, the strategies' moves, the moods and their region centres: one query, read with
+    the catalog's freshness check (recommendations.catalog_cache.catalog_state_read)."""
+    current = current_map_state()
     places = dict(mood_map.DEFAULT_PLACES)
-    for emotion, valence, energy in EmotionPlace.objects.values_list("emotion", "valence", "energy"):
+    for emotion, valence, energy in current.state.places:
         places[emotion] = MapPoint.clipped(valence, energy)
     moves = dict(mood_map.DEFAULT_MOVES)
-    moves.update(StrategyMove.objects.values_list("strategy", "amount"))
-    catalog, centres = current_catalog_and_centres()
+    moves.update(current.state.moves)
     return MapSettings(
         places=places,
         moves=moves,
-        centres={mood_id: MapPoint.clipped(*centre) for mood_id, centre in centres.items()},
-        catalog=catalog,
+        centres={mood_id: MapPoint.clipped(*centre) for mood_id, centre in current.centres.items()},
+        catalog=current.catalog,
+        moods={mood.pk: mood for mood in current.state.moods},
     )
 
 
@@ -58,7 +60,7 @@ def _regions(catalog: engine.Catalog, settings: MapSettings) -> mood_map.MoodReg
     """The moods' regions: the catalog's centres (the defaults before any song is labelled)."""
     regions = catalog_map(catalog, settings.centres).regions
     if not regions.mood_ids:
-        regions = mood_map.default_regions(dict(Mood.objects.values_list("id", "name")))
+        regions = mood_map.default_regions({mood_id: mood.name for mood_id, mood in settings.moods.items()})
     return regions
 
 
@@ -124,7 +126,7 @@ def _mood_mixes(
             point = mood_map.reading_point(shares, settings.places)
         target = mood_map.strategy_target(point, strategy=strategy, amount=settings.moves.get(strategy))
         mixes.append((shares, point, target, regions.mood_of(target)))
-    moods = Mood.objects.in_bulk({mood_id for *_, mood_id in mixes if mood_id is not None})
+    moods = settings.moods
     return [
         MoodMix(
             mood=moods.get(mood_id) if mood_id is not None else None,
@@ -154,7 +156,7 @@ def mood_map_for(*, strategy: str, point: MapPoint | None = None) -> MoodMapView
     """The map (places, moves, regions) and, for a point, its target under the strategy and the mood named."""
     settings = map_settings()
     regions = _regions(settings.catalog, settings)
-    moods = Mood.objects.in_bulk(list(regions.mood_ids))
+    moods = settings.moods
     centres = [
         (moods[mood_id], MapPoint.clipped(*centroid))
         for mood_id, centroid in zip(regions.mood_ids, regions.centroids.tolist(), strict=True)
@@ -192,7 +194,7 @@ def mood_map_figure_for(
     settings = map_settings()
     catalog = settings.catalog
     regions = _regions(catalog, settings)
-    names = dict(Mood.objects.filter(pk__in=regions.mood_ids).values_list("id", "name"))
+    names = {mood_id: settings.moods[mood_id].name for mood_id in regions.mood_ids if mood_id in settings.moods}
     mix = None
     if point is not None:
         emotion = emotion or mood_map.nearest_emotion(point, settings.places)
