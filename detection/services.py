@@ -88,7 +88,9 @@ def detection_create(*, user: User, upload: IO[bytes] | None, frames: Sequence[I
         try:
             detection.image.save("photo.jpg", ContentFile(photos[0].jpeg), save=False)
             stored.append(detection.image)
-            detection.full_clean()
+            # The database enforces the check constraints on save; validating them here too would cost a
+            # query each on every upload.
+            detection.full_clean(validate_constraints=False)
             detection.save()
             for index, photo in enumerate(photos[1:], start=1):
                 frame = DetectionFrame(detection=detection, index=index)

@@ -35,6 +35,22 @@ def upload_queued(api_client, capture, name: str = "happy_1.jpg") -> Detection:
     return detection
 
 
+def test_an_upload_stores_its_photo_in_one_request_to_the_bucket(
+    s3_storage, api_client, django_capture_on_commit_callbacks
+):
+    """The name is a fresh uuid4: no HEAD asks whether it is taken before the PUT (one request less an upload)."""
+    from django.core.files.storage import default_storage
+
+    sent: list[str] = []
+    events = default_storage.connection.meta.client.meta.events
+    events.register("before-send.s3", lambda request, **_: sent.append(request.method))
+
+    detection = upload_queued(api_client, django_capture_on_commit_callbacks)
+
+    assert sent == ["PUT"]
+    assert object_exists(s3_storage, detection.image.name)
+
+
 @pytest.mark.integration
 def test_a_photo_goes_to_s3_the_worker_reads_it_and_only_its_owner_sees_it(
     s3_storage, celery_worker_factory, api_client, user, other_user, media_files, client_for
