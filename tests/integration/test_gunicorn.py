@@ -26,6 +26,10 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+# The gunicorn master's process id of each site started here, by base URL.
+MASTERS: dict[str, int] = {}
+
+
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
     """gunicorn in production mode, with 127.0.0.1 as the trusted TLS proxy, on a database of its own."""
@@ -69,6 +73,7 @@ def site(tmp_path_factory):
                 time.sleep(0.3)
         else:
             raise RuntimeError((workdir / "gunicorn.log").read_text())
+        MASTERS[base_url] = web.pid
         yield base_url
     finally:
         os.killpg(web.pid, signal.SIGTERM)
@@ -183,3 +188,11 @@ def test_a_connection_idle_for_seconds_still_takes_the_next_request(site):
 
     assert first_socket is not None
     assert answer.status == 503
+
+
+def test_the_workers_are_forked_from_a_master_that_imported_the_site(site):
+    """gunicorn.conf.py preloads the app: a recycled worker starts without importing Django and NumPy again."""
+    httpx.get(f"{site}/healthz", timeout=5)
+    # The site imports NumPy (the recommender); a master that only supervises workers never loads it.
+    master_libraries = Path(f"/proc/{MASTERS[site]}/maps").read_text()
+    assert "_multiarray_umath" in master_libraries
