@@ -1,8 +1,14 @@
-"""Fixed-window rate limits and the growing log-in delay, kept in a cache that every web process shares.
+"""Fixed-window rate limits and the growing log-in delay, kept where every web process shares them.
 
-The "ratelimit" cache is the database by default, so the limits hold across
-gunicorn workers and machines without Redis, and keep working when Redis is
-down. Set RATELIMIT_CACHE_URL to a Redis URL to move them there.
+Both live in the database by default, so the limits hold across gunicorn
+workers and machines without Redis, and keep working when Redis is down:
+- each fixed window's count is a row of `RateLimitWindow`, counted by one
+  atomic statement (INSERT ... ON CONFLICT DO UPDATE ... RETURNING, in
+  PostgreSQL and SQLite alike). Django's database cache, which counted them
+  before, reads a count and then writes it back (six queries an attempt), so two
+  attempts at once could count as one;
+- the log-in delay's failures are in the "ratelimit" cache. Set
+  RATELIMIT_CACHE_URL to a Redis URL to move them there.
 
 Why not django-axes or django-ratelimit (both were weighed):
 - django-ratelimit refuses Django's database cache (its check
@@ -22,9 +28,11 @@ from functools import lru_cache
 
 from django.conf import settings
 from django.core.cache import caches
+from django.db import connection
 from django.http import HttpRequest
 
 from emomusic_site.errors import RateLimited
+from emomusic_site.models import RateLimitWindow
 
 
 @dataclass(frozen=True)
@@ -101,22 +109,35 @@ def rate_limit_hit(*, scope: str, key: str) -> None:
     if not settings.RATE_LIMITS_ENABLED:
         return
     limit = Limit(*settings.RATE_LIMITS[scope])
-    window = int(time.time()) // limit.window_seconds
+    now = int(time.time())
+    window = now // limit.window_seconds
     digest = hashlib.sha256(key.lower().encode()).hexdigest()[:32]
-    cache_key = f"ratelimit:{scope}:{digest}:{window}"
-    cache = caches["ratelimit"]
-    # add() is a no-op when the key exists, so the first hit of a window sets 1.
-    if cache.add(cache_key, 1, timeout=limit.window_seconds):
-        attempts = 1
-    else:
-        try:
-            attempts = cache.incr(cache_key)
-        except ValueError:  # expired between add() and incr()
-            cache.set(cache_key, 1, timeout=limit.window_seconds)
-            attempts = 1
+    attempts = rate_limit_window_count(
+        name=f"{scope}:{digest}:{window}", expires_at=(window + 1) * limit.window_seconds, now=now
+    )
     if attempts > limit.count:
-        retry_after = limit.window_seconds - int(time.time()) % limit.window_seconds
+        retry_after = limit.window_seconds - now % limit.window_seconds
         raise RateLimited(retry_after)
+
+
+def rate_limit_window_count(*, name: str, expires_at: int, now: int) -> int:
+    """Count one attempt in the window `name` and return its attempts so far, in one atomic statement; the
+    window's first attempt also deletes the windows that have ended."""
+    quote = connection.ops.quote_name
+    table = quote(RateLimitWindow._meta.db_table)
+    name_column, attempts, expires = (quote(column) for column in ("name", "attempts", "expires_at"))
+    with connection.cursor() as cursor:
+        # Only quoted table and column names are formatted in; the values are parameters.
+        cursor.execute(
+            f"INSERT INTO {table} ({name_column}, {attempts}, {expires}) VALUES (%s, 1, %s) "  # noqa: S608
+            f"ON CONFLICT ({name_column}) DO UPDATE SET {attempts} = {table}.{attempts} + 1 "
+            f"RETURNING {attempts}",
+            [name, expires_at],
+        )
+        (counted,) = cursor.fetchone()
+    if counted == 1:
+        RateLimitWindow.objects.filter(expires_at__lte=now).delete()
+    return counted
 
 
 # --- The growing log-in delay ------------------------------------------------

@@ -1,6 +1,10 @@
-import pytest
-from django.core.cache import caches
+import threading
+import time
 
+import pytest
+from django.db import connection, connections
+
+from emomusic_site.models import RateLimitWindow
 from emomusic_site.ratelimit import RateLimited, client_address, rate_limit_hit
 
 
@@ -41,10 +45,58 @@ def test_limits_can_be_switched_off(small_limits, settings):
 
 
 @pytest.mark.django_db
-def test_counters_live_in_the_shared_database_cache(small_limits):
+def test_a_window_is_one_row_in_the_database_ending_with_the_window(small_limits):
+    rate_limit_hit(scope="login_address", key="alice")
+    rate_limit_hit(scope="login_address", key="ALICE")
+
+    (window,) = RateLimitWindow.objects.all()
+    assert window.name.startswith("login_address:") and window.attempts == 2
+    assert window.expires_at % 60 == 0 and 0 < window.expires_at - time.time() <= 60
+
+
+@pytest.mark.django_db
+def test_a_windows_first_attempt_deletes_the_windows_that_have_ended(small_limits):
+    now = int(time.time())
+    RateLimitWindow.objects.create(name="login_address:old:1", attempts=9, expires_at=now - 1)
+    RateLimitWindow.objects.create(name="upload_user:current:2", attempts=4, expires_at=now + 30)
+
     rate_limit_hit(scope="login_address", key="alice")
 
-    assert caches["ratelimit"].__class__.__name__ == "DatabaseCache"
+    assert sorted(RateLimitWindow.objects.values_list("name", "attempts")) == [
+        (RateLimitWindow.objects.get(name__startswith="login_address:").name, 1),
+        ("upload_user:current:2", 4),
+    ]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_attempts_made_at_once_are_each_counted(settings):
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite runs one write at a time: attempts at once need PostgreSQL (CI's second pass)")
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "login_address": (12, 60)}
+    settings.RATE_LIMITS_ENABLED = True
+    start = threading.Barrier(12)
+    refused: list[RateLimited] = []
+
+    def attempt() -> None:
+        try:
+            start.wait()
+            rate_limit_hit(scope="login_address", key="mallory")
+        except RateLimited as error:
+            refused.append(error)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=attempt) for _ in range(12)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    # Twelve at once are the limit exactly: none refused, and none lost, so the thirteenth is refused.
+    assert refused == []
+    assert RateLimitWindow.objects.get().attempts == 12
+    with pytest.raises(RateLimited):
+        rate_limit_hit(scope="login_address", key="mallory")
 
 
 class TestClientAddress:

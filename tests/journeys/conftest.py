@@ -85,7 +85,7 @@ def page(request, browser_factory, live_server, monkeypatch) -> Iterator:
     # that it never leaks into a subprocess (check --deploy refuses it).
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     # A live server's database is flushed between tests, but not the cache
-    # table that holds the rate-limit counters: start every journey afresh.
+    # table that holds the log-in delay's failures: start every journey afresh.
     caches["ratelimit"].clear()
     fake_camera = bool(request.node.get_closest_marker("fake_camera"))
     browser = browser_factory(fake_camera=fake_camera)
