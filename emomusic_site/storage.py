@@ -22,6 +22,7 @@ storage is configured:
 import logging
 import os
 import posixpath
+import tempfile
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -29,9 +30,11 @@ from contextlib import contextmanager
 from boto3.exceptions import Boto3Error
 from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError
 from botocore.exceptions import ConnectionError as BotoConnectionError
+from django.core.files import File
 from django.core.files.storage import FileSystemStorage
 from s3transfer.exceptions import RetriesExceededError
 from storages.backends.s3 import S3File, S3Storage
+from storages.utils import clean_name
 
 logger = logging.getLogger(__name__)
 
@@ -93,13 +96,32 @@ def s3_errors_as_os_errors(name: str) -> Iterator[None]:
 class S3PhotoStorage(S3Storage):
     """django-storages' S3Storage, its service errors translated (see the module's docstring)."""
 
-    def _open(self, name: str, mode: str = "rb") -> S3File:
+    def _open(self, name: str, mode: str = "rb") -> File | S3File:
+        if mode == "rb":
+            return self._download(name)
         with s3_errors_as_os_errors(name):
             opened = super()._open(name, mode)
             if "r" in mode:
                 # Download now, inside the translation, rather than on the first read() somewhere else.
                 opened.file  # noqa: B018
             return opened
+
+    def _download(self, name: str) -> File:
+        """The object read whole with one GET. django-storages' S3File sends a HEAD first, and its download a
+        HEAD of its own before the GET, each through a boto3 resource built for the one object: a photo
+        read that way cost the worker three requests and a tenth of its CPU a photo."""
+        key = self._normalize_name(clean_name(name))
+        spooled = tempfile.SpooledTemporaryFile(max_size=self.max_memory_size, suffix=".S3File")  # noqa: SIM115 - the caller closes it
+        try:
+            with s3_errors_as_os_errors(name):
+                body = self.connection.meta.client.get_object(Bucket=self.bucket_name, Key=key)["Body"]
+                for chunk in body.iter_chunks(chunk_size=256 * 1024):
+                    spooled.write(chunk)
+        except BaseException:
+            spooled.close()
+            raise
+        spooled.seek(0)
+        return File(spooled, name=name)
 
     def _save(self, name: str, content) -> str:
         with s3_errors_as_os_errors(name):

@@ -51,6 +51,23 @@ def test_an_upload_stores_its_photo_in_one_request_to_the_bucket(
     assert object_exists(s3_storage, detection.image.name)
 
 
+def test_reading_a_photo_back_is_one_request_to_the_bucket(s3_storage, api_client, django_capture_on_commit_callbacks):
+    """The worker and the photo view read a photo whole with one GET (no HEAD before it)."""
+    from django.core.files.storage import default_storage
+
+    detection = upload_queued(api_client, django_capture_on_commit_callbacks)
+    sent: list[str] = []
+    default_storage.connection.meta.client.meta.events.register(
+        "before-send.s3", lambda request, **_: sent.append(request.method)
+    )
+
+    with default_storage.open(detection.image.name, "rb") as stored:
+        content = stored.read()
+
+    assert sent == ["GET"]
+    assert content == object_bytes(s3_storage, detection.image.name)
+
+
 @pytest.mark.integration
 def test_a_photo_goes_to_s3_the_worker_reads_it_and_only_its_owner_sees_it(
     s3_storage, celery_worker_factory, api_client, user, other_user, media_files, client_for
