@@ -145,8 +145,7 @@ class TestUserExport:
             history(user)
         user_export(user=user)  # loads the song catalog into the process's cache, as any earlier page has
 
-        # The user's detections, outcomes, ratings and genres left out; the mood map's emotion places and
-        # strategy moves; the catalog cache's two freshness checks (the moods' centres among them) and the
-        # moods: the same nine however many selfies there are.
-        with django_assert_num_queries(9):
+        # The user's detections, outcomes, ratings and genres left out; the mood map's small tables with the
+        # catalog's freshness check, in one: the same five however many selfies there are.
+        with django_assert_num_queries(5):
             user_export(user=user)
