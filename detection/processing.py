@@ -103,13 +103,17 @@ def detection_analyse(*, detection: Detection, classifier: Classifier, face_find
     them). Errors from reading the photo or running the model propagate: the task decides between a retry
     and `failed`.
     """
-    if not detection.image or not detection.image.storage.exists(detection.image.name):
+    if not detection.image:
+        return detection_fail(detection_id=detection.pk, error=PHOTO_GONE_MESSAGE) or detection
+    try:
+        # Read rather than asked about first: in S3 asking is a request of its own.
+        rgb = _read_rgb(detection.image)
+    except FileNotFoundError:
         return detection_fail(detection_id=detection.pk, error=PHOTO_GONE_MESSAGE) or detection
 
     # Here, not at the top: the web process imports this module, and OpenCV is the worker's.
     from ml.runtime.quality import photo_hints
 
-    rgb = _read_rgb(detection.image)
     found = face_finder.detect(rgb)
     if not found:
         return _finish(detection, status=DetectionStatus.NO_FACE, error=NO_FACE_MESSAGE)

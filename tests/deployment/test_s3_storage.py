@@ -171,6 +171,32 @@ def test_an_object_gone_from_the_bucket_is_a_404_for_its_owner(
     assert response.status_code == 404
 
 
+def test_a_photo_gone_from_the_bucket_fails_with_a_message_after_one_request(
+    s3_storage, api_client, django_capture_on_commit_callbacks
+):
+    """The worker reads the photo rather than asking first whether it is there: one GET, answered 404."""
+    from django.core.files.storage import default_storage
+
+    detection = upload_queued(api_client, django_capture_on_commit_callbacks)
+    s3_storage.client().delete_object(Bucket=s3_storage.bucket, Key=detection.image.name)
+    sent: list[str] = []
+    default_storage.connection.meta.client.meta.events.register(
+        "before-send.s3", lambda request, **_: sent.append(request.method)
+    )
+
+    with (
+        mock.patch.object(worker_models, "classifier") as classifier,
+        mock.patch.object(worker_models, "face_finder") as face_finder,
+    ):
+        process_detection.apply(args=[detection.pk])
+
+    face_finder.return_value.detect.assert_not_called()
+    classifier.return_value.predict.assert_not_called()
+    detection.refresh_from_db()
+    assert detection.status == DetectionStatus.FAILED and detection.error == processing.PHOTO_GONE_MESSAGE
+    assert sent == ["GET"]
+
+
 # --- The S3 service down ------------------------------------------------------------------------
 
 
