@@ -1,8 +1,10 @@
 """The load test's user journey, for Locust (`make bench-load` runs it against a production-like stack).
 
 Each simulated listener signs up once, then, again and again: uploads a face
-photo, polls the detection until the worker has finished it, asks for
-recommendations, rates the first song and asks again. Against a running site:
+photo, polls the detection until the worker has finished it (as the site's
+result page does: after 1 s, then each wait half as long again, up to 5 s;
+static/js/detection.js), asks for recommendations, rates the first song and
+asks again. Against a running site:
 
     .venv/bin/locust -f locustfile.py --host https://emomusic.example.com
 
@@ -25,12 +27,17 @@ import time
 from pathlib import Path
 
 import gevent
-from locust import HttpUser, constant_pacing, task
+from locust import constant_pacing, task
+from locust.contrib.fasthttp import FastHttpUser
+from urllib3 import encode_multipart_formdata
 
 FACES = sorted((Path(__file__).resolve().parent / "tests" / "fixtures" / "faces").glob("*.jpg"))
 PHOTOS = [(path.name, path.read_bytes()) for path in FACES]
 TERMINAL = {"done", "no_face", "failed"}
-POLL_SECONDS = 0.5
+# The result page's polling (static/js/detection.js): the first after 1 s, each wait 1.5 times the last, at most 5 s.
+POLL_FIRST_SECONDS = 1.0
+POLL_GROWTH = 1.5
+POLL_MOST_SECONDS = 5.0
 POLL_TIMEOUT_SECONDS = float(os.environ.get("EMOMUSIC_POLL_TIMEOUT", "180"))
 STEADY_SECONDS = float(os.environ.get("EMOMUSIC_STEADY_SECONDS", "0"))
 _photo_numbers = itertools.count()
@@ -53,7 +60,9 @@ def _fail(response) -> None:
         response.failure(f"HTTP {response.status_code}: {response.text[:200]}")
 
 
-class Listener(HttpUser):
+class Listener(FastHttpUser):
+    # FastHttpUser (geventhttpclient) rather than HttpUser (requests): the load generator shares the machine's
+    # cores with the site, and it spends a fraction of the CPU a request.
     # One journey every 7 s at most: under the site's 10 uploads a minute per user, which stays on.
     wait_time = constant_pacing(7)
 
@@ -74,8 +83,9 @@ class Listener(HttpUser):
         if not self.headers:
             return
         name, content = PHOTOS[next(_photo_numbers) % len(PHOTOS)]
+        body, content_type = encode_multipart_formdata({"image": (name, content, "image/jpeg")})
         detection = self._call(
-            "POST", "/api/detections/", expect=(202,), files={"image": (name, content, "image/jpeg")}
+            "POST", "/api/detections/", expect=(202,), data=body, extra_headers={"Content-Type": content_type}
         )
         if detection is None:
             return
@@ -90,13 +100,23 @@ class Listener(HttpUser):
         self._call("POST", "/api/ratings/", expect=(200, 201), json=rating)
         self._recommendations(query)
 
-    def _call(self, method: str, url: str, *, expect: tuple[int, ...], name: str = "", **kwargs) -> dict | None:
+    def _call(
+        self,
+        method: str,
+        url: str,
+        *,
+        expect: tuple[int, ...],
+        name: str = "",
+        extra_headers: dict[str, str] | None = None,
+        **kwargs,
+    ) -> dict | None:
         """The answer's JSON body when its status is one of `expect`; else None, the request counted as failed.
 
         Locust's statistics name the request "METHOD name" (`name` defaults to the URL).
         """
+        headers = {**self.headers, **(extra_headers or {})}
         with self.client.request(
-            method, url, headers=self.headers, name=f"{method} {name or url}", catch_response=True, **kwargs
+            method, url, headers=headers, name=f"{method} {name or url}", catch_response=True, **kwargs
         ) as response:
             if response.status_code not in expect:
                 _fail(response)
@@ -106,8 +126,10 @@ class Listener(HttpUser):
     def _poll(self, detection_id: int) -> str | None:
         """The detection's final status, timing upload → done; None if it failed or never finished."""
         uploaded = time.perf_counter()
+        delay = POLL_FIRST_SECONDS
         while time.perf_counter() - uploaded < POLL_TIMEOUT_SECONDS:
-            time.sleep(POLL_SECONDS)
+            time.sleep(delay)
+            delay = min(delay * POLL_GROWTH, POLL_MOST_SECONDS)
             detection = self._call(
                 "GET", f"/api/detections/{detection_id}/", name="/api/detections/{id}/", expect=(200,)
             )

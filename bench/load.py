@@ -84,6 +84,7 @@ class Run:
     upload_to_done_p95: float | None = None
     completions_per_second: float = 0.0
     cpu_seconds: dict[str, float] = field(default_factory=dict)
+    web_worker_rss_mb: float = 0.0  # the largest gunicorn worker's resident memory at the run's end
     failures: list[str] = field(default_factory=list)
 
 
@@ -235,6 +236,16 @@ def cpu_spent(before: dict[str, float], after: dict[str, float], *, locust_secon
     return spent
 
 
+def web_worker_rss_mb(stack: Stack) -> float:
+    """The largest gunicorn worker's resident memory now, in MB: what a long run leaves in a worker that is
+    never recycled."""
+    try:
+        workers = psutil.Process(stack.processes["web"].pid).children()
+        return max((worker.memory_info().rss for worker in workers), default=0) / 2**20
+    except psutil.NoSuchProcess:
+        return 0.0
+
+
 def _children_seconds() -> float:
     """CPU seconds of this process's waited-for children: during a run, Locust alone."""
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -311,7 +322,7 @@ def machine() -> dict[str, str]:
 
 
 RUN_COLUMNS = ["worker processes", "users", "load avg", "run", "sign-ups took", "requests", "req/s", "errors",
-               "uploads", "lost", "upload → done p50 / p95", "done per s"]  # fmt: skip
+               "uploads", "lost", "upload → done p50 / p95", "done per s", "web worker RSS"]  # fmt: skip
 
 
 def _seconds(value: float | None) -> str:
@@ -322,7 +333,8 @@ def _run_row(run: Run) -> list[str]:
     p50, p95 = _seconds(run.upload_to_done_p50), _seconds(run.upload_to_done_p95)
     return [str(run.workers), str(run.users), f"{run.load_average:.1f}", f"{run.run_seconds:.0f} s",
             f"{run.signup_seconds:.0f} s", str(run.requests), f"{run.requests_per_second:.1f}", str(run.errors),
-            str(run.uploads), str(run.lost), f"{p50} / {p95}", f"{run.completions_per_second:.2f}"]  # fmt: skip
+            str(run.uploads), str(run.lost), f"{p50} / {p95}", f"{run.completions_per_second:.2f}",
+            f"{run.web_worker_rss_mb:.0f} MB"]  # fmt: skip
 
 
 def _p50_p95(figures: dict[str, float] | None) -> str:
@@ -346,7 +358,8 @@ def write_summary(runs: list[Run], info: dict[str, str], run_seconds: int, out: 
         f"Each run: users spawned 10 a second, each signing up and then repeating the journey; the run ends "
         f"{run_seconds} s after the last sign-up, then the queue drains. Requests per second are over the "
         "whole run; photos done per second over the part after the last sign-up. The 1-minute load average "
-        "before each run shows what else was using the cores.",
+        "before each run shows what else was using the cores. Web worker RSS: the largest gunicorn worker's "
+        "resident memory at the run's end.",
         "",
         *markdown_table(RUN_COLUMNS, "r" * len(RUN_COLUMNS), [_run_row(run) for run in runs]),
         "",
@@ -422,6 +435,7 @@ def main() -> None:
                     run.cpu_seconds = cpu_spent(
                         cpu_before, cpu_snapshot(stack), locust_seconds=_children_seconds() - locust_before
                     )
+                    run.web_worker_rss_mb = round(web_worker_rss_mb(stack), 1)
                     read_locust(run, stats_csv, failures_csv)
                     drain(stack, run, since=since, ended=datetime.now(UTC), timeout_seconds=args.drain_timeout)
                     print(json.dumps(asdict(run), default=str), flush=True)
