@@ -109,7 +109,10 @@ def detection_analyse(*, detection: Detection, classifier: Classifier, face_find
         # Read rather than asked about first: in S3 asking is a request of its own.
         rgb = _read_rgb(detection.image)
     except FileNotFoundError:
-        return detection_fail(detection_id=detection.pk, error=PHOTO_GONE_MESSAGE) or detection
+        failed = detection_fail(detection_id=detection.pk, error=PHOTO_GONE_MESSAGE)
+        if failed is None:
+            raise  # the detection went with its photo: the task skips it
+        return failed
 
     # Here, not at the top: the web process imports this module, and OpenCV is the worker's.
     from ml.runtime.quality import photo_hints
