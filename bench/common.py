@@ -44,9 +44,10 @@ def manage(*arguments: str, env: dict[str, str]) -> subprocess.CompletedProcess:
 
 
 def gunicorn_command(port: int) -> list[str]:
-    """gunicorn as the Procfile runs it (3 processes x 4 threads), on 127.0.0.1:`port`."""
+    """gunicorn as the Procfile runs it (WEB_CONCURRENCY processes x WEB_THREADS threads), on 127.0.0.1:`port`."""
     return [sys.executable, "-m", "gunicorn", "emomusic_site.wsgi", "--bind", f"127.0.0.1:{port}",
-            "--workers", "3", "--threads", "4"]  # fmt: skip
+            "--workers", os.environ.get("WEB_CONCURRENCY", "3"),
+            "--threads", os.environ.get("WEB_THREADS", "4")]  # fmt: skip
 
 
 def spawn(command: list[str], *, env: dict[str, str], log: Path) -> subprocess.Popen:

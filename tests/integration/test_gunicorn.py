@@ -26,8 +26,9 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-# The gunicorn master's process id of each site started here, by base URL.
+# The gunicorn master's process id and log file of each site started here, by base URL.
 MASTERS: dict[str, int] = {}
+LOGS: dict[str, Path] = {}
 
 
 @pytest.fixture(scope="module")
@@ -74,6 +75,7 @@ def site(tmp_path_factory):
         else:
             raise RuntimeError((workdir / "gunicorn.log").read_text())
         MASTERS[base_url] = web.pid
+        LOGS[base_url] = workdir / "gunicorn.log"
         yield base_url
     finally:
         os.killpg(web.pid, signal.SIGTERM)
@@ -196,3 +198,10 @@ def test_the_workers_are_forked_from_a_master_that_imported_the_site(site):
     # The site imports NumPy (the recommender); a master that only supervises workers never loads it.
     master_libraries = Path(f"/proc/{MASTERS[site]}/maps").read_text()
     assert "_multiarray_umath" in master_libraries
+
+
+def test_each_worker_reads_the_song_catalog_before_its_first_request(site):
+    """A worker's first recommendations do not wait for the catalog to be read (nor its other threads)."""
+    log = LOGS[site].read_text()
+    assert log.count("Booting worker") == 2
+    assert log.count("Read the song catalog (0 songs) before the first request.") == 2
