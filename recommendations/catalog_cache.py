@@ -61,7 +61,8 @@ class CatalogState:
         return tuple((mood.pk, mood.centre_valence, mood.centre_energy) for mood in self.moods)
 
 
-_MOOD, _PLACE, _MOVE = 1, 2, 3
+# Which of the four reads a row of catalog_state_read's query comes from.
+_TOP_SONG, _MOOD, _PLACE, _MOVE = 0, 1, 2, 3
 
 
 def catalog_state_read() -> CatalogState:
@@ -71,7 +72,7 @@ def catalog_state_read() -> CatalogState:
     song, mood, place, move = (quote(model._meta.db_table) for model in (Song, Mood, EmotionPlace, StrategyMove))
     # Only quoted table names and integer constants are formatted in.
     sql = (
-        f"SELECT 0, MAX(id), NULL, NULL, NULL, NULL FROM {song} "  # noqa: S608
+        f"SELECT {_TOP_SONG}, MAX(id), NULL, NULL, NULL, NULL FROM {song} "  # noqa: S608
         f"UNION ALL SELECT {_MOOD}, id, name, description, centre_valence, centre_energy FROM {mood} "
         f"UNION ALL SELECT {_PLACE}, NULL, emotion, NULL, valence, energy FROM {place} "
         f"UNION ALL SELECT {_MOVE}, NULL, strategy, NULL, amount, NULL FROM {move}"
@@ -79,7 +80,7 @@ def catalog_state_read() -> CatalogState:
     with connection.cursor() as cursor:
         cursor.execute(sql)
         rows = cursor.fetchall()
-    top_song = next((row[1] for row in rows if row[0] == 0), None)
+    top_song = next((row[1] for row in rows if row[0] == _TOP_SONG), None)
     moods = sorted(
         (
             Mood(id=row[1], name=row[2], description=row[3], centre_valence=row[4], centre_energy=row[5])
