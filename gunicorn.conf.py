@@ -10,8 +10,9 @@ import ctypes.util
 # a safety net for memory a worker might keep. Large photo buffers already go back to the system at once
 # (post_fork below), and `make bench-load` reports the largest worker's memory after each run. Recycling
 # every 1,000 requests, as before, replaced a worker every 20 s at 100 users: each time a third of the
-# capacity stopped for about 4 s while the old worker finished its requests, and the keep-alive connections
-# it closed reset any request a client had just sent on them.
+# capacity stopped for about 4 s while the old worker finished its requests. A worker that exits also closes
+# its keep-alive connections, which resets a request a client has just sent on one: the likely source of the
+# 4 resets one load run had (its log was not kept), and none in the five runs since.
 max_requests = 20_000
 max_requests_jitter = 2_000
 

@@ -97,11 +97,10 @@ def catalog_state_read() -> CatalogState:
     )
 
 
-def catalog_fingerprint(*, slow: bool = True, state: CatalogState | None = None) -> tuple[Any, ...]:
-    """What identifies the catalog's current state; `slow` adds the song count and the latest update.
-    `state`: the catalog state already read in this request."""
+def catalog_fingerprint(*, state: CatalogState, slow: bool) -> tuple[Any, ...]:
+    """What identifies the catalog's current state, from this request's read of it; `slow` adds the song count
+    and the latest update (also taken when SLOW_CHECK_SECONDS have passed)."""
     global _slow_fingerprint
-    state = state or catalog_state_read()
     checked_at, slow_part = _slow_fingerprint
     if slow or time.monotonic() - checked_at >= SLOW_CHECK_SECONDS:
         # Separate queries on purpose: SQLite answers COUNT(*) from its smallest index, but scans the whole
@@ -150,14 +149,14 @@ def current_map_state() -> MapState:
     """The matrix (rebuilt when the fingerprint moved) with this request's read of the small tables."""
     global _cached
     state = catalog_state_read()
-    fingerprint = catalog_fingerprint(slow=False, state=state)
+    fingerprint = catalog_fingerprint(state=state, slow=False)
     cached = _cached
     if cached is not None and cached[0] == fingerprint:
         return MapState(catalog=cached[1], centres=cached[2], state=state)
     with _lock:
         # Another thread may have rebuilt it while this one waited.
         if _cached is None or _cached[0] != fingerprint:
-            fingerprint = catalog_fingerprint(slow=True, state=state)
+            fingerprint = catalog_fingerprint(state=state, slow=True)
             _cached = (fingerprint, build_catalog_from_columns(catalog_columns()), mood_centres_get())
         return MapState(catalog=_cached[1], centres=_cached[2], state=state)
 
@@ -165,13 +164,6 @@ def current_map_state() -> MapState:
 def current_catalog() -> Catalog:
     """The matrix for the catalog as it is in the database (see the module's docstring for how fresh)."""
     return current_map_state().catalog
-
-
-def current_catalog_and_centres() -> tuple[Catalog, dict[int, tuple[float, float]]]:
-    """The matrix and each mood's region centre (catalog.selectors.mood_centres_get), read together and as
-    fresh: one freshness check for both."""
-    current = current_map_state()
-    return current.catalog, current.centres
 
 
 def catalog_forget(**kwargs: Any) -> None:

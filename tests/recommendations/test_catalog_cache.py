@@ -6,7 +6,7 @@ from django.db.models.signals import post_save
 from catalog.models import Mood, Song
 from catalog.services import songs_import, songs_set_mood
 from catalog.signals import songs_changed
-from recommendations.catalog_cache import current_catalog, current_catalog_and_centres
+from recommendations.catalog_cache import current_catalog, current_map_state
 from tests.catalog.conftest import CATALOG_FIXTURES
 
 pytestmark = pytest.mark.django_db
@@ -49,9 +49,9 @@ def test_an_import_is_seen_at_once(seed_songs, django_capture_on_commit_callback
 
 def test_a_region_moved_elsewhere_is_seen_at_once(seed_songs):
     calm = Mood.objects.get(name="Calm")
-    assert current_catalog_and_centres()[1][calm.pk] == pytest.approx((0.151, 0.156), abs=1e-3)
+    assert current_map_state().centres[calm.pk] == pytest.approx((0.151, 0.156), abs=1e-3)
 
     # A queryset update, as another process without a shared cache would be seen: no signal, no version bump.
     Mood.objects.filter(pk=calm.pk).update(centre_valence=0.25, centre_energy=0.2)
 
-    assert current_catalog_and_centres()[1][calm.pk] == (0.25, 0.2)
+    assert current_map_state().centres[calm.pk] == (0.25, 0.2)
