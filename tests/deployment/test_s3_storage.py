@@ -35,15 +35,22 @@ def upload_queued(api_client, capture, name: str = "happy_1.jpg") -> Detection:
     return detection
 
 
+def requests_to_the_bucket() -> list[str]:
+    """The HTTP methods the site's S3 client sends from now on, in order (botocore's own event hook)."""
+    from django.core.files.storage import default_storage
+
+    sent: list[str] = []
+    default_storage.connection.meta.client.meta.events.register(
+        "before-send.s3", lambda request, **_: sent.append(request.method)
+    )
+    return sent
+
+
 def test_an_upload_stores_its_photo_in_one_request_to_the_bucket(
     s3_storage, api_client, django_capture_on_commit_callbacks
 ):
     """The name is a fresh uuid4: no HEAD asks whether it is taken before the PUT (one request less an upload)."""
-    from django.core.files.storage import default_storage
-
-    sent: list[str] = []
-    events = default_storage.connection.meta.client.meta.events
-    events.register("before-send.s3", lambda request, **_: sent.append(request.method))
+    sent = requests_to_the_bucket()
 
     detection = upload_queued(api_client, django_capture_on_commit_callbacks)
 
@@ -56,10 +63,7 @@ def test_reading_a_photo_back_is_one_request_to_the_bucket(s3_storage, api_clien
     from django.core.files.storage import default_storage
 
     detection = upload_queued(api_client, django_capture_on_commit_callbacks)
-    sent: list[str] = []
-    default_storage.connection.meta.client.meta.events.register(
-        "before-send.s3", lambda request, **_: sent.append(request.method)
-    )
+    sent = requests_to_the_bucket()
 
     with default_storage.open(detection.image.name, "rb") as stored:
         content = stored.read()
@@ -175,14 +179,9 @@ def test_a_photo_gone_from_the_bucket_fails_with_a_message_after_one_request(
     s3_storage, api_client, django_capture_on_commit_callbacks
 ):
     """The worker reads the photo rather than asking first whether it is there: one GET, answered 404."""
-    from django.core.files.storage import default_storage
-
     detection = upload_queued(api_client, django_capture_on_commit_callbacks)
     s3_storage.client().delete_object(Bucket=s3_storage.bucket, Key=detection.image.name)
-    sent: list[str] = []
-    default_storage.connection.meta.client.meta.events.register(
-        "before-send.s3", lambda request, **_: sent.append(request.method)
-    )
+    sent = requests_to_the_bucket()
 
     with (
         mock.patch.object(worker_models, "classifier") as classifier,
